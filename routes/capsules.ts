@@ -1,0 +1,32 @@
+// /api/v1/capsules/{id}/computations and /api/v1/pipelines/{id}/computations.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { CapsuleIdParams, PipelineIdParams } from '../schemas/capsules.js'
+import { errorResponses, ref } from '../schemas/common.js'
+import { ComputationList } from '../schemas/computations.js'
+
+const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const forward = app.forwardToCodeOcean
+  const errors = errorResponses({ withBody: false })
+
+  app.get('/capsules/:capsule_id/computations', {
+    schema: {
+      operationId: 'listCapsuleComputations',
+      summary: 'List a capsule\'s computations',
+      tags: ['Capsules'],
+      params: CapsuleIdParams,
+      response: { 200: ref(ComputationList), ...errors }
+    }
+  }, forward)
+
+  app.get('/pipelines/:pipeline_id/computations', {
+    schema: {
+      operationId: 'listPipelineComputations',
+      summary: 'List a pipeline\'s computations',
+      tags: ['Pipelines'],
+      params: PipelineIdParams,
+      response: { 200: ref(ComputationList), ...errors }
+    }
+  }, forward)
+}
+
+export default capsuleRoutes

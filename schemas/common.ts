@@ -1,0 +1,67 @@
+// Building blocks shared by every resource's schemas: ids, nullable optionals, the error body,
+// and a typed reference helper so a `$ref` keeps its static type.
+import { Type, type Static, type TNull, type TOptional, type TSchema, type TString, type TUnion, type TUnsafe } from '@sinclair/typebox'
+
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+/** Code Ocean ids (computations, capsules, pipelines, data assets) are UUIDs. */
+export const Uuid = (description: string): TString =>
+  Type.String({ format: 'uuid', pattern: UUID_PATTERN, description, examples: ['5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'] })
+
+/** The SDK sends `null` for every optional field it was not given; the API accepts it. */
+export const Nullable = <T extends TSchema>(schema: T): TUnion<[T, TNull]> =>
+  Type.Union([schema, Type.Null()])
+
+export const OptionalNullable = <T extends TSchema>(schema: T): TOptional<TUnion<[T, TNull]>> =>
+  Type.Optional(Nullable(schema))
+
+/** A reference to a registered schema that keeps the referenced type (a bare Type.Ref is `unknown`). */
+export function ref<T extends TSchema> (schema: T): TUnsafe<Static<T>> {
+  if (schema.$id === undefined) throw new TypeError('ref() needs a schema with an $id')
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id))
+}
+
+/**
+ * The error body. The proxy's own errors carry every field; errors passed through from Code
+ * Ocean carry at least `message`, which is what the SDK shows its users.
+ */
+export const ErrorBody = Type.Object({
+  message: Type.String({ description: 'What went wrong and what to do about it.' }),
+  statusCode: Type.Optional(Type.Integer({ description: 'The HTTP status (proxy errors).' })),
+  code: Type.Optional(Type.String({ description: 'A stable PROXY_* code (proxy errors).', examples: ['PROXY_INVALID_REQUEST'] })),
+  error: Type.Optional(Type.String({ description: 'The HTTP reason phrase (proxy errors).' })),
+  requestId: Type.Optional(Type.String({ description: 'The X-Request-Id of the failed request (proxy errors).' }))
+}, {
+  $id: 'Error',
+  additionalProperties: true,
+  description: 'An error. Errors from Code Ocean are passed through unchanged and may carry more fields.'
+})
+export type ErrorBody = Static<typeof ErrorBody>
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean.',
+  403: 'Code Ocean refused the action for the proxy\'s token.',
+  404: 'No such resource.',
+  413: 'The request body is larger than the proxy accepts.',
+  415: 'The request body is not JSON.',
+  429: 'Code Ocean is overloaded; back off before retrying.',
+  500: 'Code Ocean, or the proxy, failed.',
+  502: 'Code Ocean could not be reached, reset the connection, or rejected the proxy\'s own token.',
+  503: 'Code Ocean or the proxy is unavailable; see Retry-After.',
+  504: 'Code Ocean did not answer in time.'
+}
+
+/** Every error status a mirrored route can answer with, all with the shared Error body. */
+export function errorResponses (options: { withBody: boolean }): Record<string, TSchema> {
+  const statuses = options.withBody
+    ? [400, 403, 404, 413, 415, 429, 500, 502, 503, 504]
+    : [400, 403, 404, 429, 500, 502, 503, 504]
+  const responses: Record<string, TSchema> = {}
+  for (const status of statuses) {
+    responses[String(status)] = { ...ref(ErrorBody), description: ERROR_DESCRIPTIONS[status] ?? 'An error.' }
+  }
+  return responses
+}
+
+/** An answer with no body (rename, delete, detach). */
+export const NoContent = Type.Null({ description: 'Done; no body.' })

@@ -1,0 +1,83 @@
+// Builds the Fastify application from a Config. Never reads process.env and never listens:
+// the server, the demo, the OpenAPI writer and the tests all build it the same way.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Dispatcher } from 'undici'
+import capsuleRoutes from '../routes/capsules.js'
+import computationRoutes from '../routes/computations.js'
+import { namedSchemas } from '../schemas/index.js'
+import type { Config } from './config.js'
+import { createLogger } from './logger.js'
+import auditPlugin from './plugins/audit.js'
+import errorHandlingPlugin from './plugins/error-handling.js'
+import openapiPlugin from './plugins/openapi.js'
+import requestBodyPlugin from './plugins/request-body.js'
+import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
+import upstreamPlugin from './plugins/upstream.js'
+import { createUpstreamClient } from './upstream/client.js'
+import { loadCredential } from './upstream/credential.js'
+import { formatValidationErrors } from './validation/error-messages.js'
+import { VERSION } from './version.js'
+
+export interface BuildAppOptions {
+  config: Config
+  /** A pino logger; by default one is made from config.logLevel, writing to stdout. */
+  logger?: FastifyBaseLogger
+  /** An undici dispatcher to reach Code Ocean through instead of the app's own pool (left open on close). */
+  dispatcher?: Dispatcher
+}
+
+export const API_ROUTE_PREFIX = '/api/v1'
+
+export async function buildApp (options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    loggerInstance: options.logger ?? createLogger({ level: config.logLevel }),
+    // One audit line per request replaces Fastify's two request log lines.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: {
+      // The SDK sends `DELETE …/data_assets/`; a domain configured with a trailing slash makes `//api/v1/`.
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+      maxParamLength: 200
+    },
+    ajv: {
+      customOptions: {
+        // Strict requests: no silent removal of unknown fields, no type coercion, no injected defaults.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: false
+      }
+    },
+    schemaErrorFormatter: formatValidationErrors,
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  for (const schema of namedSchemas) app.addSchema(schema)
+
+  const credential = loadCredential(config.codeOcean.token, app.log)
+  const upstream = createUpstreamClient({
+    target: { origin: config.codeOcean.origin, basePath: config.codeOcean.basePath },
+    credential,
+    connections: config.upstream.connections,
+    connectTimeoutMs: config.upstream.connectTimeoutMs,
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    bodyTimeoutMs: config.upstream.bodyTimeoutMs,
+    ...(config.codeOcean.caFile === undefined ? {} : { caFile: config.codeOcean.caFile }),
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+  })
+
+  await app.register(requestIdPlugin)
+  await app.register(auditPlugin)
+  await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
+  await app.register(requestBodyPlugin, { namedSchemas })
+  await app.register(upstreamPlugin, { upstream })
+  await app.register(openapiPlugin, { version: VERSION })
+  await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
+  await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })
+  return app
+}

@@ -1,0 +1,64 @@
+// What the audit trail says about one request. Collected while the request runs (upstream
+// status, failure class) and written once it completes; later stages plug in here.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+/** Facts gathered while the request is handled. */
+export interface RequestAudit {
+  upstreamStatus?: number
+  upstreamMs?: number
+  errorClass?: string
+  errorCode?: string
+}
+
+export interface AuditRecord {
+  requestId: string
+  stage: 'completed'
+  method: string
+  action: string | null
+  route: string | null
+  resource: Record<string, string>
+  sourceIp: string
+  status: number
+  upstreamStatus: number | null
+  upstreamMs: number | null
+  durationMs: number
+  errorClass: string | null
+  errorCode: string | null
+}
+
+const RESOURCE_FIELDS = ['computation_id', 'capsule_id', 'pipeline_id'] as const
+const MAX_ID_LENGTH = 128
+
+/** The resource ids a request names, from its path and, for a run, its body; bad ids are kept but cut short. */
+export function resourceIdsOf (request: FastifyRequest): Record<string, string> {
+  const resource: Record<string, string> = {}
+  const sources = [request.params, request.body] as unknown[]
+  for (const source of sources) {
+    if (typeof source !== 'object' || source === null || Array.isArray(source)) continue
+    for (const field of RESOURCE_FIELDS) {
+      const value = (source as Record<string, unknown>)[field]
+      if (typeof value === 'string' && resource[field] === undefined) resource[field] = value.slice(0, MAX_ID_LENGTH)
+    }
+  }
+  return resource
+}
+
+export function completedRecord (request: FastifyRequest, reply: FastifyReply): AuditRecord {
+  const { audit } = request
+  const round = (ms: number): number => Math.round(ms * 1000) / 1000
+  return {
+    requestId: request.id,
+    stage: 'completed',
+    method: request.method,
+    action: request.routeOptions.schema?.operationId ?? null,
+    route: request.routeOptions.url ?? null,
+    resource: resourceIdsOf(request),
+    sourceIp: request.ip,
+    status: reply.statusCode,
+    upstreamStatus: audit.upstreamStatus ?? null,
+    upstreamMs: audit.upstreamMs === undefined ? null : round(audit.upstreamMs),
+    durationMs: round(reply.elapsedTime),
+    errorClass: audit.errorClass ?? null,
+    errorCode: audit.errorCode ?? null
+  }
+}

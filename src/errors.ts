@@ -1,0 +1,71 @@
+// Every error the proxy itself answers with. Codes are stable (clients and tests match on them);
+// messages say what happened and what to do, and never carry hosts, ports, stacks or secrets.
+import createError from '@fastify/error'
+
+export const InvalidRequest = createError('PROXY_INVALID_REQUEST', '%s', 400)
+export const MalformedJson = createError(
+  'PROXY_MALFORMED_JSON',
+  'The request body is not valid JSON: %s',
+  400
+)
+export const BadRequest = createError('PROXY_BAD_REQUEST', '%s', 400)
+export const RouteNotFound = createError(
+  'PROXY_ROUTE_NOT_FOUND',
+  'No such endpoint: %s %s. The Code Ocean API is served under /api/v1; see /docs for the list.',
+  404
+)
+export const BodyTooLarge = createError(
+  'PROXY_BODY_TOO_LARGE',
+  'The request body is larger than the %s bytes this proxy accepts.',
+  413
+)
+export const UnsupportedMediaType = createError(
+  'PROXY_UNSUPPORTED_MEDIA_TYPE',
+  'Unsupported Content-Type %s: send application/json.',
+  415
+)
+export const UpstreamUnreachable = createError(
+  'PROXY_UPSTREAM_UNREACHABLE',
+  'Code Ocean could not be reached. Try again later; if it persists, tell the proxy operators.',
+  502
+)
+export const UpstreamConnectionReset = createError(
+  'PROXY_UPSTREAM_CONNECTION_RESET',
+  'Code Ocean closed the connection before answering. The request may or may not have taken effect: check before repeating a run.',
+  502
+)
+export const UpstreamProtocolError = createError(
+  'PROXY_UPSTREAM_PROTOCOL_ERROR',
+  'Code Ocean sent an answer the proxy could not read.',
+  502
+)
+export const UpstreamTimeout = createError(
+  'PROXY_UPSTREAM_TIMEOUT',
+  'Code Ocean did not answer within %s ms. The request may or may not have taken effect: check before repeating a run.',
+  504
+)
+export const UpstreamCredentialRejected = createError(
+  'PROXY_UPSTREAM_CREDENTIAL_REJECTED',
+  "Code Ocean rejected the proxy's own access token. This is not your credential: tell the proxy operators.",
+  502
+)
+export const ProxyUnavailable = createError(
+  'PROXY_UNAVAILABLE',
+  'The proxy is shutting down or overloaded. Retry after the time given in Retry-After.',
+  503
+)
+export const InternalError = createError(
+  'PROXY_INTERNAL_ERROR',
+  'The proxy failed while handling this request. Quote the request id when reporting it.',
+  500
+)
+
+/** Problems found while reading configuration or the credential at start-up. */
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor (problems: string[]) {
+    super(problems.join('; '))
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}

@@ -1,0 +1,72 @@
+// Every error the proxy answers with leaves here, as JSON
+// `{ statusCode, code, error, message, requestId }`; Fastify's own errors get PROXY_* codes.
+// Errors from Code Ocean never come through here: they are passed through as they are.
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import {
+  BadRequest, BodyTooLarge, InternalError, MalformedJson, ProxyUnavailable, RouteNotFound, UnsupportedMediaType
+} from '../errors.js'
+
+export interface ErrorHandlingOptions {
+  bodyLimitBytes: number
+}
+
+/** Seconds a caller should wait after a 503 from the proxy itself. */
+const RETRY_AFTER_SECONDS = '5'
+const MAX_ECHOED_PATH = 200
+
+function isProxyError (error: FastifyError): boolean {
+  return typeof error.code === 'string' && error.code.startsWith('PROXY_')
+}
+
+/** Maps anything thrown while handling a request to the error the caller sees. */
+function proxyErrorFor (error: FastifyError, request: FastifyRequest, bodyLimitBytes: number): FastifyError {
+  if (isProxyError(error)) return error
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new BodyTooLarge(bodyLimitBytes)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new UnsupportedMediaType(JSON.stringify(String(request.headers['content-type'] ?? 'none').slice(0, 100)))
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new MalformedJson(error.message)
+  }
+  if (error instanceof SyntaxError) return new MalformedJson(error.message)
+  const status = error.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    const bad: FastifyError = new BadRequest(error.message)
+    bad.statusCode = status
+    return bad
+  }
+  return new InternalError()
+}
+
+export function sendError (request: FastifyRequest, reply: FastifyReply, error: FastifyError): FastifyReply {
+  const statusCode = error.statusCode ?? 500
+  request.audit.errorCode = error.code
+  if (error.code === ProxyUnavailable.prototype.code || statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
+  return reply.code(statusCode).type('application/json; charset=utf-8').send({
+    statusCode,
+    code: error.code,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message: error.message,
+    requestId: request.id
+  })
+}
+
+async function errorHandling (app: FastifyInstance, options: ErrorHandlingOptions): Promise<void> {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const proxyError = proxyErrorFor(error, request, options.bodyLimitBytes)
+    if (proxyError instanceof InternalError) {
+      request.log.error({ err: error }, 'request failed inside the proxy')
+    }
+    return sendError(request, reply, proxyError)
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]?.slice(0, MAX_ECHOED_PATH) ?? ''
+    return sendError(request, reply, new RouteNotFound(request.method, path))
+  })
+}
+
+export default fp(errorHandling, { name: 'error-handling', fastify: '5.x', dependencies: ['audit'] })

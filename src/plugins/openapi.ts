@@ -1,0 +1,40 @@
+// The OpenAPI document, generated from the routes' own schemas, served at /openapi.json with
+// Swagger UI at /docs. Components are named by their `$id` (Computation, RunParams, …).
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+
+export interface OpenApiOptions {
+  version: string
+}
+
+export const OPENAPI_TAGS = [
+  { name: 'Computations', description: 'Run capsules and pipelines, follow them, fetch their results, rename, stop and delete them.' },
+  { name: 'Capsules', description: 'Computations of a capsule.' },
+  { name: 'Pipelines', description: 'Computations of a pipeline.' }
+]
+
+async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'codeocean-proxy',
+        version: options.version,
+        description: 'The Code Ocean Computations API, mirrored path for path under /api/v1. ' +
+          'The proxy holds the Code Ocean access token, validates every request and audits every call; ' +
+          'responses from Code Ocean are passed through unchanged.'
+      },
+      tags: OPENAPI_TAGS
+    },
+    hideUntagged: true,
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) => typeof json.$id === 'string' ? json.$id : `def-${index}`
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
+  app.get('/openapi.json', { schema: { hide: true }, config: { audit: false } }, async () => app.swagger())
+}
+
+export default fp(openapi, { name: 'openapi', fastify: '5.x' })

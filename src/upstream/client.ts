@@ -1,0 +1,76 @@
+// The one connection pool to Code Ocean and the call that forwards a validated request on it.
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { Pool, type Dispatcher } from 'undici'
+import type { Credential } from './credential.js'
+import { classifyUpstreamFailure, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
+import type { UpstreamTarget } from './url.js'
+
+export interface UpstreamOptions extends UpstreamTimeouts {
+  target: UpstreamTarget
+  credential: Credential
+  connections: number
+  caFile?: string
+  /** A dispatcher to use instead of creating a pool (left open on close: its owner closes it). */
+  dispatcher?: Dispatcher
+}
+
+export interface UpstreamCall {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  /** From upstreamPath(): already encoded, already checked. */
+  path: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export type UpstreamResult =
+  | { ok: true, response: Dispatcher.ResponseData, durationMs: number }
+  | { ok: false, failure: UpstreamFailure, durationMs: number }
+
+export interface UpstreamClient {
+  readonly target: UpstreamTarget
+  readonly credential: Credential
+  call (request: UpstreamCall): Promise<UpstreamResult>
+  close (): Promise<void>
+}
+
+export function createUpstreamClient (options: UpstreamOptions): UpstreamClient {
+  const { target, credential, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs } = options
+  const ownsDispatcher = options.dispatcher === undefined
+  const dispatcher = options.dispatcher ?? new Pool(target.origin, {
+    connections: options.connections,
+    headersTimeout: headersTimeoutMs,
+    bodyTimeout: bodyTimeoutMs,
+    connect: {
+      timeout: connectTimeoutMs,
+      // TLS verification stays on; a private CA is added, never a bypass.
+      ...(options.caFile === undefined ? {} : { ca: readFileSync(options.caFile, 'utf8') })
+    }
+  })
+
+  return {
+    target,
+    credential,
+    async call (request) {
+      const started = performance.now()
+      try {
+        const response = await dispatcher.request({
+          origin: target.origin,
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: request.body ?? null,
+          headersTimeout: headersTimeoutMs,
+          bodyTimeout: bodyTimeoutMs
+        })
+        return { ok: true, response, durationMs: performance.now() - started }
+      } catch (error) {
+        return { ok: false, failure: classifyUpstreamFailure(error, options), durationMs: performance.now() - started }
+      }
+    },
+    async close () {
+      credential.close()
+      if (ownsDispatcher) await dispatcher.close()
+    }
+  }
+}

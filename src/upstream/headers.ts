@@ -1,0 +1,55 @@
+// Header allowlists in both directions. Nothing reaches Code Ocean or the caller unless it is
+// named here, so a caller's Authorization, cookies or identity headers can never leak upstream.
+import type { IncomingHttpHeaders } from 'node:http'
+import { VERSION } from '../version.js'
+
+/** Caller headers Code Ocean understands and that carry no caller credential. */
+const FORWARDED_REQUEST_HEADERS = ['accept', 'min-server-version', 'agent-id'] as const
+
+/** Upstream response headers a client may rely on. Everything else (cookies, server, upstream routing) stays behind. */
+const FORWARDED_RESPONSE_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'content-language',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'expires',
+  'retry-after',
+  'ratelimit',
+  'ratelimit-policy',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'deprecation',
+  'sunset'
+])
+
+export const USER_AGENT = `codeocean-proxy/${VERSION}`
+
+export function upstreamRequestHeaders (
+  incoming: IncomingHttpHeaders,
+  options: { authorization: string, requestId: string, hasBody: boolean }
+): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = incoming[name]
+    if (typeof value === 'string') headers[name] = value
+  }
+  if (options.hasBody) headers['content-type'] = 'application/json'
+  headers['user-agent'] = USER_AGENT
+  headers['x-request-id'] = options.requestId
+  headers.authorization = options.authorization
+  return headers
+}
+
+export function callerResponseHeaders (upstream: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value !== undefined && FORWARDED_RESPONSE_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value
+  }
+  return headers
+}

@@ -1,0 +1,36 @@
+// Turns Ajv's validation errors into one sentence a caller can act on, naming the field:
+// `body has an unknown property "colour"`, `params/computation_id must be a UUID`.
+import type { FastifySchemaValidationError } from 'fastify'
+import { UUID_PATTERN } from '../../schemas/common.js'
+import { InvalidRequest } from '../errors.js'
+
+function describe (error: FastifySchemaValidationError, part: string): string {
+  const where = `${part}${error.instancePath}`
+  const params = error.params as Record<string, unknown>
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${where} has an unknown property "${String(params.additionalProperty)}"`
+    case 'required':
+      return `${where} is missing the required property "${String(params.missingProperty)}"`
+    case 'pattern':
+      if (params.pattern === UUID_PATTERN) return `${where} must be a UUID`
+      if (typeof params.pattern === 'string' && params.pattern.includes('\\.\\.')) {
+        return `${where} must be a relative path without ".." segments or control characters`
+      }
+      return `${where} has a character that is not allowed`
+    case 'format':
+      return params.format === 'uuid' ? `${where} must be a UUID` : `${where} ${error.message ?? 'is invalid'}`
+    default:
+      return `${where} ${error.message ?? 'is invalid'}`
+  }
+}
+
+/**
+ * Fastify's schemaErrorFormatter: the message of the 400 the caller sees. Ajv stops at the
+ * first failure; for a nullable field it then also reports the `null` branch and the `anyOf`,
+ * so the first error is the one that names the real problem.
+ */
+export function formatValidationErrors (errors: FastifySchemaValidationError[], part: string): Error {
+  const first = errors[0]
+  return new InvalidRequest(first === undefined ? `${part} is invalid` : describe(first, part))
+}
