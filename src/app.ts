@@ -9,7 +9,7 @@ import { namedSchemas } from '../schemas/index.js'
 import type { Config } from './config.js'
 import { createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
-import errorHandlingPlugin from './plugins/error-handling.js'
+import errorHandlingPlugin, { handleFrameworkError } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
 import requestBodyPlugin from './plugins/request-body.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
@@ -54,6 +54,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
       }
     },
     schemaErrorFormatter: formatValidationErrors,
+    frameworkErrors: handleFrameworkError,
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
 

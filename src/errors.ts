@@ -14,6 +14,16 @@ export const RouteNotFound = createError(
   'No such endpoint: %s %s. The Code Ocean API is served under /api/v1; see /docs for the list.',
   404
 )
+export const BadUrl = createError(
+  'PROXY_BAD_URL',
+  'The URL is not valid: check its percent-encoding.',
+  400
+)
+export const PathSegmentTooLong = createError(
+  'PROXY_PATH_SEGMENT_TOO_LONG',
+  'A path segment is longer than any Code Ocean id; check the URL.',
+  414
+)
 export const BodyTooLarge = createError(
   'PROXY_BODY_TOO_LARGE',
   'The request body is larger than the %s bytes this proxy accepts.',

@@ -43,15 +43,24 @@ export function resourceIdsOf (request: FastifyRequest): Record<string, string> 
   return resource
 }
 
-export function completedRecord (request: FastifyRequest, reply: FastifyReply): AuditRecord {
+/** The operation and route template of a matched route; both null where no route matched. */
+export interface RouteIdentity {
+  action: string | null
+  route: string | null
+}
+
+export function routeIdentityOf (request: FastifyRequest): RouteIdentity {
+  return { action: request.routeOptions.schema?.operationId ?? null, route: request.routeOptions.url ?? null }
+}
+
+export function completedRecord (request: FastifyRequest, reply: FastifyReply, route: RouteIdentity): AuditRecord {
   const { audit } = request
   const round = (ms: number): number => Math.round(ms * 1000) / 1000
   return {
     requestId: request.id,
     stage: 'completed',
     method: request.method,
-    action: request.routeOptions.schema?.operationId ?? null,
-    route: request.routeOptions.url ?? null,
+    ...route,
     resource: resourceIdsOf(request),
     sourceIp: request.ip,
     status: reply.statusCode,

@@ -2,7 +2,7 @@
 // whatever the outcome: forwarded, rejected by validation, unknown route or failed upstream.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { completedRecord, type RequestAudit } from '../audit/request-audit.js'
+import { completedRecord, routeIdentityOf, type RequestAudit } from '../audit/request-audit.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,7 +17,7 @@ async function audit (app: FastifyInstance): Promise<void> {
   })
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.config.audit === false) return
-    request.log.info({ audit: completedRecord(request, reply) }, 'audit')
+    request.log.info({ audit: completedRecord(request, reply, routeIdentityOf(request)) }, 'audit')
   })
 }
 

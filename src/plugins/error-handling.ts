@@ -4,8 +4,10 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { completedRecord } from '../audit/request-audit.js'
 import {
-  BadRequest, BodyTooLarge, InternalError, MalformedJson, ProxyUnavailable, RouteNotFound, UnsupportedMediaType
+  BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, ProxyUnavailable, RouteNotFound,
+  UnsupportedMediaType
 } from '../errors.js'
 
 export interface ErrorHandlingOptions {
@@ -52,6 +54,17 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
     message: error.message,
     requestId: request.id
   })
+}
+
+/**
+ * Fastify's frameworkErrors: URLs the router rejects before any route or hook runs (bad
+ * percent-encoding, an over-long segment). No hook runs for these, so the audit line is written here.
+ */
+export function handleFrameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.audit = {}
+  const proxyError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl()
+  sendError(request, reply, proxyError)
+  request.log.info({ audit: completedRecord(request, reply, { action: null, route: null }) }, 'audit')
 }
 
 async function errorHandling (app: FastifyInstance, options: ErrorHandlingOptions): Promise<void> {

@@ -1,0 +1,93 @@
+// Bad input gets a 4xx JSON error with a message, is audited, and never reaches Code Ocean.
+import t from 'tap'
+import { buildTestApp } from './helpers/app.js'
+import { startTestSimulator } from './helpers/simulator.js'
+
+const VALID_ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
+const CAPSULE = '8a3a4e2c-6c8f-4a8e-9c4b-6f4d3b2a1c0e'
+
+interface Case {
+  name: string
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  url: string
+  payload?: string
+  headers?: Record<string, string>
+  status: number
+  code: string
+  message?: RegExp
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' }
+const run = (body: unknown): Pick<Case, 'method' | 'url' | 'payload' | 'headers'> =>
+  ({ method: 'POST', url: '/api/v1/computations', payload: JSON.stringify(body), headers: JSON_TYPE })
+
+const cases: Case[] = [
+  { name: 'an encoded traversal id', method: 'GET', url: '/api/v1/computations/..%2F..%2Fcapsules%2Fx', status: 400, code: 'PROXY_INVALID_REQUEST', message: /computation_id must be a UUID/ },
+  // URL parsing turns %2e%2e into `..` and resolves it, leaving no route.
+  { name: 'an encoded dot-dot id', method: 'GET', url: '/api/v1/computations/%2e%2e', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
+  { name: 'an encoded dot-dot id below a route', method: 'GET', url: '/api/v1/computations/%2e%2e/results/urls?path=x', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
+  { name: 'a malformed percent-encoding', method: 'GET', url: '/api/v1/computations/%E0%A4%A', status: 400, code: 'PROXY_BAD_URL' },
+  { name: 'an id with an encoded slash', method: 'DELETE', url: '/api/v1/computations/a%2Fb', status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a non-UUID id', method: 'GET', url: '/api/v1/computations/12345', status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a urn:uuid: id', method: 'GET', url: `/api/v1/computations/urn:uuid:${VALID_ID}`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'an over-long id', method: 'GET', url: `/api/v1/computations/${'a'.repeat(5000)}`, status: 414, code: 'PROXY_PATH_SEGMENT_TOO_LONG' },
+  { name: 'a non-UUID capsule id', method: 'GET', url: '/api/v1/capsules/..%2Fcomputations/computations', status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'malformed JSON', method: 'POST', url: '/api/v1/computations', payload: '{"capsule_id": ', headers: JSON_TYPE, status: 400, code: 'PROXY_MALFORMED_JSON' },
+  { name: 'a prototype-poisoning key', method: 'POST', url: '/api/v1/computations', payload: `{"capsule_id":"${CAPSULE}","__proto__":{"x":1}}`, headers: JSON_TYPE, status: 400, code: 'PROXY_MALFORMED_JSON' },
+  { name: 'numbers as ordered parameters', ...run({ capsule_id: CAPSULE, parameters: [1, 2] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/parameters\/0 must be string/ },
+  { name: 'a string version', ...run({ capsule_id: CAPSULE, version: '2' }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/version/ },
+  { name: 'an unknown field with a value', ...run({ capsule_id: CAPSULE, priority: 'high' }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /unknown property "priority"/ },
+  { name: 'a nested unknown field with a value', ...run({ capsule_id: CAPSULE, data_assets: [{ id: VALID_ID, readonly: true }] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/data_assets\/0 has an unknown property "readonly"/ },
+  { name: 'both capsule_id and pipeline_id', ...run({ capsule_id: CAPSULE, pipeline_id: CAPSULE }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /both capsule_id and pipeline_id/ },
+  { name: 'neither capsule_id nor pipeline_id', ...run({ capsule_id: null, parameters: ['1'] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /capsule_id .* or pipeline_id/ },
+  { name: 'a named parameter without a value', ...run({ capsule_id: CAPSULE, named_parameters: [{ param_name: 'x' }] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /missing the required property "value"/ },
+  { name: 'an array where the run body is an object', ...run([CAPSULE]), status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a run with no body', method: 'POST', url: '/api/v1/computations', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a non-JSON content type', method: 'POST', url: '/api/v1/computations', payload: 'capsule_id=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'PROXY_UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'a body over the limit', ...run({ capsule_id: CAPSULE, parameters: ['x'.repeat(2 * 1024 * 1024)] }), status: 413, code: 'PROXY_BODY_TOO_LARGE' },
+  { name: 'a results path with ..', method: 'POST', url: `/api/v1/computations/${VALID_ID}/results`, payload: '{"path":"../../etc"}', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST', message: /without "\.\." segments/ },
+  { name: 'a result file path with ..', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a%2F..%2F..%2Fb`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a result file path with a control character', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a%0Ab`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'result URLs without a path', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /missing the required property "path"/ },
+  { name: 'a repeated path parameter', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a&path=b`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'an unknown query parameter', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a&token=x`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /unknown property "token"/ },
+  { name: 'a rename without a name', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a rename to an empty name', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}?name=`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'an attach body that is an object', method: 'POST', url: `/api/v1/computations/${VALID_ID}/data_assets`, payload: `{"id":"${VALID_ID}"}`, headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'an empty attach list', method: 'POST', url: `/api/v1/computations/${VALID_ID}/data_assets`, payload: '[]', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'a detach list of non-ids', method: 'DELETE', url: `/api/v1/computations/${VALID_ID}/data_assets/`, payload: '["../x"]', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'an unknown path', method: 'GET', url: '/api/v1/computations', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
+  { name: 'an unknown API', method: 'GET', url: '/api/v1/data_assets', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
+  { name: 'a path outside the API', method: 'GET', url: '/../../etc/passwd', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
+  { name: 'a method the API does not have', method: 'PATCH', url: '/api/v1/computations', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' }
+]
+
+t.test('bad input is rejected with a JSON error, audited, and never forwarded', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  for (const input of cases) {
+    const response = await proxy.inject({
+      method: input.method,
+      url: input.url,
+      ...(input.payload === undefined ? {} : { payload: input.payload }),
+      headers: { 'x-request-id': `bad-input-${cases.indexOf(input)}`, ...input.headers }
+    })
+    t.equal(response.statusCode, input.status, `${input.name}: status`)
+    t.match(response.headers['content-type'], /^application\/json/, `${input.name}: JSON`)
+    const body = response.json()
+    t.equal(body.code, input.code, `${input.name}: code`)
+    t.equal(body.statusCode, input.status, `${input.name}: statusCode in the body`)
+    t.type(body.message, 'string', `${input.name}: message`)
+    t.equal(body.requestId, `bad-input-${cases.indexOf(input)}`, `${input.name}: requestId`)
+    if (input.message !== undefined) t.match(body.message, input.message, `${input.name}: message names the problem`)
+  }
+  t.equal(simulator.requests.length, 0, 'nothing reached Code Ocean')
+  const audits = proxy.log.audits()
+  t.equal(audits.length, cases.length, 'every rejected request was audited')
+  for (const input of cases) {
+    const record = audits.find((audit) => audit.requestId === `bad-input-${cases.indexOf(input)}`)
+    t.equal(record?.status, input.status, `${input.name}: audited with its status`)
+    t.equal(record?.errorCode, input.code, `${input.name}: audited with its code`)
+    t.equal(record?.upstreamStatus, null, `${input.name}: audited as not forwarded`)
+  }
+})

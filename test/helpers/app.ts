@@ -1,0 +1,47 @@
+// Builds the real app for one test, pointed at a simulator (or any origin), with its log
+// captured; on teardown it closes the app and checks that no secret reached the log.
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createLogSink, type LogSink } from './log-sink.js'
+import { TEST_TOKEN, secretForms } from './secrets.js'
+
+export interface TestApp {
+  app: FastifyInstance
+  log: LogSink
+  /** app.inject, plus a check that the response carries no secret. */
+  inject (options: InjectOptions): Promise<LightMyRequestResponse>
+}
+
+export function assertNoSecret (t: Test, text: string, where: string): void {
+  for (const secret of secretForms(TEST_TOKEN)) {
+    if (text.includes(secret)) t.fail(`${where} contains the Code Ocean token`)
+  }
+}
+
+export async function buildTestApp (t: Test, origin: string, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({
+    CODEOCEAN_DOMAIN: origin,
+    CODEOCEAN_TOKEN: TEST_TOKEN,
+    UPSTREAM_CONNECT_TIMEOUT_MS: '1000',
+    UPSTREAM_HEADERS_TIMEOUT_MS: '2000',
+    UPSTREAM_BODY_TIMEOUT_MS: '2000',
+    ...env
+  })
+  const log = createLogSink()
+  const app = await buildApp({ config, logger: log.logger })
+  t.teardown(async () => {
+    await app.close()
+    assertNoSecret(t, log.text(), 'the log')
+  })
+  return {
+    app,
+    log,
+    async inject (options) {
+      const response = await app.inject(options)
+      assertNoSecret(t, JSON.stringify(response.headers) + response.body, 'a response')
+      return response
+    }
+  }
+}
