@@ -1,7 +1,7 @@
 // The fake Code Ocean used by the proxy's tests, the demo and the benchmark: start it, point the
 // proxy at its url, and inspect or steer what the "upstream" saw and does.
-export { startSimulator } from './server.js';
-export { SIMULATOR_CAPSULES, SIMULATOR_OWNER, SIMULATOR_PIPELINE_PROCESSES, SIMULATOR_PIPELINES } from './seed.js';
+export { startSimulator } from './server.js'
+export { SIMULATOR_CAPSULES, SIMULATOR_OWNER, SIMULATOR_PIPELINE_PROCESSES, SIMULATOR_PIPELINES } from './seed.js'
 export type {
   CompleteOutcome,
   Computation,
@@ -21,5 +21,5 @@ export type {
   RecordedResponse,
   Simulator,
   SimulatorOptions,
-  SimulatorTimings,
-} from './types.js';
+  SimulatorTimings
+} from './types.js'
