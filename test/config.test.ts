@@ -1,0 +1,76 @@
+// Configuration: defaults, conversions, and one message per bad variable (secrets never echoed).
+import t from 'tap'
+import { loadConfig } from '../src/config.js'
+import { ConfigError } from '../src/errors.js'
+
+const VALID = { CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: 'cop_abc' }
+
+function problemsOf (env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  return []
+}
+
+t.test('defaults fill everything but the domain and the token', async (t) => {
+  const config = loadConfig(VALID)
+  t.same(config, {
+    codeOcean: { origin: 'https://codeocean.example.com', basePath: '', token: { kind: 'value', token: 'cop_abc' } },
+    host: '127.0.0.1',
+    port: 8080,
+    logLevel: 'info',
+    bodyLimitBytes: 1_048_576,
+    upstream: { connectTimeoutMs: 5000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, connections: 64 }
+  })
+})
+
+t.test('numbers are read from strings and empty variables count as unset', async (t) => {
+  const config = loadConfig({ ...VALID, PORT: '9000', UPSTREAM_HEADERS_TIMEOUT_MS: '1500', HOST: '', LOG_LEVEL: 'debug', CODEOCEAN_CA_FILE: '/etc/ca.pem' })
+  t.equal(config.port, 9000)
+  t.equal(config.upstream.headersTimeoutMs, 1500)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.logLevel, 'debug')
+  t.equal(config.codeOcean.caFile, '/etc/ca.pem')
+})
+
+t.test('a domain keeps a path prefix, drops trailing slashes and a typed /api/v1', async (t) => {
+  t.same(loadConfig({ ...VALID, CODEOCEAN_DOMAIN: 'https://example.com/codeocean/' }).codeOcean.basePath, '/codeocean')
+  t.same(loadConfig({ ...VALID, CODEOCEAN_DOMAIN: 'https://example.com/api/v1/' }).codeOcean.basePath, '')
+  t.same(loadConfig({ ...VALID, CODEOCEAN_DOMAIN: 'http://127.0.0.1:9999' }).codeOcean.origin, 'http://127.0.0.1:9999')
+})
+
+t.test('a token file is used instead of a token', async (t) => {
+  const config = loadConfig({ CODEOCEAN_DOMAIN: VALID.CODEOCEAN_DOMAIN, CODEOCEAN_TOKEN_FILE: '/run/secrets/token', CODEOCEAN_TOKEN_FILE_CHECK_MS: '250' })
+  t.same(config.codeOcean.token, { kind: 'file', path: '/run/secrets/token', checkIntervalMs: 250 })
+})
+
+t.test('every bad variable is reported by name, each once', async (t) => {
+  const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', UPSTREAM_CONNECTIONS: '0', BODY_LIMIT_BYTES: '1.5', UPSTREAM_BODY_TIMEOUT_MS: '-1' })
+  t.same(problems.map((problem) => problem.split(/[ =]/)[0]).sort(), [
+    'BODY_LIMIT_BYTES', 'CODEOCEAN_DOMAIN', 'LOG_LEVEL', 'PORT', 'UPSTREAM_BODY_TIMEOUT_MS', 'UPSTREAM_CONNECTIONS'
+  ])
+  t.match(problems.find((problem) => problem.startsWith('PORT')), /PORT="eighty" is invalid: expected a TCP port, 0 to 65535/)
+  t.match(problems.find((problem) => problem.startsWith('CODEOCEAN_DOMAIN')), /CODEOCEAN_DOMAIN is required/)
+})
+
+t.test('a missing token is one clear problem', async (t) => {
+  t.same(problemsOf({ CODEOCEAN_DOMAIN: VALID.CODEOCEAN_DOMAIN }), [
+    'CODEOCEAN_TOKEN is required: set it to the Code Ocean access token, or set CODEOCEAN_TOKEN_FILE to a file holding it'
+  ])
+  t.same(problemsOf({ CODEOCEAN_DOMAIN: VALID.CODEOCEAN_DOMAIN, CODEOCEAN_TOKEN: '   ' }).length, 1, 'blank is missing')
+})
+
+t.test('a token and a token file together are refused', async (t) => {
+  t.match(problemsOf({ ...VALID, CODEOCEAN_TOKEN_FILE: '/x' }), [/both set/])
+})
+
+t.test('bad domains are refused with the reason', async (t) => {
+  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'codeocean.example.com' }), [/expected an http\(s\) origin/])
+  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'ftp://codeocean.example.com' }), [/scheme must be https/])
+  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'https://cop_secret:@codeocean.example.com' }), [/must not contain credentials/])
+  t.notMatch(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'https://cop_secret:@codeocean.example.com' }).join(' '), /cop_secret/)
+  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'https://codeocean.example.com/?x=1' }), [/query or fragment/])
+})

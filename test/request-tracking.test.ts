@@ -1,0 +1,57 @@
+// Request ids and the audit line: every response carries X-Request-Id, and every request
+// leaves one structured `audit` line saying what was asked, of what, and how it ended.
+import t from 'tap'
+import { buildTestApp } from './helpers/app.js'
+import { startTestSimulator } from './helpers/simulator.js'
+
+t.test('a well-formed incoming request id is kept and sent on to Code Ocean', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: { 'x-request-id': 'gateway-trace-0001' } })
+  t.equal(response.headers['x-request-id'], 'gateway-trace-0001')
+  t.equal(simulator.requests[0]?.headers['x-request-id'], 'gateway-trace-0001')
+})
+
+t.test('a missing or malformed request id is replaced with a fresh one', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const plain = await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
+  const hostile = await proxy.inject({ method: 'GET', url: '/api/v1/nowhere', headers: { 'x-request-id': 'bad id with spaces <script>' } })
+  t.match(plain.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+  t.match(hostile.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+  t.not(plain.headers['x-request-id'], hostile.headers['x-request-id'])
+})
+
+t.test('a forwarded call leaves one audit line with the operation, ids, statuses and durations', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const run = await proxy.inject({
+    method: 'POST', url: '/api/v1/computations', headers: { 'x-request-id': 'run-0000001' }, payload: { capsule_id: simulator.capsules.analysis }
+  })
+  const id = run.json().id as string
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}`, headers: { 'x-request-id': 'get-0000001' } })
+  const audits = proxy.log.audits()
+  t.equal(audits.length, 2)
+  t.match(audits[0], {
+    requestId: 'run-0000001',
+    stage: 'completed',
+    method: 'POST',
+    action: 'runCapsule',
+    route: '/api/v1/computations',
+    resource: { capsule_id: simulator.capsules.analysis },
+    status: 200,
+    upstreamStatus: 200,
+    errorClass: null,
+    errorCode: null,
+    sourceIp: '127.0.0.1'
+  })
+  t.match(audits[1], { requestId: 'get-0000001', action: 'getComputation', resource: { computation_id: id }, status: 200, upstreamStatus: 200 })
+  for (const audit of audits) {
+    t.type(audit.durationMs, 'number')
+    t.type(audit.upstreamMs, 'number')
+    t.ok((audit.durationMs) >= (audit.upstreamMs ?? 0), 'the whole request took at least as long as the upstream call')
+  }
+  const line = proxy.log.lines().find((entry) => entry.audit !== undefined)
+  t.equal(line?.requestId, 'run-0000001', 'the pino line carries the request id too')
+})

@@ -1,0 +1,86 @@
+// The credential: Basic with the token as username; a token file is re-read when it changes.
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { ConfigError } from '../../src/errors.js'
+import { basicAuthorization, loadCredential } from '../../src/upstream/credential.js'
+import { createLogSink } from '../helpers/log-sink.js'
+
+t.test('the token becomes Basic base64(token + ":")', async (t) => {
+  t.equal(basicAuthorization('cop_TEST'), 'Basic Y29wX1RFU1Q6')
+  const credential = loadCredential({ kind: 'value', token: 'cop_TEST' }, createLogSink().logger)
+  t.equal(credential.authorization(), 'Basic Y29wX1RFU1Q6')
+  credential.close()
+})
+
+t.test('a token that cannot be a Basic username is refused at start-up', async (t) => {
+  for (const token of ['cop:colon', 'cop space', 'cop_é']) {
+    t.throws(() => loadCredential({ kind: 'value', token }, createLogSink().logger), ConfigError, token)
+  }
+})
+
+async function tokenDirectory (t: Test): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-token-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  return directory
+}
+
+t.test('a missing or empty token file refuses to start, naming the file but not the token', async (t) => {
+  const directory = await tokenDirectory(t)
+  const log = createLogSink().logger
+  const missing = join(directory, 'missing')
+  t.throws(() => loadCredential({ kind: 'file', path: missing, checkIntervalMs: 1000 }, log), new ConfigError([`CODEOCEAN_TOKEN_FILE ${missing} cannot be read: ENOENT`]))
+  const empty = join(directory, 'empty')
+  await writeFile(empty, '\n')
+  t.throws(() => loadCredential({ kind: 'file', path: empty, checkIntervalMs: 1000 }, log), new ConfigError([`CODEOCEAN_TOKEN_FILE ${empty} is empty`]))
+})
+
+/** Polls until the credential says `expected` (bounded: the check runs every 20 ms). */
+async function until (read: () => string, expected: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (read() === expected) return true
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return false
+}
+
+t.test('a rotated token file takes effect without a restart, and a broken one keeps the last token', async (t) => {
+  const directory = await tokenDirectory(t)
+  const path = join(directory, 'token')
+  await writeFile(path, 'cop_first\n')
+  const sink = createLogSink()
+  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 20 }, sink.logger)
+  t.teardown(() => credential.close())
+  t.equal(credential.authorization(), basicAuthorization('cop_first'))
+
+  // Kubernetes swaps secrets by renaming a new file into place.
+  await writeFile(join(directory, 'next'), 'cop_second_rotated')
+  await rename(join(directory, 'next'), path)
+  t.ok(await until(() => credential.authorization(), basicAuthorization('cop_second_rotated')), 'the new token is used')
+
+  await writeFile(path, '')
+  await rm(path)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(credential.authorization(), basicAuthorization('cop_second_rotated'), 'a vanished file keeps the last good token')
+  t.ok(sink.lines().some((line) => line.level === 40), 'and warns')
+
+  await writeFile(path, 'cop_third')
+  t.ok(await until(() => credential.authorization(), basicAuthorization('cop_third')), 'a file that comes back is used again')
+  t.notMatch(sink.text(), /cop_first|cop_second|cop_third/, 'no token in the log')
+})
+
+t.test('a token file rewritten as empty keeps the last token and warns', async (t) => {
+  const directory = await tokenDirectory(t)
+  const path = join(directory, 'token')
+  await writeFile(path, 'cop_kept')
+  const sink = createLogSink()
+  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 20 }, sink.logger)
+  t.teardown(() => credential.close())
+  await writeFile(path, '   \n\n')
+  for (let attempt = 0; attempt < 100 && !sink.text().includes('is empty'); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.match(sink.text(), /is empty; keeping the previous token/)
+  t.equal(credential.authorization(), basicAuthorization('cop_kept'))
+})
