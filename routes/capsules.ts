@@ -1,7 +1,7 @@
 // /api/v1/capsules/{id}/computations and /api/v1/pipelines/{id}/computations.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CapsuleIdParams, PipelineIdParams } from '../schemas/capsules.js'
-import { errorResponses, ref } from '../schemas/common.js'
+import { NoQuery, errorResponses, ref } from '../schemas/common.js'
 import { ComputationList } from '../schemas/computations.js'
 
 const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -14,6 +14,7 @@ const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List a capsule\'s computations',
       tags: ['Capsules'],
       params: CapsuleIdParams,
+      querystring: NoQuery,
       response: { 200: ref(ComputationList), ...errors }
     }
   }, forward)
@@ -24,6 +25,7 @@ const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List a pipeline\'s computations',
       tags: ['Pipelines'],
       params: PipelineIdParams,
+      querystring: NoQuery,
       response: { 200: ref(ComputationList), ...errors }
     }
   }, forward)

@@ -1,7 +1,7 @@
 // /api/v1/computations: run, get, rename, delete, results, result URLs and cloud-workstation
 // data assets. Each route only declares its schema; forwarding is shared.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { NoContent, errorResponses, ref } from '../schemas/common.js'
+import { NoContent, NoQuery, errorResponses, ref } from '../schemas/common.js'
 import {
   Computation, ComputationIdParams, DataAssetAttachList, DataAssetAttachResultsList, DataAssetDetachList,
   DownloadFileURL, FileURLs, Folder, ListFolderParams, RenameQuery, ResultFileQuery, RunParams
@@ -32,6 +32,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Run a capsule or a pipeline',
       description: 'Starts a computation. Set capsule_id to run a capsule or pipeline_id to run a pipeline.',
       tags,
+      querystring: NoQuery,
       body: ref(RunParams),
       response: { 200: ref(Computation), ...withBody }
     }
@@ -46,6 +47,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Get a computation',
       tags,
       params: ComputationIdParams,
+      querystring: NoQuery,
       response: { 200: ref(Computation), ...withoutBody }
     }
   }, forward)
@@ -69,6 +71,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'This is also how a running computation is stopped.',
       tags,
       params: ComputationIdParams,
+      querystring: NoQuery,
       response: { 204: NoContent, ...withoutBody }
     }
   }, forward)
@@ -79,6 +82,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List one folder of a computation\'s results',
       tags,
       params: ComputationIdParams,
+      querystring: NoQuery,
       body: ref(ListFolderParams),
       response: { 200: ref(Folder), ...withBody }
     }
@@ -114,6 +118,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Attach data assets to a cloud workstation',
       tags,
       params: ComputationIdParams,
+      querystring: NoQuery,
       body: ref(DataAssetAttachList),
       response: { 200: ref(DataAssetAttachResultsList), ...withBody }
     }
@@ -126,6 +131,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Detach data assets from a cloud workstation',
       tags,
       params: ComputationIdParams,
+      querystring: NoQuery,
       body: ref(DataAssetDetachList),
       response: { 204: NoContent, ...withBody }
     }

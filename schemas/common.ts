@@ -38,7 +38,7 @@ export const ErrorBody = Type.Object({
 })
 export type ErrorBody = Static<typeof ErrorBody>
 
-const ERROR_DESCRIPTIONS: Record<number, string> = {
+const ERROR_DESCRIPTIONS = {
   400: 'Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean.',
   403: 'Code Ocean refused the action for the proxy\'s token.',
   404: 'No such resource.',
@@ -49,19 +49,22 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   502: 'Code Ocean could not be reached, reset the connection, or rejected the proxy\'s own token.',
   503: 'Code Ocean or the proxy is unavailable; see Retry-After.',
   504: 'Code Ocean did not answer in time.'
-}
+} as const
+
+/** Statuses only a route that takes a body can answer with. */
+const BODY_ONLY_STATUSES = new Set(['413', '415'])
 
 /** Every error status a mirrored route can answer with, all with the shared Error body. */
 export function errorResponses (options: { withBody: boolean }): Record<string, TSchema> {
-  const statuses = options.withBody
-    ? [400, 403, 404, 413, 415, 429, 500, 502, 503, 504]
-    : [400, 403, 404, 429, 500, 502, 503, 504]
   const responses: Record<string, TSchema> = {}
-  for (const status of statuses) {
-    responses[String(status)] = { ...ref(ErrorBody), description: ERROR_DESCRIPTIONS[status] ?? 'An error.' }
+  for (const [status, description] of Object.entries(ERROR_DESCRIPTIONS)) {
+    if (options.withBody || !BODY_ONLY_STATUSES.has(status)) responses[status] = { ...ref(ErrorBody), description }
   }
   return responses
 }
+
+/** For routes without query parameters: any query is refused rather than ignored or forwarded. */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
 
 /** An answer with no body (rename, delete, detach). */
 export const NoContent = Type.Null({ description: 'Done; no body.' })

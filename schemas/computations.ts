@@ -38,7 +38,7 @@ export type PipelineProcessParams = Static<typeof PipelineProcessParams>
 export const RunParams = Type.Object({
   capsule_id: OptionalNullable(Uuid('The capsule to run. Exactly one of capsule_id and pipeline_id.')),
   pipeline_id: OptionalNullable(Uuid('The pipeline to run. Exactly one of capsule_id and pipeline_id.')),
-  version: OptionalNullable(Type.Integer({ minimum: 1, description: 'The release version to run.' })),
+  version: OptionalNullable(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'The release version to run.' })),
   resume_run_id: OptionalNullable(Uuid('A previous pipeline computation to resume from.')),
   nextflow_profile: OptionalNullable(Type.String({ maxLength: 1024, pattern: NO_CONTROL_CHARACTERS, description: 'The Nextflow profile (pipelines).' })),
   data_assets: OptionalNullable(Type.Array(ref(DataAssetsRunParam), { description: 'Data assets to mount.' })),

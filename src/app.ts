@@ -14,7 +14,7 @@ import openapiPlugin from './plugins/openapi.js'
 import requestBodyPlugin from './plugins/request-body.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import upstreamPlugin from './plugins/upstream.js'
-import { createUpstreamClient } from './upstream/client.js'
+import { createUpstreamClient, readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
 import { formatValidationErrors } from './validation/error-messages.js'
 import { VERSION } from './version.js'
@@ -60,6 +60,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
 
   for (const schema of namedSchemas) app.addSchema(schema)
 
+  const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
   const credential = loadCredential(config.codeOcean.token, app.log)
   const upstream = createUpstreamClient({
     target: { origin: config.codeOcean.origin, basePath: config.codeOcean.basePath },
@@ -68,7 +69,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     connectTimeoutMs: config.upstream.connectTimeoutMs,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyTimeoutMs: config.upstream.bodyTimeoutMs,
-    ...(config.codeOcean.caFile === undefined ? {} : { caFile: config.codeOcean.caFile }),
+    ...(ca === undefined ? {} : { ca }),
     ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
   })
 

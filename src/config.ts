@@ -14,7 +14,7 @@ const Milliseconds = (fallback: number): TInteger =>
 
 export const Environment = Type.Object({
   CODEOCEAN_DOMAIN: Type.String({ description: 'the Code Ocean origin, e.g. https://codeocean.example.com' }),
-  CODEOCEAN_TOKEN: Type.Optional(Type.String({ description: 'the Code Ocean access token' })),
+  CODEOCEAN_TOKEN: Type.Optional(Type.String({ maxLength: 4096, description: 'the Code Ocean access token, at most 4096 characters' })),
   CODEOCEAN_TOKEN_FILE: Type.Optional(Type.String({ description: 'a file holding the Code Ocean access token' })),
   CODEOCEAN_TOKEN_FILE_CHECK_MS: Milliseconds(5_000),
   CODEOCEAN_CA_FILE: Type.Optional(Type.String({ description: 'a PEM file of CA certificates to trust for Code Ocean' })),
@@ -96,10 +96,10 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
 function schemaProblems (value: unknown, raw: Record<string, string>): string[] {
   const byVariable = new Map<string, string>()
   for (const error of Value.Errors(Environment, value)) {
-    const name = error.path.split('/')[1] ?? ''
-    if (name === '' || byVariable.has(name)) continue
-    const schema = Environment.properties[name as keyof Environment] as TSchema | undefined
-    const expected = schema?.description ?? error.message
+    // Every error is about one top-level variable (path `/NAME`); a union reports several.
+    const name = error.path.slice(1)
+    if (byVariable.has(name)) continue
+    const expected = String((Environment.properties[name as keyof Environment] as TSchema).description)
     if (raw[name] === undefined) {
       byVariable.set(name, `${name} is required: set it to ${expected}`)
     } else if (SECRET_VARIABLES.has(name)) {

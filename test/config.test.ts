@@ -63,6 +63,11 @@ t.test('a missing token is one clear problem', async (t) => {
   t.same(problemsOf({ CODEOCEAN_DOMAIN: VALID.CODEOCEAN_DOMAIN, CODEOCEAN_TOKEN: '   ' }).length, 1, 'blank is missing')
 })
 
+t.test('an invalid token is reported without echoing it', async (t) => {
+  const problems = problemsOf({ ...VALID, CODEOCEAN_TOKEN: `cop_${'x'.repeat(5000)}` })
+  t.match(problems, [/^CODEOCEAN_TOKEN is invalid: expected the Code Ocean access token, at most 4096 characters$/])
+})
+
 t.test('a token and a token file together are refused', async (t) => {
   t.match(problemsOf({ ...VALID, CODEOCEAN_TOKEN_FILE: '/x' }), [/both set/])
 })

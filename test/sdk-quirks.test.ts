@@ -33,7 +33,7 @@ t.test('Min-Server-Version, Agent-Id and Accept are forwarded; the client\'s enc
   t.equal(seen?.['min-server-version'], '4.6.0')
   t.equal(seen?.['agent-id'], 'analysis-notebook')
   t.equal(seen?.accept, '*/*')
-  t.notOk(seen?.['accept-encoding'], 'Code Ocean answers uncompressed so bodies pass through as they are')
+  t.equal(seen?.['accept-encoding'], 'identity', 'Code Ocean is asked for plain bodies, which pass through as they are')
   t.match(seen?.['user-agent'], /^codeocean-proxy\//)
 })
 
@@ -83,6 +83,16 @@ t.test('a newer SDK\'s unknown fields sent as null are dropped, at every depth',
     data_assets: [{ id: '44ec16c3-cb5a-45f5-93d1-cba8be800c24', mount: null }],
     named_parameters: [{ param_name: 'threshold', value: '0.5' }]
   })
+})
+
+t.test('unknown null fields named like Object members are dropped too', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const response = await proxy.inject({
+    method: 'POST', url: '/api/v1/computations', headers: SDK_HEADERS, payload: `{"capsule_id":"${simulator.capsules.analysis}","constructor":null,"toString":null}`
+  })
+  t.equal(response.statusCode, 200)
+  t.same(simulator.requests[0]?.body, { capsule_id: simulator.capsules.analysis })
 })
 
 t.test('+ in a query string is a space, and is sent on the same way', async (t) => {

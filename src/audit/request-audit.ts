@@ -2,12 +2,44 @@
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
-/** Facts gathered while the request is handled. */
-export interface RequestAudit {
+/**
+ * Facts gathered while one request is handled, and the moment to write them: once the
+ * response is closed (sent, or the caller went away) and no Code Ocean call is still out.
+ * A caller that disconnects mid-run still gets a record of what Code Ocean answered.
+ */
+export class RequestAudit {
   upstreamStatus?: number
   upstreamMs?: number
   errorClass?: string
   errorCode?: string
+  #responseClosed = false
+  #upstreamCalls = 0
+  #written = false
+  readonly #write: (audit: RequestAudit) => void
+
+  constructor (write: (audit: RequestAudit) => void) {
+    this.#write = write
+  }
+
+  upstreamStarted (): void {
+    this.#upstreamCalls++
+  }
+
+  upstreamSettled (): void {
+    this.#upstreamCalls--
+    this.#writeWhenDone()
+  }
+
+  responseClosed (): void {
+    this.#responseClosed = true
+    this.#writeWhenDone()
+  }
+
+  #writeWhenDone (): void {
+    if (this.#written || !this.#responseClosed || this.#upstreamCalls > 0) return
+    this.#written = true
+    this.#write(this)
+  }
 }
 
 export interface AuditRecord {

@@ -1,8 +1,10 @@
 // Gives every request an audit state and writes one `audit` log line when it completes,
-// whatever the outcome: forwarded, rejected by validation, unknown route or failed upstream.
+// whatever the outcome: forwarded, rejected by validation, unknown route, failed upstream, or
+// abandoned by the caller (Fastify's onResponse does not run then, so the response's own
+// `close` event is what ends the record).
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { completedRecord, routeIdentityOf, type RequestAudit } from '../audit/request-audit.js'
+import { completedRecord, RequestAudit, routeIdentityOf } from '../audit/request-audit.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,12 +14,14 @@ declare module 'fastify' {
 
 async function audit (app: FastifyInstance): Promise<void> {
   app.decorateRequest('audit', null as unknown as RequestAudit)
-  app.addHook('onRequest', async (request) => {
-    request.audit = {}
-  })
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.config.audit === false) return
-    request.log.info({ audit: completedRecord(request, reply, routeIdentityOf(request)) }, 'audit')
+  app.addHook('onRequest', async (request, reply) => {
+    const audited = request.routeOptions.config.audit !== false
+    request.audit = new RequestAudit((audit) => {
+      if (!audited) return
+      if (!reply.raw.writableEnded) audit.errorClass ??= 'client_aborted'
+      request.log.info({ audit: completedRecord(request, reply, routeIdentityOf(request)) }, 'audit')
+    })
+    reply.raw.once('close', () => request.audit.responseClosed())
   })
 }
 

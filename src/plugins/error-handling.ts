@@ -4,9 +4,9 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { completedRecord } from '../audit/request-audit.js'
+import { completedRecord, RequestAudit } from '../audit/request-audit.js'
 import {
-  BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, ProxyUnavailable, RouteNotFound,
+  BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, RouteNotFound,
   UnsupportedMediaType
 } from '../errors.js'
 
@@ -33,7 +33,6 @@ function proxyErrorFor (error: FastifyError, request: FastifyRequest, bodyLimitB
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new MalformedJson(error.message)
   }
-  if (error instanceof SyntaxError) return new MalformedJson(error.message)
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500) {
     const bad: FastifyError = new BadRequest(error.message)
@@ -44,13 +43,14 @@ function proxyErrorFor (error: FastifyError, request: FastifyRequest, bodyLimitB
 }
 
 export function sendError (request: FastifyRequest, reply: FastifyReply, error: FastifyError): FastifyReply {
-  const statusCode = error.statusCode ?? 500
+  // Every error that reaches here is a PROXY_* error, which always carries its status.
+  const statusCode = Number(error.statusCode)
   request.audit.errorCode = error.code
-  if (error.code === ProxyUnavailable.prototype.code || statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
+  if (statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
   return reply.code(statusCode).type('application/json; charset=utf-8').send({
     statusCode,
     code: error.code,
-    error: STATUS_CODES[statusCode] ?? 'Error',
+    error: String(STATUS_CODES[statusCode]),
     message: error.message,
     requestId: request.id
   })
@@ -61,7 +61,7 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
  * percent-encoding, an over-long segment). No hook runs for these, so the audit line is written here.
  */
 export function handleFrameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  request.audit = {}
+  request.audit = new RequestAudit(() => {})
   const proxyError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl()
   sendError(request, reply, proxyError)
   request.log.info({ audit: completedRecord(request, reply, { action: null, route: null }) }, 'audit')
@@ -77,7 +77,7 @@ async function errorHandling (app: FastifyInstance, options: ErrorHandlingOption
   })
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]?.slice(0, MAX_ECHOED_PATH) ?? ''
+    const path = request.url.replace(/\?.*$/s, '').slice(0, MAX_ECHOED_PATH)
     return sendError(request, reply, new RouteNotFound(request.method, path))
   })
 }

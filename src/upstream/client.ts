@@ -1,7 +1,9 @@
 // The one connection pool to Code Ocean and the call that forwards a validated request on it.
 import { readFileSync } from 'node:fs'
+import { rootCertificates } from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
+import { ConfigError } from '../errors.js'
 import type { Credential } from './credential.js'
 import { classifyUpstreamFailure, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
 import type { UpstreamTarget } from './url.js'
@@ -10,7 +12,8 @@ export interface UpstreamOptions extends UpstreamTimeouts {
   target: UpstreamTarget
   credential: Credential
   connections: number
-  caFile?: string
+  /** PEM certificates to trust for Code Ocean in addition to the system's (see readCaFile). */
+  ca?: string
   /** A dispatcher to use instead of creating a pool (left open on close: its owner closes it). */
   dispatcher?: Dispatcher
 }
@@ -30,8 +33,21 @@ export type UpstreamResult =
 export interface UpstreamClient {
   readonly target: UpstreamTarget
   readonly credential: Credential
+  readonly timeouts: UpstreamTimeouts
   call (request: UpstreamCall): Promise<UpstreamResult>
   close (): Promise<void>
+}
+
+/** Reads CODEOCEAN_CA_FILE at start-up; an unreadable or empty file stops the process. */
+export function readCaFile (path: string): string {
+  let pem: string
+  try {
+    pem = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError([`CODEOCEAN_CA_FILE ${path} cannot be read: ${String((error as NodeJS.ErrnoException).code)}`])
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError([`CODEOCEAN_CA_FILE ${path} holds no PEM certificate`])
+  return pem
 }
 
 export function createUpstreamClient (options: UpstreamOptions): UpstreamClient {
@@ -44,13 +60,15 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
     connect: {
       timeout: connectTimeoutMs,
       // TLS verification stays on; a private CA is added, never a bypass.
-      ...(options.caFile === undefined ? {} : { ca: readFileSync(options.caFile, 'utf8') })
+      // Node's `ca` replaces the default roots; keep them so a private CA only adds trust.
+      ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] })
     }
   })
 
   return {
     target,
     credential,
+    timeouts: { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs },
     async call (request) {
       const started = performance.now()
       try {

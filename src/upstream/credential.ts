@@ -2,6 +2,7 @@
 // password. A token file is watched so a rotated secret takes effect without a restart.
 import { readFileSync, statSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { TokenSource } from '../config.js'
 import { ConfigError } from '../errors.js'
@@ -49,13 +50,10 @@ export function loadCredential (source: TokenSource, log: FastifyBaseLogger): Cr
     header = basicAuthorization(token)
   } catch (error) {
     if (error instanceof ConfigError) throw error
-    throw new ConfigError([`CODEOCEAN_TOKEN_FILE ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`])
+    throw new ConfigError([`CODEOCEAN_TOKEN_FILE ${path} cannot be read: ${String((error as NodeJS.ErrnoException).code)}`])
   }
 
-  let checking = false
   const check = async (): Promise<void> => {
-    if (checking) return
-    checking = true
     try {
       const current = fingerprintOf(await stat(path))
       if (current === fingerprint) return
@@ -70,13 +68,19 @@ export function loadCredential (source: TokenSource, log: FastifyBaseLogger): Cr
       log.info({ tokenFile: path }, 'the Code Ocean token file changed; using the new token')
     } catch (error) {
       log.warn({ tokenFile: path, errno: (error as NodeJS.ErrnoException).code }, 'the Code Ocean token file cannot be read; keeping the previous token')
-    } finally {
-      checking = false
     }
   }
-  const timer = setInterval(() => { void check() }, checkIntervalMs)
-  timer.unref()
-  return { authorization: () => header, close: () => clearInterval(timer) }
+  // One check at a time: the loop awaits each before taking the next tick, so a slow file
+  // system never stacks them. Closing aborts the loop (the rejection is the expected AbortError).
+  const stop = new AbortController()
+  const watch = async (): Promise<never> => {
+    while (true) {
+      await sleep(checkIntervalMs, undefined, { signal: stop.signal, ref: false })
+      await check()
+    }
+  }
+  watch().catch(() => {})
+  return { authorization: () => header, close: () => stop.abort() }
 }
 
 function fingerprintOf (stats: { ino: number, size: number, mtimeMs: number }): string {

@@ -10,6 +10,8 @@ const FORWARDED_REQUEST_HEADERS = ['accept', 'min-server-version', 'agent-id'] a
 const FORWARDED_RESPONSE_HEADERS = new Set([
   'content-type',
   'content-length',
+  // Bytes pass through as they are, so their encoding must too (identity is asked for, below).
+  'content-encoding',
   'content-language',
   'cache-control',
   'etag',
@@ -40,6 +42,7 @@ export function upstreamRequestHeaders (
     if (typeof value === 'string') headers[name] = value
   }
   if (options.hasBody) headers['content-type'] = 'application/json'
+  headers['accept-encoding'] = 'identity'
   headers['user-agent'] = USER_AGENT
   headers['x-request-id'] = options.requestId
   headers.authorization = options.authorization

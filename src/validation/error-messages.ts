@@ -18,10 +18,8 @@ function describe (error: FastifySchemaValidationError, part: string): string {
         return `${where} must be a relative path without ".." segments or control characters`
       }
       return `${where} has a character that is not allowed`
-    case 'format':
-      return params.format === 'uuid' ? `${where} must be a UUID` : `${where} ${error.message ?? 'is invalid'}`
     default:
-      return `${where} ${error.message ?? 'is invalid'}`
+      return `${where} ${String(error.message)}`
   }
 }
 
@@ -31,6 +29,6 @@ function describe (error: FastifySchemaValidationError, part: string): string {
  * so the first error is the one that names the real problem.
  */
 export function formatValidationErrors (errors: FastifySchemaValidationError[], part: string): Error {
-  const first = errors[0]
-  return new InvalidRequest(first === undefined ? `${part} is invalid` : describe(first, part))
+  // Fastify calls this only when validation failed, so there is at least one error.
+  return new InvalidRequest(describe(errors[0] as FastifySchemaValidationError, part))
 }

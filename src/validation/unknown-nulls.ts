@@ -2,12 +2,12 @@
 // know yet, sent as null, carries no meaning: drop it before strict validation sees it.
 
 export interface SchemaNode {
-  $ref?: string
-  type?: string | string[]
-  anyOf?: SchemaNode[]
-  properties?: Record<string, SchemaNode>
-  additionalProperties?: boolean | SchemaNode
-  items?: SchemaNode
+  $ref?: string | undefined
+  type?: string | string[] | undefined
+  anyOf?: SchemaNode[] | undefined
+  properties?: Record<string, SchemaNode> | undefined
+  additionalProperties?: unknown
+  items?: SchemaNode | undefined
 }
 
 export type SchemaResolver = (ref: string) => SchemaNode | undefined
@@ -35,7 +35,7 @@ export function dropUnknownNulls (schema: SchemaNode, value: unknown, resolve: S
   }
   if (!isPlainObject(value) || schema.type !== 'object' || schema.properties === undefined) return
   for (const [key, child] of Object.entries(value)) {
-    const property = schema.properties[key]
+    const property = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined
     if (property !== undefined) {
       dropUnknownNulls(property, child, resolve)
     } else if (child === null && schema.additionalProperties === false) {

@@ -84,3 +84,26 @@ t.test('a token file rewritten as empty keeps the last token and warns', async (
   t.match(sink.text(), /is empty; keeping the previous token/)
   t.equal(credential.authorization(), basicAuthorization('cop_kept'))
 })
+
+t.test('an unchanged token file is not re-read', async (t) => {
+  const directory = await tokenDirectory(t)
+  const path = join(directory, 'token')
+  await writeFile(path, 'cop_steady')
+  const sink = createLogSink('debug')
+  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 10 }, sink.logger)
+  t.teardown(() => credential.close())
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(credential.authorization(), basicAuthorization('cop_steady'))
+  t.same(sink.lines(), [], 'nothing to report')
+})
+
+t.test('closing stops watching the file', async (t) => {
+  const directory = await tokenDirectory(t)
+  const path = join(directory, 'token')
+  await writeFile(path, 'cop_before')
+  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 10 }, createLogSink().logger)
+  credential.close()
+  await writeFile(path, 'cop_after')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(credential.authorization(), basicAuthorization('cop_before'))
+})

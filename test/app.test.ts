@@ -1,0 +1,22 @@
+// buildApp's options: a dispatcher passed in is used and left open; a default logger is made.
+import t from 'tap'
+import { Agent } from 'undici'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { TEST_TOKEN } from './helpers/secrets.js'
+import { startTestSimulator } from './helpers/simulator.js'
+
+t.test('a dispatcher passed in carries the calls and stays open after close', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const agent = new Agent()
+  t.teardown(() => agent.close())
+  const app = await buildApp({ config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent' }), dispatcher: agent })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const response = await app.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  t.equal(response.statusCode, 200)
+  await app.close()
+  t.notOk(agent.closed, 'the caller\'s dispatcher is still open')
+  const direct = await agent.request({ origin: simulator.url, path: '/api/v1/computations/x', method: 'GET' })
+  await direct.body.dump()
+  t.equal(direct.statusCode, 401, 'and usable')
+})

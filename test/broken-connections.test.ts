@@ -1,0 +1,93 @@
+// Connections that break half-way, on either side: the audit line still says what happened,
+// nothing is logged as a proxy failure, and the pooled connection is not leaked.
+import { request as httpRequest, createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { buildTestApp, type TestApp } from './helpers/app.js'
+import { startTestSimulator } from './helpers/simulator.js'
+
+const ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
+
+async function listen (proxy: TestApp): Promise<string> {
+  return await proxy.app.listen({ host: '127.0.0.1', port: 0 })
+}
+
+/** Sends a request and destroys the connection after `afterMs`, or once the first body bytes arrive. */
+async function abandon (url: string, options: { method: string, body?: string, afterMs?: number }): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const request = httpRequest(url, { method: options.method, headers: options.body === undefined ? {} : { 'content-type': 'application/json' } }, (response) => {
+      response.once('data', () => { request.destroy(); resolve() })
+    })
+    request.on('error', () => resolve())
+    if (options.afterMs !== undefined) setTimeout(() => { request.destroy(); resolve() }, options.afterMs)
+    request.end(options.body)
+  })
+}
+
+/** Waits (bounded) until the proxy has written `count` audit lines. */
+async function audits (proxy: TestApp, count: number) {
+  for (let attempt = 0; attempt < 200 && proxy.log.audits().length < count; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return proxy.log.audits()
+}
+
+t.test('a caller who leaves before Code Ocean answers a run still leaves a record of the run', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ delayMs: 300, method: 'POST' })
+  const proxy = await buildTestApp(t, simulator.url)
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations`, { method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { action: 'runCapsule', upstreamStatus: 200, errorClass: 'client_aborted' }, 'the run Code Ocean made is on record')
+  t.equal(simulator.requests[0]?.response?.status, 200)
+  t.notOk(proxy.log.lines().some((line) => (line.level as number) >= 50), 'a caller leaving is not a proxy failure')
+})
+
+t.test('a caller who leaves mid-download is recorded, and the pool keeps working', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ times: 1, status: 200, body: JSON.stringify({ items: 'x'.repeat(8 * 1024 * 1024) }) })
+  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_CONNECTIONS: '1' })
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET' })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { action: 'getComputation', upstreamStatus: 200, errorClass: 'client_aborted' })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const next = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  t.equal(next.statusCode, 200, 'the single pooled connection was released')
+  t.notOk(proxy.log.lines().some((line) => (line.level as number) >= 50))
+})
+
+/** A stand-in for a broken Code Ocean that the simulator does not model. */
+async function brokenUpstream (t: Test, handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server: Server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+t.test('Code Ocean breaking off mid-answer is recorded as a reset', async (t) => {
+  const origin = await brokenUpstream(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
+    response.write('{"partial":')
+    setTimeout(() => response.socket?.destroy(), 20)
+  })
+  const proxy = await buildTestApp(t, origin)
+  // The caller's connection is cut too, so it cannot take a truncated body for a whole one.
+  await t.rejects(proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}` }), { code: 'LIGHT_ECONNRESET' })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { upstreamStatus: 200, errorClass: 'reset' })
+  t.ok(proxy.log.lines().some((line) => line.msg === 'Code Ocean\'s answer broke off after it had started'))
+})
+
+t.test('a status Code Ocean cannot mean is a 502, not a crash', async (t) => {
+  const origin = await brokenUpstream(t, (_request, response) => {
+    response.writeHead(999, { 'content-type': 'application/json' })
+    response.end('{"message":"odd"}')
+  })
+  const proxy = await buildTestApp(t, origin)
+  const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${ID}` })
+  t.equal(response.statusCode, 502)
+  t.equal(response.json().code, 'PROXY_UPSTREAM_PROTOCOL_ERROR')
+  t.match(proxy.log.audits()[0], { upstreamStatus: 999, errorClass: 'protocol' })
+})
