@@ -1,0 +1,38 @@
+// `npm run demo`: the whole thing on one machine with no account and no configuration: the
+// simulator plays Code Ocean, the proxy runs in front of it with embedded defaults.
+import { randomBytes } from 'node:crypto'
+import { buildApp } from './app.js'
+import { loadConfig } from './config.js'
+import { createLogger } from './logger.js'
+import { SIMULATOR_CAPSULES, startSimulator } from './simulator/index.js'
+
+const port = process.env.PORT ?? '8080'
+const host = process.env.HOST ?? '127.0.0.1'
+
+// The simulator's token exists only inside this process, as a real token would inside the proxy.
+const token = `cop_demo${randomBytes(12).toString('hex')}`
+const simulator = await startSimulator({ token, timings: { initializingMs: 2_000, runningMs: 10_000, finalizingMs: 2_000 } })
+const config = loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: token, HOST: host, PORT: port, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
+const app = await buildApp({ config, logger: createLogger({ level: config.logLevel }) })
+const address = await app.listen({ host: config.host, port: config.port })
+
+process.stderr.write(`
+codeocean-proxy demo
+  proxy      ${address}   (API docs: ${address}/docs)
+  Code Ocean simulated at ${simulator.url}; only the proxy holds its token.
+
+Run a capsule:
+  curl -s -X POST ${address}/api/v1/computations -H 'Content-Type: application/json' -d '{"capsule_id": "${SIMULATOR_CAPSULES.analysis}"}'
+
+Then follow the README: poll it, list its results, get a file's URLs. Ctrl-C stops.
+
+`)
+
+let stopping = false
+const stop = (): void => {
+  if (stopping) process.exit(1)
+  stopping = true
+  void app.close().then(async () => { await simulator.close() }).then(() => process.exit(0))
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
