@@ -13,6 +13,7 @@ import errorHandlingPlugin, { handleFrameworkError } from './plugins/error-handl
 import openapiPlugin from './plugins/openapi.js'
 import requestBodyPlugin from './plugins/request-body.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
+import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { createUpstreamClient, readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
@@ -76,6 +77,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(requestIdPlugin)
   await app.register(auditPlugin)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
+  await app.register(shutdownPlugin)
   await app.register(requestBodyPlugin, { namedSchemas })
   await app.register(upstreamPlugin, { upstream })
   await app.register(openapiPlugin, { version: VERSION })

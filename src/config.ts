@@ -64,9 +64,19 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
     const value = env[name]
     if (value !== undefined && value.trim() !== '') picked[name] = value.trim()
   }
-  const withDefaults = Value.Default(Environment, picked)
-  const converted = Value.Convert(Environment, withDefaults)
-  const problems = schemaProblems(converted, picked)
+  // TypeBox would read `3e4` as 3 and `true` as 1: whole numbers must be written as digits.
+  const problems: string[] = []
+  const typed: Record<string, string> = {}
+  for (const [name, raw] of Object.entries(picked)) {
+    const schema = Environment.properties[name as keyof Environment] as TSchema
+    if (schema.type === 'integer' && !/^\d+$/.test(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${String(schema.description)}`)
+    } else {
+      typed[name] = raw
+    }
+  }
+  const converted = Value.Convert(Environment, Value.Default(Environment, typed))
+  problems.push(...schemaProblems(converted, picked, new Set(Object.keys(picked).filter((name) => typed[name] === undefined))))
   if (problems.length > 0) throw new ConfigError(problems)
   const values = converted as Environment
 
@@ -93,12 +103,12 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
   }
 }
 
-function schemaProblems (value: unknown, raw: Record<string, string>): string[] {
+function schemaProblems (value: unknown, raw: Record<string, string>, alreadyReported: Set<string>): string[] {
   const byVariable = new Map<string, string>()
   for (const error of Value.Errors(Environment, value)) {
     // Every error is about one top-level variable (path `/NAME`); a union reports several.
     const name = error.path.slice(1)
-    if (byVariable.has(name)) continue
+    if (byVariable.has(name) || alreadyReported.has(name)) continue
     const expected = String((Environment.properties[name as keyof Environment] as TSchema).description)
     if (raw[name] === undefined) {
       byVariable.set(name, `${name} is required: set it to ${expected}`)
@@ -112,19 +122,20 @@ function schemaProblems (value: unknown, raw: Record<string, string>): string[] 
 }
 
 function parseDomain (domain: string, problems: string[]): { origin: string, basePath: string } | undefined {
+  // The value is never echoed whole: a token pasted into it by mistake must not reach the logs.
   let url: URL
   try {
     url = new URL(domain)
   } catch {
-    problems.push(`CODEOCEAN_DOMAIN=${JSON.stringify(domain)} is invalid: expected an http(s) origin such as https://codeocean.example.com`)
+    problems.push('CODEOCEAN_DOMAIN is invalid: expected an http(s) origin such as https://codeocean.example.com')
     return undefined
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    problems.push(`CODEOCEAN_DOMAIN=${JSON.stringify(domain)} is invalid: the scheme must be https (or http for a local test server)`)
-  } else if (url.username !== '' || url.password !== '') {
+  if (url.username !== '' || url.password !== '') {
     problems.push('CODEOCEAN_DOMAIN is invalid: it must not contain credentials; set CODEOCEAN_TOKEN or CODEOCEAN_TOKEN_FILE')
   } else if (url.search !== '' || url.hash !== '') {
-    problems.push(`CODEOCEAN_DOMAIN=${JSON.stringify(domain)} is invalid: it must not contain a query or fragment`)
+    problems.push('CODEOCEAN_DOMAIN is invalid: it must not contain a query or fragment')
+  } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    problems.push(`CODEOCEAN_DOMAIN is invalid: the scheme must be https (or http for a local test server), not ${url.protocol}`)
   } else {
     // The SDK appends `/api/v1/` to whatever it is given; accept `/api/v1` typed by mistake too.
     const basePath = url.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '')

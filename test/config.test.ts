@@ -53,7 +53,15 @@ t.test('every bad variable is reported by name, each once', async (t) => {
     'BODY_LIMIT_BYTES', 'CODEOCEAN_DOMAIN', 'LOG_LEVEL', 'PORT', 'UPSTREAM_BODY_TIMEOUT_MS', 'UPSTREAM_CONNECTIONS'
   ])
   t.match(problems.find((problem) => problem.startsWith('PORT')), /PORT="eighty" is invalid: expected a TCP port, 0 to 65535/)
+  t.match(problems.find((problem) => problem.startsWith('BODY_LIMIT_BYTES')), /BODY_LIMIT_BYTES="1.5" is invalid/, 'the value as typed is echoed')
   t.match(problems.find((problem) => problem.startsWith('CODEOCEAN_DOMAIN')), /CODEOCEAN_DOMAIN is required/)
+})
+
+t.test('whole numbers must be written as digits', async (t) => {
+  for (const value of ['3e4', '0x50', 'true', '80.5', '-1', ' 1 2']) {
+    t.match(problemsOf({ ...VALID, UPSTREAM_HEADERS_TIMEOUT_MS: value }), [/^UPSTREAM_HEADERS_TIMEOUT_MS=".*" is invalid/], value)
+  }
+  t.match(problemsOf({ ...VALID, PORT: '99999' }), [/^PORT="99999" is invalid: expected a TCP port/], 'digits out of range')
 })
 
 t.test('a missing token is one clear problem', async (t) => {
@@ -73,9 +81,16 @@ t.test('a token and a token file together are refused', async (t) => {
 })
 
 t.test('bad domains are refused with the reason', async (t) => {
-  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'codeocean.example.com' }), [/expected an http\(s\) origin/])
-  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'ftp://codeocean.example.com' }), [/scheme must be https/])
-  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'https://cop_secret:@codeocean.example.com' }), [/must not contain credentials/])
-  t.notMatch(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'https://cop_secret:@codeocean.example.com' }).join(' '), /cop_secret/)
-  t.match(problemsOf({ ...VALID, CODEOCEAN_DOMAIN: 'https://codeocean.example.com/?x=1' }), [/query or fragment/])
+  const cases: Array<[string, RegExp]> = [
+    ['cop_pasted_here_by_mistake', /expected an http\(s\) origin/],
+    ['ftp://codeocean.example.com', /scheme must be https .*not ftp:/],
+    ['https://cop_secret:@codeocean.example.com', /must not contain credentials/],
+    ['ftp://cop_secret@codeocean.example.com', /must not contain credentials/],
+    ['https://codeocean.example.com/?token=cop_secret', /query or fragment/]
+  ]
+  for (const [domain, problem] of cases) {
+    const problems = problemsOf({ ...VALID, CODEOCEAN_DOMAIN: domain })
+    t.match(problems, [problem], domain)
+    t.notMatch(problems.join(' '), /cop_/, `${domain}: nothing secret echoed`)
+  }
 })

@@ -35,7 +35,7 @@ t.test('a missing token file stops the process with one clear line', async (t) =
   const server = startServer({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN_FILE: '/nonexistent/token' })
   const [code] = await server.exited
   t.equal(code, 1)
-  t.equal(server.stderr(), 'codeocean-proxy: CODEOCEAN_TOKEN_FILE /nonexistent/token cannot be read: ENOENT\n')
+  t.equal(server.stderr(), 'codeocean-proxy: the file named by CODEOCEAN_TOKEN_FILE cannot be read (ENOENT): check the path\n')
 })
 
 t.test('a configured process serves the API and exits 0 on SIGTERM', async (t) => {

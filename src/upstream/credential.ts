@@ -46,11 +46,12 @@ export function loadCredential (source: TokenSource, log: FastifyBaseLogger): Cr
     fingerprint = fingerprintOf(statSync(path))
     const token = readFileSync(path, 'utf8').trim()
     const problem = tokenProblem(token)
-    if (problem !== undefined) throw new ConfigError([`CODEOCEAN_TOKEN_FILE ${path} ${problem}`])
+    if (problem !== undefined) throw new ConfigError([`the file named by CODEOCEAN_TOKEN_FILE ${problem}`])
     header = basicAuthorization(token)
   } catch (error) {
     if (error instanceof ConfigError) throw error
-    throw new ConfigError([`CODEOCEAN_TOKEN_FILE ${path} cannot be read: ${String((error as NodeJS.ErrnoException).code)}`])
+    // The path is not echoed: a token pasted into the variable by mistake must not reach the logs.
+    throw new ConfigError([`the file named by CODEOCEAN_TOKEN_FILE cannot be read (${String((error as NodeJS.ErrnoException).code)}): check the path`])
   }
 
   const check = async (): Promise<void> => {

@@ -30,10 +30,10 @@ t.test('a missing or empty token file refuses to start, naming the file but not 
   const directory = await tokenDirectory(t)
   const log = createLogSink().logger
   const missing = join(directory, 'missing')
-  t.throws(() => loadCredential({ kind: 'file', path: missing, checkIntervalMs: 1000 }, log), new ConfigError([`CODEOCEAN_TOKEN_FILE ${missing} cannot be read: ENOENT`]))
+  t.throws(() => loadCredential({ kind: 'file', path: missing, checkIntervalMs: 1000 }, log), new ConfigError(['the file named by CODEOCEAN_TOKEN_FILE cannot be read (ENOENT): check the path']))
   const empty = join(directory, 'empty')
   await writeFile(empty, '\n')
-  t.throws(() => loadCredential({ kind: 'file', path: empty, checkIntervalMs: 1000 }, log), new ConfigError([`CODEOCEAN_TOKEN_FILE ${empty} is empty`]))
+  t.throws(() => loadCredential({ kind: 'file', path: empty, checkIntervalMs: 1000 }, log), new ConfigError(['the file named by CODEOCEAN_TOKEN_FILE is empty']))
 })
 
 /** Polls until the credential says `expected` (bounded: the check runs every 20 ms). */

@@ -1,0 +1,32 @@
+// Closing under load: in-flight requests finish and are audited, their answers tell the
+// client not to reuse the connection, and close does not wait out keep-alive.
+import t from 'tap'
+import { Pool } from 'undici'
+import { buildTestApp } from './helpers/app.js'
+import { startTestSimulator } from './helpers/simulator.js'
+
+t.test('in-flight requests finish and close does not wait for kept-alive connections', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const address = await proxy.app.listen({ host: '127.0.0.1', port: 0 })
+  const client = new Pool(address, { connections: 4, keepAliveTimeout: 60_000 })
+  t.teardown(() => client.close())
+
+  // An idle kept-alive connection, and three requests still waiting on a slow Code Ocean.
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const warm = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
+  await warm.body.dump()
+  simulator.inject({ delayMs: 300 })
+  const inFlight = [1, 2, 3].map(async () => {
+    const response = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
+    return { status: response.statusCode, connection: response.headers.connection, body: await response.body.json() as { id: string } }
+  })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+
+  await proxy.app.close()
+  const answers = await Promise.all(inFlight)
+  t.same(answers.map((answer) => answer.status), [200, 200, 200], 'every in-flight request completed')
+  t.ok(answers.every((answer) => answer.body.id === computation.id))
+  t.ok(answers.every((answer) => answer.connection === 'close'), 'and told the client not to reuse the connection')
+  t.equal(proxy.log.audits().filter((audit) => audit.status === 200).length, 4, 'every call is audited')
+})
