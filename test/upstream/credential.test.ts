@@ -36,6 +36,17 @@ t.test('a missing or empty token file refuses to start, naming the file but not 
   t.throws(() => loadCredential({ kind: 'file', path: empty, checkIntervalMs: 1000 }, log), new ConfigError(['the file named by CODEOCEAN_TOKEN_FILE is empty']))
 })
 
+/** A token file holding `token`, and a credential watching it every `checkIntervalMs`, closed after the test. */
+async function watchedTokenFile (t: Test, token: string, checkIntervalMs: number, level = 'info') {
+  const directory = await tokenDirectory(t)
+  const path = join(directory, 'token')
+  await writeFile(path, token)
+  const sink = createLogSink(level)
+  const credential = loadCredential({ kind: 'file', path, checkIntervalMs }, sink.logger)
+  t.teardown(() => credential.close())
+  return { directory, path, sink, credential }
+}
+
 /** Polls until the credential says `expected` (bounded: the check runs every 20 ms). */
 async function until (read: () => string, expected: string): Promise<boolean> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -46,12 +57,7 @@ async function until (read: () => string, expected: string): Promise<boolean> {
 }
 
 t.test('a rotated token file takes effect without a restart, and a broken one keeps the last token', async (t) => {
-  const directory = await tokenDirectory(t)
-  const path = join(directory, 'token')
-  await writeFile(path, 'cop_first\n')
-  const sink = createLogSink()
-  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 20 }, sink.logger)
-  t.teardown(() => credential.close())
+  const { directory, path, sink, credential } = await watchedTokenFile(t, 'cop_first\n', 20)
   t.equal(credential.authorization(), basicAuthorization('cop_first'))
 
   // Kubernetes swaps secrets by renaming a new file into place.
@@ -71,12 +77,7 @@ t.test('a rotated token file takes effect without a restart, and a broken one ke
 })
 
 t.test('a token file rewritten as empty keeps the last token and warns', async (t) => {
-  const directory = await tokenDirectory(t)
-  const path = join(directory, 'token')
-  await writeFile(path, 'cop_kept')
-  const sink = createLogSink()
-  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 20 }, sink.logger)
-  t.teardown(() => credential.close())
+  const { path, sink, credential } = await watchedTokenFile(t, 'cop_kept', 20)
   await writeFile(path, '   \n\n')
   for (let attempt = 0; attempt < 100 && !sink.text().includes('is empty'); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -86,22 +87,14 @@ t.test('a token file rewritten as empty keeps the last token and warns', async (
 })
 
 t.test('an unchanged token file is not re-read', async (t) => {
-  const directory = await tokenDirectory(t)
-  const path = join(directory, 'token')
-  await writeFile(path, 'cop_steady')
-  const sink = createLogSink('debug')
-  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 10 }, sink.logger)
-  t.teardown(() => credential.close())
+  const { sink, credential } = await watchedTokenFile(t, 'cop_steady', 10, 'debug')
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(credential.authorization(), basicAuthorization('cop_steady'))
   t.same(sink.lines(), [], 'nothing to report')
 })
 
 t.test('closing stops watching the file', async (t) => {
-  const directory = await tokenDirectory(t)
-  const path = join(directory, 'token')
-  await writeFile(path, 'cop_before')
-  const credential = loadCredential({ kind: 'file', path, checkIntervalMs: 10 }, createLogSink().logger)
+  const { path, credential } = await watchedTokenFile(t, 'cop_before', 10)
   credential.close()
   await writeFile(path, 'cop_after')
   await new Promise((resolve) => setTimeout(resolve, 100))
