@@ -6,7 +6,7 @@ import { ComputationList } from '../schemas/computations.js'
 
 const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const forward = app.forwardToCodeOcean
-  const errors = errorResponses({ withBody: false })
+  const errors = errorResponses({ body: false, pathId: true })
 
   app.get('/capsules/:capsule_id/computations', {
     schema: {

@@ -9,8 +9,9 @@ import {
 import { InvalidRequest } from '../src/errors.js'
 
 const tags = ['Computations']
-const withBody = errorResponses({ withBody: true })
-const withoutBody = errorResponses({ withBody: false })
+const runErrors = errorResponses({ body: true, pathId: false })
+const withBody = errorResponses({ body: true, pathId: true })
+const withoutBody = errorResponses({ body: false, pathId: true })
 
 /** Exactly one run target; a JSON Schema `oneOf` over nullable fields gives callers unreadable errors. */
 function assertOneRunTarget (body: RunParams): void {
@@ -34,7 +35,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       querystring: NoQuery,
       body: ref(RunParams),
-      response: { 200: ref(Computation), ...withBody }
+      response: { 200: ref(Computation), ...runErrors }
     }
   }, async (request, reply) => {
     assertOneRunTarget(request.body)

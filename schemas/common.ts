@@ -43,6 +43,7 @@ const ERROR_DESCRIPTIONS = {
   403: 'Code Ocean refused the action for the proxy\'s token.',
   404: 'No such resource.',
   413: 'The request body is larger than the proxy accepts.',
+  414: 'A path segment is longer than any Code Ocean id.',
   415: 'The request body is not JSON.',
   429: 'Code Ocean is overloaded; back off before retrying.',
   500: 'Code Ocean, or the proxy, failed.',
@@ -51,14 +52,17 @@ const ERROR_DESCRIPTIONS = {
   504: 'Code Ocean did not answer in time.'
 } as const
 
-/** Statuses only a route that takes a body can answer with. */
-const BODY_ONLY_STATUSES = new Set(['413', '415'])
+/** Statuses only some routes can answer with: those that take a body, or an id in the path. */
+const BODY_STATUSES = new Set(['413', '415'])
+const PATH_ID_STATUSES = new Set(['414'])
 
 /** Every error status a mirrored route can answer with, all with the shared Error body. */
-export function errorResponses (options: { withBody: boolean }): Record<string, TSchema> {
+export function errorResponses (route: { body: boolean, pathId: boolean }): Record<string, TSchema> {
   const responses: Record<string, TSchema> = {}
   for (const [status, description] of Object.entries(ERROR_DESCRIPTIONS)) {
-    if (options.withBody || !BODY_ONLY_STATUSES.has(status)) responses[status] = { ...ref(ErrorBody), description }
+    if (BODY_STATUSES.has(status) && !route.body) continue
+    if (PATH_ID_STATUSES.has(status) && !route.pathId) continue
+    responses[status] = { ...ref(ErrorBody), description }
   }
   return responses
 }

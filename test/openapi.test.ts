@@ -1,7 +1,7 @@
 // The OpenAPI document: committed, current, served, and complete enough to generate clients from.
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { OPENAPI_PATH, renderOpenApiDocument } from '../src/openapi-document.js'
+import { OPENAPI_PATH, OPENAPI_TYPES_PATH, renderOpenApiDocument, renderOpenApiTypes } from '../src/openapi-document.js'
 import { buildTestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -17,6 +17,7 @@ const SDK_OPERATIONS = [
 t.test('the committed document is what the routes generate (run `npm run openapi` after changing them)', async (t) => {
   const committed = await readFile(OPENAPI_PATH, 'utf8')
   t.equal(committed, await renderOpenApiDocument())
+  t.equal(await readFile(OPENAPI_TYPES_PATH, 'utf8'), await renderOpenApiTypes(committed), 'and so are the generated types')
 })
 
 t.test('every operation is named after the SDK method, summarised, tagged and has its error responses', async (t) => {

@@ -1,6 +1,9 @@
-// `npm run openapi`: writes openapi/openapi.json from the routes' schemas.
+// `npm run openapi`: writes openapi/openapi.json from the routes' schemas, and the TypeScript
+// types generated from it.
 import { writeFile } from 'node:fs/promises'
-import { OPENAPI_PATH, renderOpenApiDocument } from '../openapi-document.js'
+import { OPENAPI_PATH, OPENAPI_TYPES_PATH, renderOpenApiDocument, renderOpenApiTypes } from '../openapi-document.js'
 
-await writeFile(OPENAPI_PATH, await renderOpenApiDocument())
-process.stdout.write(`wrote ${OPENAPI_PATH}\n`)
+const document = await renderOpenApiDocument()
+await writeFile(OPENAPI_PATH, document)
+await writeFile(OPENAPI_TYPES_PATH, await renderOpenApiTypes(document))
+process.stdout.write(`wrote ${OPENAPI_PATH} and ${OPENAPI_TYPES_PATH}\n`)

@@ -24,8 +24,13 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
         version: options.version,
         description: 'The Code Ocean Computations API, mirrored path for path under /api/v1. ' +
           'The proxy holds the Code Ocean access token, validates every request and audits every call; ' +
-          'responses from Code Ocean are passed through unchanged.'
+          'responses from Code Ocean are passed through unchanged.',
+        license: { name: 'UNLICENSED' }
       },
+      // Relative: the document is served by, and describes, the proxy it came from.
+      servers: [{ url: '/', description: 'This proxy' }],
+      // Callers present no credential of their own yet: the proxy adds Code Ocean's.
+      security: [],
       tags: OPENAPI_TAGS
     },
     hideUntagged: true,

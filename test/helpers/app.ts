@@ -1,16 +1,18 @@
 // Builds the real app for one test, pointed at a simulator (or any origin), with its log
-// captured; on teardown it closes the app and checks that no secret reached the log.
+// captured; on teardown it closes the app and checks that no secret reached the log. Every
+// answer the suite gets through it is also checked against the committed OpenAPI document.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogSink, type LogSink } from './log-sink.js'
+import { conformanceProblems } from './openapi-conformance.js'
 import { TEST_TOKEN, secretForms } from './secrets.js'
 
 export interface TestApp {
   app: FastifyInstance
   log: LogSink
-  /** app.inject, plus a check that the response carries no secret. */
+  /** app.inject, plus checks that the response carries no secret and is what the OpenAPI document promises. */
   inject (options: InjectOptions): Promise<LightMyRequestResponse>
 }
 
@@ -41,6 +43,9 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     async inject (options) {
       const response = await app.inject(options)
       assertNoSecret(t, JSON.stringify(response.headers) + response.body, 'a response')
+      const url = typeof options.url === 'string' ? options.url : String(options.url)
+      const problems = conformanceProblems(options.method ?? 'GET', url, response.statusCode, response.headers['content-type'] as string | undefined, response.body)
+      for (const problem of problems ?? []) t.fail(`the answer does not match the OpenAPI document: ${problem}`)
       return response
     }
   }

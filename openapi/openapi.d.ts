@@ -1,0 +1,1660 @@
+// Generated from openapi.json by `npm run openapi` (openapi-typescript). Do not edit.
+
+export interface paths {
+    "/api/v1/computations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a capsule or a pipeline
+         * @description Starts a computation. Set capsule_id to run a capsule or pipeline_id to run a pipeline.
+         */
+        post: operations["runCapsule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/computations/{computation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a computation */
+        get: operations["getComputation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a computation, stopping it if it runs
+         * @description This is also how a running computation is stopped.
+         */
+        delete: operations["deleteComputation"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a computation
+         * @description The new name travels as the `name` query parameter; there is no body.
+         */
+        patch: operations["renameComputation"];
+        trace?: never;
+    };
+    "/api/v1/computations/{computation_id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** List one folder of a computation's results */
+        post: operations["listComputationResults"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/computations/{computation_id}/results/urls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get signed URLs to download or view a result file */
+        get: operations["getResultFileUrls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/computations/{computation_id}/results/download_url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a signed URL to download a result file (deprecated)
+         * @deprecated
+         * @description Deprecated by Code Ocean since platform 4.0: use getResultFileUrls.
+         */
+        get: operations["getResultFileDownloadUrl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/computations/{computation_id}/data_assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Attach data assets to a cloud workstation */
+        post: operations["attachComputationDataAssets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/computations/{computation_id}/data_assets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Detach data assets from a cloud workstation */
+        delete: operations["detachComputationDataAssets"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/capsules/{capsule_id}/computations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a capsule's computations */
+        get: operations["listCapsuleComputations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{pipeline_id}/computations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a pipeline's computations */
+        get: operations["listPipelineComputations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description An error. Errors from Code Ocean are passed through unchanged and may carry more fields. */
+        Error: {
+            /** @description What went wrong and what to do about it. */
+            message: string;
+            /** @description The HTTP status (proxy errors). */
+            statusCode?: number;
+            /**
+             * @description A stable PROXY_* code (proxy errors).
+             * @example PROXY_INVALID_REQUEST
+             */
+            code?: string;
+            /** @description The HTTP reason phrase (proxy errors). */
+            error?: string;
+            /** @description The X-Request-Id of the failed request (proxy errors). */
+            requestId?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        DataAssetsRunParam: {
+            /**
+             * Format: uuid
+             * @description The data asset to mount.
+             * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+             */
+            id: string;
+            mount?: string | null;
+        };
+        NamedRunParam: {
+            /** @description The parameter's internal name. */
+            param_name: string;
+            /** @description The value; always a string. */
+            value: string;
+        };
+        PipelineProcessParams: {
+            /** @description The process name, as in main.nf. */
+            name: string;
+            parameters?: string[] | null;
+            named_parameters?: components["schemas"]["NamedRunParam"][] | null;
+        };
+        /**
+         * @description What to run. Every optional field may be null. Unknown fields whose value is null are ignored; any other unknown field is rejected.
+         * @example {
+         *       "capsule_id": "8a3a4e2c-6c8f-4a8e-9c4b-6f4d3b2a1c0e",
+         *       "data_assets": [
+         *         {
+         *           "id": "44ec16c3-cb5a-45f5-93d1-cba8be800c24",
+         *           "mount": "Reference"
+         *         }
+         *       ],
+         *       "parameters": [
+         *         "75",
+         *         "1",
+         *         "HS25",
+         *         "SingleEnded",
+         *         "",
+         *         ""
+         *       ]
+         *     }
+         * @example {
+         *       "capsule_id": "8a3a4e2c-6c8f-4a8e-9c4b-6f4d3b2a1c0e",
+         *       "named_parameters": [
+         *         {
+         *           "param_name": "threshold",
+         *           "value": "0.5"
+         *         },
+         *         {
+         *           "param_name": "mode",
+         *           "value": "fast"
+         *         }
+         *       ]
+         *     }
+         * @example {
+         *       "pipeline_id": "0e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b",
+         *       "data_assets": [
+         *         {
+         *           "id": "44ec16c3-cb5a-45f5-93d1-cba8be800c24",
+         *           "mount": "Reference"
+         *         }
+         *       ],
+         *       "processes": [
+         *         {
+         *           "name": "capsule_align_reads_1",
+         *           "named_parameters": [
+         *             {
+         *               "param_name": "min_quality",
+         *               "value": "30"
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        RunParams: {
+            capsule_id?: string | null;
+            pipeline_id?: string | null;
+            version?: number | null;
+            resume_run_id?: string | null;
+            nextflow_profile?: string | null;
+            data_assets?: components["schemas"]["DataAssetsRunParam"][] | null;
+            parameters?: string[] | null;
+            named_parameters?: components["schemas"]["NamedRunParam"][] | null;
+            processes?: components["schemas"]["PipelineProcessParams"][] | null;
+        };
+        /**
+         * @example {
+         *       "path": ""
+         *     }
+         * @example {
+         *       "path": "figures"
+         *     }
+         */
+        ListFolderParams: {
+            /** @description A folder inside the results; "" is the results root. */
+            path: string;
+        };
+        DataAssetAttachParams: {
+            /**
+             * Format: uuid
+             * @description The data asset to attach.
+             * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+             */
+            id: string;
+            mount?: string | null;
+        };
+        /** @description Data assets to attach to a cloud workstation. */
+        DataAssetAttachList: components["schemas"]["DataAssetAttachParams"][];
+        /** @description Ids of the data assets to detach from a cloud workstation. */
+        DataAssetDetachList: string[];
+        InputDataAsset: {
+            id: string;
+            mount?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        Param: {
+            /** @description The label. */
+            name?: string;
+            /** @description The internal name. */
+            param_name?: string;
+            value?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        PipelineProcess: {
+            /** @description The process name, as in main.nf. */
+            name: string;
+            capsule_id: string;
+            /** @description The release version of the capsule. */
+            version?: number;
+            /** @description A Code Ocean public app. */
+            public?: boolean;
+            parameters?: components["schemas"]["Param"][];
+        } & {
+            [key: string]: unknown;
+        };
+        ComputationState: "initializing" | "running" | "finalizing" | "completed" | "failed";
+        ComputationEndStatus: "succeeded" | "failed" | "stopped";
+        Computation: {
+            /** @description The computation id (a UUID). */
+            id: string;
+            /** @description Creation time, Unix seconds. */
+            created: number;
+            name: string;
+            /** @description The owning user's id (platform 4.3 and later); `release` for release capsules. */
+            owner?: string;
+            owner_email?: string;
+            /** @description Seconds run so far. */
+            run_time: number;
+            state: components["schemas"]["ComputationState"];
+            cloud_workstation?: boolean;
+            data_assets?: components["schemas"]["InputDataAsset"][];
+            parameters?: components["schemas"]["Param"][];
+            nextflow_profile?: string;
+            processes?: components["schemas"]["PipelineProcess"][];
+            end_status?: components["schemas"]["ComputationEndStatus"];
+            /** @description Present once completed; 0 is success. */
+            exit_code?: number;
+            has_results?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        ComputationList: components["schemas"]["Computation"][];
+        FolderItem: {
+            name: string;
+            /** @description Relative to the results root. */
+            path: string;
+            type: "file" | "folder";
+            /** @description Bytes (files). */
+            size?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        Folder: {
+            items: components["schemas"]["FolderItem"][];
+        } & {
+            [key: string]: unknown;
+        };
+        FileURLs: {
+            /** @description A signed URL to download the file directly (no Code Ocean credential needed). */
+            download_url: string;
+            /** @description A signed URL to view the file in a browser. */
+            view_url: string;
+        } & {
+            [key: string]: unknown;
+        };
+        DownloadFileURL: {
+            /** @description A signed URL to download the file directly. */
+            url: string;
+        } & {
+            [key: string]: unknown;
+        };
+        DataAssetAttachResults: {
+            id: string;
+            mount_state?: string;
+            job_id?: string;
+            external?: boolean;
+            ready?: boolean;
+            mount?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        DataAssetAttachResultsList: components["schemas"]["DataAssetAttachResults"][];
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    runCapsule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunParams"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Computation"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the proxy accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getComputation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Computation"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteComputation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    renameComputation: {
+        parameters: {
+            query: {
+                /** @description The new name. */
+                name: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listComputationResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListFolderParams"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Folder"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the proxy accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getResultFileUrls: {
+        parameters: {
+            query: {
+                /** @description The file, relative to the results root. */
+                path: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileURLs"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getResultFileDownloadUrl: {
+        parameters: {
+            query: {
+                /** @description The file, relative to the results root. */
+                path: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadFileURL"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    attachComputationDataAssets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataAssetAttachList"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataAssetAttachResultsList"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the proxy accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detachComputationDataAssets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataAssetDetachList"];
+            };
+        };
+        responses: {
+            /** @description Done; no body. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is larger than the proxy accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCapsuleComputations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The capsule id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                capsule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComputationList"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPipelineComputations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The pipeline id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComputationList"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean refused the action for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+}
