@@ -11,7 +11,7 @@ import { createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
 import errorHandlingPlugin, { handleFrameworkError } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
-import requestBodyPlugin from './plugins/request-body.js'
+import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
@@ -78,7 +78,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(auditPlugin)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
   await app.register(shutdownPlugin)
-  await app.register(requestBodyPlugin, { namedSchemas })
+  await app.register(requestParsingPlugin, { namedSchemas })
   await app.register(upstreamPlugin, { upstream })
   await app.register(openapiPlugin, { version: VERSION })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })

@@ -27,6 +27,8 @@ const cases: Case[] = [
   { name: 'an encoded dot-dot id', method: 'GET', url: '/api/v1/computations/%2e%2e', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
   { name: 'an encoded dot-dot id below a route', method: 'GET', url: '/api/v1/computations/%2e%2e/results/urls?path=x', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
   { name: 'a malformed percent-encoding', method: 'GET', url: '/api/v1/computations/%E0%A4%A', status: 400, code: 'PROXY_BAD_URL' },
+  { name: 'a malformed percent-encoding in a query', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}?name=%E0%A4%A`, status: 400, code: 'PROXY_BAD_URL' },
+  { name: 'a stray percent sign in a query', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=100%`, status: 400, code: 'PROXY_BAD_URL' },
   { name: 'an id with an encoded slash', method: 'DELETE', url: '/api/v1/computations/a%2Fb', status: 400, code: 'PROXY_INVALID_REQUEST' },
   { name: 'a non-UUID id', method: 'GET', url: '/api/v1/computations/12345', status: 400, code: 'PROXY_INVALID_REQUEST' },
   { name: 'a urn:uuid: id', method: 'GET', url: `/api/v1/computations/urn:uuid:${VALID_ID}`, status: 400, code: 'PROXY_INVALID_REQUEST' },

@@ -1,16 +1,32 @@
-// Request bodies as the SDK sends them: JSON only; an empty body with a JSON content type
-// (the SDK's PATCH and DELETE) is no body; unknown null-valued fields are dropped before
-// strict validation. Prototype-poisoning keys are rejected by Fastify's own parser.
+// Requests as the SDK sends them. Bodies: JSON only; an empty body with a JSON content type
+// (the SDK's PATCH and DELETE) is no body; unknown null-valued fields are dropped before strict
+// validation; prototype-poisoning keys are rejected by Fastify's own parser. Query strings: a
+// malformed percent-encoding is refused (the query parser would keep it as literal text).
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TSchema } from '@sinclair/typebox'
+import { BadUrl } from '../errors.js'
 import { dropUnknownNulls, type SchemaNode } from '../validation/unknown-nulls.js'
 
-export interface RequestBodyOptions {
+export interface RequestParsingOptions {
   namedSchemas: ReadonlyArray<TSchema & { $id: string }>
 }
 
-async function requestBody (app: FastifyInstance, options: RequestBodyOptions): Promise<void> {
+function hasMalformedEncoding (query: string): boolean {
+  try {
+    decodeURIComponent(query)
+    return false
+  } catch {
+    return true
+  }
+}
+
+async function requestParsing (app: FastifyInstance, options: RequestParsingOptions): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    const start = request.url.indexOf('?')
+    if (start >= 0 && hasMalformedEncoding(request.url.slice(start + 1))) throw new BadUrl()
+  })
+
   const byId = new Map(options.namedSchemas.map((schema) => [schema.$id, schema]))
   const resolve = (ref: string): SchemaNode | undefined => byId.get(ref.replace(/#$/, '')) as SchemaNode | undefined
 
@@ -32,4 +48,4 @@ async function requestBody (app: FastifyInstance, options: RequestBodyOptions): 
   })
 }
 
-export default fp(requestBody, { name: 'request-body', fastify: '5.x' })
+export default fp(requestParsing, { name: 'request-parsing', fastify: '5.x', dependencies: ['audit', 'error-handling'] })
