@@ -1,0 +1,43 @@
+// The schema, as numbered migrations shared by both adapters. A migration is applied once, in
+// order, inside a transaction with its row in schema_migrations; adapters serialise concurrent
+// starts (SQLite: an immediate write transaction; PostgreSQL: an advisory lock).
+
+export interface Migration {
+  version: number
+  name: string
+  /** Statements in SQL both SQLite and PostgreSQL accept. */
+  statements: string[]
+}
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'audit records, one hash chain per instance',
+    statements: [
+      `CREATE TABLE audit_records (
+        instance_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        audit_id TEXT NOT NULL,
+        stage TEXT NOT NULL CHECK (stage IN ('received', 'completed')),
+        recorded_at TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (instance_id, seq)
+      )`,
+      'CREATE INDEX audit_records_audit_id ON audit_records (audit_id)',
+      'CREATE INDEX audit_records_recorded_at ON audit_records (recorded_at)'
+    ]
+  }
+]
+
+/** Migrations not yet applied, given the versions that are. */
+export function pendingMigrations (applied: ReadonlySet<number>): Migration[] {
+  return MIGRATIONS.filter((migration) => !applied.has(migration.version))
+}

@@ -1,0 +1,142 @@
+// The shared store for several proxy instances: PostgreSQL through a pg pool.
+import pg from 'pg'
+import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
+import { StoreError, type AuditRow, type Store } from './store.js'
+
+export interface PostgresStoreOptions {
+  connectionString: string
+  /** A schema to keep the tables in (created if missing); the connection's default otherwise. */
+  schema?: string
+  /** Pool size; default 10. */
+  connections?: number
+}
+
+/** Serialises migrations across instances starting at once (any fixed 64-bit key will do). */
+const MIGRATION_LOCK_KEY = 0x636f5f70726f78
+
+interface RowShape {
+  instance_id: string
+  seq: string
+  audit_id: string
+  stage: AuditRow['stage']
+  recorded_at: string
+  body: string
+  prev_hash: string
+  hash: string
+}
+
+function toAuditRow (row: RowShape): AuditRow {
+  return {
+    instanceId: row.instance_id,
+    seq: Number(row.seq),
+    auditId: row.audit_id,
+    stage: row.stage,
+    recordedAt: row.recorded_at,
+    body: row.body,
+    prevHash: row.prev_hash,
+    hash: row.hash
+  }
+}
+
+async function guarded<T> (what: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    throw new StoreError(`PostgreSQL store: ${what} failed`, { cause: error })
+  }
+}
+
+/** Runs `work` in one transaction on one pooled connection. */
+async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await work(client)
+    await client.query('COMMIT')
+    client.release()
+    return result
+  } catch (error) {
+    // A connection that cannot even roll back is broken: destroy it rather than pool it.
+    const rolledBack = await client.query('ROLLBACK').then(() => true, () => false)
+    client.release(!rolledBack)
+    throw error
+  }
+}
+
+export async function openPostgresStore (options: PostgresStoreOptions): Promise<Store> {
+  const { schema } = options
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new TypeError(`invalid schema name ${schema}`)
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.connections ?? 10,
+    connectionTimeoutMillis: 5000,
+    // The server gives up on a statement before a caller's request would time out.
+    statement_timeout: 10_000,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` })
+  })
+  // An idle connection dropped by the server must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+
+  await guarded('migrate', async () => {
+    await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
+      if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+      await client.query(MIGRATIONS_TABLE)
+      const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version))
+      for (const migration of pendingMigrations(applied)) {
+        for (const statement of migration.statements) await client.query(statement)
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+          [migration.version, migration.name, new Date().toISOString()])
+      }
+    })
+  }).catch(async (error: unknown) => {
+    await pool.end()
+    throw error
+  })
+
+  let closed = false
+  return {
+    kind: 'postgres',
+    async appendAudit (rows) {
+      await guarded('append', async () => {
+        await inTransaction(pool, async (client) => {
+          for (const row of rows) {
+            await client.query(`INSERT INTO audit_records
+              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash])
+          }
+        })
+      })
+    },
+    async chainHead (instanceId) {
+      return await guarded('read the chain head', async () => {
+        const { rows } = await pool.query<{ seq: string, hash: string }>(
+          'SELECT seq, hash FROM audit_records WHERE instance_id = $1 ORDER BY seq DESC LIMIT 1', [instanceId])
+        const [row] = rows
+        return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash }
+      })
+    },
+    async readChain (instanceId, afterSeq, limit) {
+      return await guarded('read the chain', async () => {
+        const { rows } = await pool.query<RowShape>(
+          'SELECT * FROM audit_records WHERE instance_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [instanceId, afterSeq, limit])
+        return rows.map(toAuditRow)
+      })
+    },
+    async chainInstances () {
+      return await guarded('list chains', async () => {
+        const { rows } = await pool.query<{ instance_id: string }>('SELECT DISTINCT instance_id FROM audit_records ORDER BY instance_id')
+        return rows.map((row) => row.instance_id)
+      })
+    },
+    async ping () {
+      await guarded('ping', async () => { await pool.query('SELECT 1') })
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      await pool.end()
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// The default store: one SQLite file (better-sqlite3), in WAL mode, created on first open.
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
+import { StoreError, type AuditRow, type ChainHead, type Store } from './store.js'
+
+interface RowShape {
+  instance_id: string
+  seq: number
+  audit_id: string
+  stage: AuditRow['stage']
+  recorded_at: string
+  body: string
+  prev_hash: string
+  hash: string
+}
+
+function toAuditRow (row: RowShape): AuditRow {
+  return {
+    instanceId: row.instance_id,
+    seq: row.seq,
+    auditId: row.audit_id,
+    stage: row.stage,
+    recordedAt: row.recorded_at,
+    body: row.body,
+    prevHash: row.prev_hash,
+    hash: row.hash
+  }
+}
+
+/** Runs one store operation, turning any database failure into a StoreError. */
+function guarded<T> (what: string, operation: () => T): T {
+  try {
+    return operation()
+  } catch (error) {
+    throw new StoreError(`SQLite store: ${what} failed`, { cause: error })
+  }
+}
+
+export function openSqliteStore (path: string): Store {
+  const db = guarded('open', () => {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    const database = new Database(path)
+    database.pragma('journal_mode = WAL')
+    // Durable on commit: a record the proxy acted on must survive a crash of the machine.
+    database.pragma('synchronous = FULL')
+    database.pragma('busy_timeout = 5000')
+    return database
+  })
+
+  guarded('migrate', () => {
+    db.exec(MIGRATIONS_TABLE)
+    // IMMEDIATE takes the write lock first, so two processes opening one file migrate in turn.
+    db.transaction(() => {
+      const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((row) => row.version))
+      for (const migration of pendingMigrations(applied)) {
+        for (const statement of migration.statements) db.exec(statement)
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(migration.version, migration.name, new Date().toISOString())
+      }
+    }).immediate()
+  })
+
+  const insert = db.prepare(`INSERT INTO audit_records
+    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash)
+    VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash)`)
+  const appendAll = db.transaction((rows: readonly AuditRow[]) => {
+    for (const row of rows) insert.run(row)
+  })
+  const head = db.prepare('SELECT seq, hash FROM audit_records WHERE instance_id = ? ORDER BY seq DESC LIMIT 1')
+  const range = db.prepare('SELECT * FROM audit_records WHERE instance_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+  const instances = db.prepare('SELECT DISTINCT instance_id FROM audit_records ORDER BY instance_id')
+
+  return {
+    kind: 'sqlite',
+    async appendAudit (rows) {
+      guarded('append', () => appendAll.immediate(rows))
+    },
+    async chainHead (instanceId) {
+      return guarded('read the chain head', () => head.get(instanceId) as ChainHead | undefined)
+    },
+    async readChain (instanceId, afterSeq, limit) {
+      return guarded('read the chain', () => (range.all(instanceId, afterSeq, limit) as RowShape[]).map(toAuditRow))
+    },
+    async chainInstances () {
+      return guarded('list chains', () => (instances.all() as Array<{ instance_id: string }>).map((row) => row.instance_id))
+    },
+    async ping () {
+      guarded('ping', () => db.prepare('SELECT 1').get())
+    },
+    async close () {
+      if (db.open) db.close()
+    }
+  }
+}

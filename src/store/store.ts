@@ -1,0 +1,51 @@
+// The one storage interface behind the audit trail (and, later, computation ownership and
+// idempotency keys): a SQLite file by default, PostgreSQL when several instances share a trail.
+// Both adapters run the same versioned migrations (migrations.ts) and pass the same contract tests.
+
+/** One audit record as stored: a link in its instance's hash chain. */
+export interface AuditRow {
+  /** The proxy instance whose chain this record belongs to. */
+  instanceId: string
+  /** Position in that chain, from 1, without gaps. */
+  seq: number
+  auditId: string
+  stage: 'received' | 'completed'
+  /** ISO-8601 UTC. */
+  recordedAt: string
+  /** The record as canonical JSON: exactly the text that was hashed. */
+  body: string
+  /** The previous record's hash in this chain (the chain's anchor for seq 1). */
+  prevHash: string
+  hash: string
+}
+
+export interface ChainHead {
+  seq: number
+  hash: string
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+  /**
+   * Appends records atomically: all or none. A record whose (instanceId, seq) already exists
+   * fails the whole batch, so two writers can never fork one chain.
+   */
+  appendAudit (rows: readonly AuditRow[]): Promise<void>
+  /** The last record of an instance's chain, or undefined for an empty chain. */
+  chainHead (instanceId: string): Promise<ChainHead | undefined>
+  /** Up to `limit` records of a chain after `afterSeq`, in order. */
+  readChain (instanceId: string, afterSeq: number, limit: number): Promise<AuditRow[]>
+  /** Every instance that has records. */
+  chainInstances (): Promise<string[]>
+  /** Resolves when the store answers a trivial query. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+/** A store operation failed: the database is down, closed, read-only or refused the write. */
+export class StoreError extends Error {
+  constructor (message: string, options: { cause: unknown }) {
+    super(message, options)
+    this.name = 'StoreError'
+  }
+}

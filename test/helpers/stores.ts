@@ -1,0 +1,59 @@
+// The two store adapters, each opened fresh for one test: a SQLite file in a temporary folder,
+// and a PostgreSQL schema of its own in the machine's database (TEST_DATABASE_URL), dropped after.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { Test } from 'tap'
+import { openPostgresStore } from '../../src/store/postgres.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import type { Store } from '../../src/store/store.js'
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+export interface StoreFactory {
+  name: 'sqlite' | 'postgres'
+  /** Opens the test's store; every call opens another handle on the same database. */
+  open (): Promise<Store>
+}
+
+async function sqliteFactory (t: Test): Promise<StoreFactory> {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-store-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  return {
+    name: 'sqlite',
+    async open () {
+      const store = openSqliteStore(join(directory, 'data', 'proxy.sqlite'))
+      t.teardown(() => store.close())
+      return store
+    }
+  }
+}
+
+async function postgresFactory (t: Test): Promise<StoreFactory> {
+  const schema = `test_${randomBytes(6).toString('hex')}`
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await client.end()
+  })
+  return {
+    name: 'postgres',
+    async open () {
+      const store = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 2 })
+      t.teardown(() => store.close())
+      return store
+    }
+  }
+}
+
+/** Runs `body` once per adapter, as subtests named after it. */
+export function forEachStore (t: Test, name: string, body: (t: Test, stores: StoreFactory) => Promise<void>): void {
+  for (const make of [sqliteFactory, postgresFactory]) {
+    t.test(`${name} (${make === sqliteFactory ? 'sqlite' : 'postgres'})`, async (t) => {
+      await body(t, await make(t))
+    })
+  }
+}

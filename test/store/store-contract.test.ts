@@ -1,0 +1,75 @@
+// The store contract, run against SQLite and PostgreSQL alike.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { MIGRATIONS } from '../../src/store/migrations.js'
+import { openPostgresStore } from '../../src/store/postgres.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import { StoreError, type AuditRow } from '../../src/store/store.js'
+import { forEachStore } from '../helpers/stores.js'
+
+function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}): AuditRow {
+  return {
+    instanceId,
+    seq,
+    auditId: `audit-${instanceId}-${seq}`,
+    stage: seq % 2 === 1 ? 'received' : 'completed',
+    recordedAt: new Date(Date.UTC(2026, 10, 25, 12, 0, seq)).toISOString(),
+    body: JSON.stringify({ seq, note: 'ünïcode and "quotes"' }),
+    prevHash: `hash-${seq - 1}`,
+    hash: `hash-${seq}`,
+    ...overrides
+  }
+}
+
+forEachStore(t, 'appended records read back exactly, in chain order', async (t, stores) => {
+  const store = await stores.open()
+  t.equal(await store.chainHead('a'), undefined, 'an empty chain has no head')
+  await store.appendAudit([row('a', 1), row('a', 2)])
+  await store.appendAudit([row('a', 3)])
+  await store.appendAudit([row('b', 1)])
+  t.same(await store.readChain('a', 0, 10), [row('a', 1), row('a', 2), row('a', 3)])
+  t.same(await store.readChain('a', 1, 1), [row('a', 2)], 'paged by seq')
+  t.same(await store.chainHead('a'), { seq: 3, hash: 'hash-3' })
+  t.same(await store.chainInstances(), ['a', 'b'])
+  await store.ping()
+})
+
+forEachStore(t, 'a batch that would fork a chain is refused whole', async (t, stores) => {
+  const store = await stores.open()
+  await store.appendAudit([row('a', 1)])
+  await t.rejects(store.appendAudit([row('a', 2), row('a', 1, { hash: 'forged' })]), StoreError)
+  t.same(await store.readChain('a', 0, 10), [row('a', 1)], 'nothing of the batch was written')
+})
+
+forEachStore(t, 'migrations run once, however many handles open the database', async (t, stores) => {
+  const handles = await Promise.all([stores.open(), stores.open(), stores.open()])
+  await handles[0]?.appendAudit([row('a', 1)])
+  const reopened = await stores.open()
+  t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
+  t.equal(MIGRATIONS.length, 1)
+})
+
+forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
+  const store = await stores.open()
+  await store.close()
+  await t.rejects(store.ping(), StoreError)
+  await t.rejects(store.appendAudit([row('a', 1)]), StoreError)
+  await t.rejects(store.chainHead('a'), StoreError)
+  await t.rejects(store.readChain('a', 0, 1), StoreError)
+  await t.rejects(store.chainInstances(), StoreError)
+  await store.close()
+})
+
+t.test('an unreachable PostgreSQL fails to open with StoreError, promptly', async (t) => {
+  await t.rejects(openPostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test' }), StoreError)
+  await t.rejects(openPostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: 'Bad-Name' }), TypeError)
+})
+
+t.test('an unusable SQLite path fails to open with StoreError', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-store-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  await writeFile(join(directory, 'a-file'), '')
+  t.throws(() => openSqliteStore(join(directory, 'a-file', 'data', 'proxy.sqlite')), StoreError)
+})
