@@ -9,7 +9,7 @@ import { namedSchemas } from '../schemas/index.js'
 import type { Config } from './config.js'
 import { createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
-import errorHandlingPlugin, { handleFrameworkError } from './plugins/error-handling.js'
+import errorHandlingPlugin, { frameworkErrorHandler } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
@@ -32,8 +32,10 @@ export const API_ROUTE_PREFIX = '/api/v1'
 
 export async function buildApp (options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options
+  const logger = options.logger ?? createLogger({ level: config.logLevel })
+  const auditLog = logger.child({}, { level: 'info' })
   const app = Fastify({
-    loggerInstance: options.logger ?? createLogger({ level: config.logLevel }),
+    loggerInstance: logger,
     // One audit line per request replaces Fastify's two request log lines.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     requestIdHeader: false,
@@ -55,7 +57,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
       }
     },
     schemaErrorFormatter: formatValidationErrors,
-    frameworkErrors: handleFrameworkError,
+    frameworkErrors: frameworkErrorHandler(auditLog),
+    // HEAD is not part of Code Ocean's API: never forward it.
+    exposeHeadRoutes: false,
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -75,7 +79,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   })
 
   await app.register(requestIdPlugin)
-  await app.register(auditPlugin)
+  await app.register(auditPlugin, { auditLog })
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })

@@ -98,5 +98,7 @@ t.test('bad input is rejected with a JSON error, audited, and never forwarded', 
     t.equal(record?.status, input.status, `${input.name}: audited with its status`)
     t.equal(record?.errorCode, input.code, `${input.name}: audited with its code`)
     t.equal(record?.upstreamStatus, null, `${input.name}: audited as not forwarded`)
+    t.equal(record?.method, input.method, `${input.name}: audited with its method`)
+    t.equal(record?.clientAborted, false, `${input.name}: audited as answered`)
   }
 })

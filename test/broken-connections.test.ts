@@ -39,7 +39,7 @@ t.test('a caller who leaves before Code Ocean answers a run still leaves a recor
   const address = await listen(proxy)
   await abandon(`${address}/api/v1/computations`, { method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
   const [record] = await audits(proxy, 1)
-  t.match(record, { action: 'runCapsule', upstreamStatus: 200, errorClass: 'client_aborted' }, 'the run Code Ocean made is on record')
+  t.match(record, { action: 'runCapsule', status: 499, clientAborted: true, upstreamStatus: 200, errorClass: null }, 'the run Code Ocean made is on record')
   t.equal(simulator.requests[0]?.response?.status, 200)
   t.notOk(proxy.log.lines().some((line) => (line.level as number) >= 50), 'a caller leaving is not a proxy failure')
 })
@@ -51,11 +51,44 @@ t.test('a caller who leaves mid-download is recorded, and the pool keeps working
   const address = await listen(proxy)
   await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET' })
   const [record] = await audits(proxy, 1)
-  t.match(record, { action: 'getComputation', upstreamStatus: 200, errorClass: 'client_aborted' })
+  t.match(record, { action: 'getComputation', status: 200, clientAborted: true, upstreamStatus: 200, errorClass: null }, 'the answer had started')
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const next = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
   t.equal(next.statusCode, 200, 'the single pooled connection was released')
   t.notOk(proxy.log.lines().some((line) => (line.level as number) >= 50))
+})
+
+t.test('a caller who leaves before Code Ocean fails is recorded with both facts', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ delayMs: 200, status: 500 })
+  const proxy = await buildTestApp(t, simulator.url)
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET', afterMs: 50 })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { status: 499, clientAborted: true, upstreamStatus: 500, errorClass: null, errorCode: null })
+})
+
+t.test('a caller who leaves while Code Ocean hangs is recorded with the timeout it would have got', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ hang: true })
+  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_HEADERS_TIMEOUT_MS: '200' })
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET', afterMs: 50 })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { status: 499, clientAborted: true, upstreamStatus: null, errorClass: 'timeout', errorCode: 'PROXY_UPSTREAM_TIMEOUT' })
+})
+
+t.test('nothing is forwarded for a caller who left before the handler ran', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  // Stands in for slower steps before forwarding (identity, policy, a durable audit write).
+  proxy.app.addHook('preHandler', async () => { await new Promise((resolve) => setTimeout(resolve, 150)) })
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations`, { method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
+  const [record] = await audits(proxy, 1)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(simulator.requests.length, 0, 'no run was started for nobody')
+  t.match(record, { action: 'runCapsule', status: 499, clientAborted: true, upstreamStatus: null })
 })
 
 /** A stand-in for a broken Code Ocean that the simulator does not model. */
@@ -76,7 +109,7 @@ t.test('Code Ocean breaking off mid-answer is recorded as a reset', async (t) =>
   // The caller's connection is cut too, so it cannot take a truncated body for a whole one.
   await t.rejects(proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}` }), { code: 'LIGHT_ECONNRESET' })
   const [record] = await audits(proxy, 1)
-  t.match(record, { upstreamStatus: 200, errorClass: 'reset' })
+  t.match(record, { status: 200, clientAborted: true, upstreamStatus: 200, errorClass: 'reset' })
   t.ok(proxy.log.lines().some((line) => line.msg === 'Code Ocean\'s answer broke off after it had started'))
 })
 
@@ -89,5 +122,5 @@ t.test('a status Code Ocean cannot mean is a 502, not a crash', async (t) => {
   const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${ID}` })
   t.equal(response.statusCode, 502)
   t.equal(response.json().code, 'PROXY_UPSTREAM_PROTOCOL_ERROR')
-  t.match(proxy.log.audits()[0], { upstreamStatus: 999, errorClass: 'protocol' })
+  t.match(proxy.log.audits()[0], { status: 502, clientAborted: false, upstreamStatus: 999, errorClass: 'protocol', errorCode: 'PROXY_UPSTREAM_PROTOCOL_ERROR' })
 })

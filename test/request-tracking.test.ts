@@ -23,6 +23,34 @@ t.test('a missing or malformed request id is replaced with a fresh one', async (
   t.not(plain.headers['x-request-id'], hostile.headers['x-request-id'])
 })
 
+t.test('audit lines are written whatever LOG_LEVEL says', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { LOG_LEVEL: 'error' })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${computation.id}` })
+  t.match(proxy.log.audits(), [{ action: 'deleteComputation', status: 204 }])
+  t.notOk(proxy.log.lines().some((line) => line.level === 30 && line.audit === undefined), 'other info lines are still off')
+})
+
+t.test('HEAD is not part of the API and is never forwarded', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const response = await proxy.inject({ method: 'HEAD', url: `/api/v1/computations/${computation.id}` })
+  t.equal(response.statusCode, 404)
+  t.equal(simulator.requests.length, 0)
+  t.match(proxy.log.audits(), [{ method: 'HEAD', status: 404, errorCode: 'PROXY_ROUTE_NOT_FOUND' }])
+})
+
+t.test('body fields name the resource only once the body is valid', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const id = '11111111-1111-4111-8111-111111111111'
+  await proxy.inject({ method: 'POST', url: '/api/v1/nowhere', payload: { computation_id: id, capsule_id: id } })
+  await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: id, colour: 'red' } })
+  t.same(proxy.log.audits().map((audit) => audit.resource), [{}, {}])
+})
+
 t.test('a forwarded call leaves one audit line with the operation, ids, statuses and durations', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url)
@@ -41,6 +69,7 @@ t.test('a forwarded call leaves one audit line with the operation, ids, statuses
     route: '/api/v1/computations',
     resource: { capsule_id: simulator.capsules.analysis },
     status: 200,
+    clientAborted: false,
     upstreamStatus: 200,
     errorClass: null,
     errorCode: null,

@@ -10,20 +10,24 @@ t.test('in-flight requests finish and close does not wait for kept-alive connect
   const proxy = await buildTestApp(t, simulator.url)
   const address = await proxy.app.listen({ host: '127.0.0.1', port: 0 })
   const client = new Pool(address, { connections: 4, keepAliveTimeout: 60_000 })
-  t.teardown(() => client.close())
+  const idle = new Pool(address, { connections: 1, keepAliveTimeout: 60_000 })
+  t.teardown(async () => { await client.close(); await idle.close() })
 
-  // An idle kept-alive connection, and three requests still waiting on a slow Code Ocean.
+  // A kept-alive connection that is idle when close begins, and three requests still waiting on a slow Code Ocean.
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
-  const warm = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
+  const warm = await idle.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
   await warm.body.dump()
   simulator.inject({ delayMs: 300 })
   const inFlight = [1, 2, 3].map(async () => {
     const response = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
     return { status: response.statusCode, connection: response.headers.connection, body: await response.body.json() as { id: string } }
   })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  for (let wait = 0; wait < 200 && simulator.requests.length < 4; wait++) await new Promise((resolve) => setTimeout(resolve, 5))
 
-  await proxy.app.close()
+  // Without the idle sweep, close would wait out the idle connection's keep-alive (72 s).
+  const closed = proxy.app.close().then(() => 'closed')
+  const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10_000))])
+  t.equal(outcome, 'closed', 'close returned once the in-flight requests were done')
   const answers = await Promise.all(inFlight)
   t.same(answers.map((answer) => answer.status), [200, 200, 200], 'every in-flight request completed')
   t.ok(answers.every((answer) => answer.body.id === computation.id))

@@ -8,6 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
  * A caller that disconnects mid-run still gets a record of what Code Ocean answered.
  */
 export class RequestAudit {
+  /** Set once validation passed: only then are body fields trusted as the request's resource. */
+  validated = false
   upstreamStatus?: number
   upstreamMs?: number
   errorClass?: string
@@ -50,7 +52,10 @@ export interface AuditRecord {
   route: string | null
   resource: Record<string, string>
   sourceIp: string
+  /** What the caller was answered; 499 when it left before any answer was sent. */
   status: number
+  /** The caller closed the connection before the whole answer was sent. */
+  clientAborted: boolean
   upstreamStatus: number | null
   upstreamMs: number | null
   durationMs: number
@@ -61,10 +66,17 @@ export interface AuditRecord {
 const RESOURCE_FIELDS = ['computation_id', 'capsule_id', 'pipeline_id'] as const
 const MAX_ID_LENGTH = 128
 
-/** The resource ids a request names, from its path and, for a run, its body; bad ids are kept but cut short. */
+/** Status recorded for a caller that left before any answer was sent (nginx's convention). */
+export const CLIENT_CLOSED_REQUEST = 499
+
+/**
+ * The resource ids a request names: from its path (bad ids are kept, cut short, to show what was
+ * probed) and, once validated, from its body (a run's capsule or pipeline).
+ */
 export function resourceIdsOf (request: FastifyRequest): Record<string, string> {
   const resource: Record<string, string> = {}
-  const sources = [request.params, request.body] as unknown[]
+  const bodyTrusted = request.audit.validated && request.routeOptions.schema?.body !== undefined
+  const sources = [request.params, bodyTrusted ? request.body : undefined]
   for (const source of sources) {
     if (typeof source !== 'object' || source === null || Array.isArray(source)) continue
     for (const field of RESOURCE_FIELDS) {
@@ -88,6 +100,7 @@ export function routeIdentityOf (request: FastifyRequest): RouteIdentity {
 export function completedRecord (request: FastifyRequest, reply: FastifyReply, route: RouteIdentity): AuditRecord {
   const { audit } = request
   const round = (ms: number): number => Math.round(ms * 1000) / 1000
+  const answered = reply.raw.writableEnded
   return {
     requestId: request.id,
     stage: 'completed',
@@ -95,7 +108,8 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     ...route,
     resource: resourceIdsOf(request),
     sourceIp: request.ip,
-    status: reply.statusCode,
+    status: answered || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST,
+    clientAborted: !answered,
     upstreamStatus: audit.upstreamStatus ?? null,
     upstreamMs: audit.upstreamMs === undefined ? null : round(audit.upstreamMs),
     durationMs: round(reply.elapsedTime),

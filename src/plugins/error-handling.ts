@@ -2,9 +2,9 @@
 // `{ statusCode, code, error, message, requestId }`; Fastify's own errors get PROXY_* codes.
 // Errors from Code Ocean never come through here: they are passed through as they are.
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { completedRecord, RequestAudit } from '../audit/request-audit.js'
+import { auditRequest } from './audit.js'
 import {
   BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, RouteNotFound,
   UnsupportedMediaType
@@ -58,13 +58,13 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
 
 /**
  * Fastify's frameworkErrors: URLs the router rejects before any route or hook runs (bad
- * percent-encoding, an over-long segment). No hook runs for these, so the audit line is written here.
+ * percent-encoding, an over-long segment). No hook runs for these, so their audit starts here.
  */
-export function handleFrameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  request.audit = new RequestAudit(() => {})
-  const proxyError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl()
-  sendError(request, reply, proxyError)
-  request.log.info({ audit: completedRecord(request, reply, { action: null, route: null }) }, 'audit')
+export function frameworkErrorHandler (auditLog: FastifyBaseLogger) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    auditRequest(request, reply, auditLog, () => ({ action: null, route: null }))
+    sendError(request, reply, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl())
+  }
 }
 
 async function errorHandling (app: FastifyInstance, options: ErrorHandlingOptions): Promise<void> {

@@ -40,7 +40,7 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
-  app.get('/openapi.json', { schema: { hide: true }, config: { audit: false } }, async () => app.swagger())
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
 
 export default fp(openapi, { name: 'openapi', fastify: '5.x' })

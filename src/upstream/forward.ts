@@ -36,6 +36,8 @@ export async function forwardToCodeOcean (
   request: FastifyRequest,
   reply: FastifyReply
 ): Promise<FastifyReply> {
+  // A caller already gone gets nothing forwarded on its behalf (its record says it left).
+  if (reply.raw.destroyed) return reply
   const call = upstreamCallFor(upstream, request)
   request.audit.upstreamStarted()
   try {
@@ -50,7 +52,9 @@ async function relay (upstream: UpstreamClient, call: UpstreamCall, request: Fas
   const result = await upstream.call(call)
   request.audit.upstreamMs = result.durationMs
   if (!result.ok) {
+    // Recorded here too: if the caller has left, the error handler never runs.
     request.audit.errorClass = result.failure.errorClass
+    request.audit.errorCode = result.failure.error.code
     request.log.warn({ errorClass: result.failure.errorClass, errno: (result.failure.error.cause as { code?: string } | undefined)?.code }, 'Code Ocean call failed')
     throw result.failure.error
   }
@@ -69,15 +73,16 @@ async function relay (upstream: UpstreamClient, call: UpstreamCall, request: Fas
 async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseData, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   if (response.statusCode === 401) {
     request.audit.errorClass = 'credential_rejected'
+    request.audit.errorCode = UpstreamCredentialRejected.prototype.code
     request.log.error('Code Ocean answered 401 to the proxy\'s token: check CODEOCEAN_TOKEN or CODEOCEAN_TOKEN_FILE')
     throw new UpstreamCredentialRejected()
   }
   if (response.statusCode > 599) {
     request.audit.errorClass = 'protocol'
+    request.audit.errorCode = UpstreamProtocolError.prototype.code
     throw new UpstreamProtocolError()
   }
   if (reply.raw.destroyed) {
-    request.audit.errorClass = 'client_aborted'
     await response.body.dump()
     return reply
   }

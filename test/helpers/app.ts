@@ -31,7 +31,7 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     UPSTREAM_BODY_TIMEOUT_MS: '2000',
     ...env
   })
-  const log = createLogSink()
+  const log = createLogSink(config.logLevel)
   const app = await buildApp({ config, logger: log.logger })
   t.teardown(async () => {
     await app.close()
@@ -42,6 +42,11 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     log,
     async inject (options) {
       const response = await app.inject(options)
+      // The audit line is written when the response closes, which can trail inject by a tick.
+      const requestId = response.headers['x-request-id']
+      for (let tick = 0; tick < 1000 && !log.audits().some((audit) => audit.requestId === requestId); tick++) {
+        await new Promise((resolve) => setImmediate(resolve))
+      }
       assertNoSecret(t, JSON.stringify(response.headers) + response.body, 'a response')
       const url = typeof options.url === 'string' ? options.url : String(options.url)
       const problems = conformanceProblems(options.method ?? 'GET', url, response.statusCode, response.headers['content-type'] as string | undefined, response.body)

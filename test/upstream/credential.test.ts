@@ -65,11 +65,10 @@ t.test('a rotated token file takes effect without a restart, and a broken one ke
   await rename(join(directory, 'next'), path)
   t.ok(await until(() => credential.authorization(), basicAuthorization('cop_second_rotated')), 'the new token is used')
 
-  await writeFile(path, '')
   await rm(path)
-  await new Promise((resolve) => setTimeout(resolve, 100))
-  t.equal(credential.authorization(), basicAuthorization('cop_second_rotated'), 'a vanished file keeps the last good token')
-  t.ok(sink.lines().some((line) => line.level === 40), 'and warns')
+  for (let wait = 0; wait < 100 && !sink.text().includes('cannot be read'); wait++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.ok(sink.lines().some((line) => line.level === 40 && String(line.msg).includes('cannot be read; keeping the previous token')), 'a vanished file is warned about')
+  t.equal(credential.authorization(), basicAuthorization('cop_second_rotated'), 'and the last good token is kept')
 
   await writeFile(path, 'cop_third')
   t.ok(await until(() => credential.authorization(), basicAuthorization('cop_third')), 'a file that comes back is used again')
@@ -86,17 +85,21 @@ t.test('a token file rewritten as empty keeps the last token and warns', async (
   t.equal(credential.authorization(), basicAuthorization('cop_kept'))
 })
 
-t.test('an unchanged token file is not re-read', async (t) => {
-  const { sink, credential } = await watchedTokenFile(t, 'cop_steady', 10, 'debug')
+t.test('an unchanged token file keeps its token quietly, and a later change is still seen', async (t) => {
+  const { path, sink, credential } = await watchedTokenFile(t, 'cop_steady', 10, 'debug')
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(credential.authorization(), basicAuthorization('cop_steady'))
   t.same(sink.lines(), [], 'nothing to report')
+  await writeFile(path, 'cop_changed')
+  t.ok(await until(() => credential.authorization(), basicAuthorization('cop_changed')), 'the watcher was running all along')
 })
 
 t.test('closing stops watching the file', async (t) => {
   const { path, credential } = await watchedTokenFile(t, 'cop_before', 10)
+  const open = loadCredential({ kind: 'file', path, checkIntervalMs: 10 }, createLogSink().logger)
+  t.teardown(() => open.close())
   credential.close()
   await writeFile(path, 'cop_after')
-  await new Promise((resolve) => setTimeout(resolve, 100))
-  t.equal(credential.authorization(), basicAuthorization('cop_before'))
+  t.ok(await until(() => open.authorization(), basicAuthorization('cop_after')), 'a credential still watching sees the change')
+  t.equal(credential.authorization(), basicAuthorization('cop_before'), 'the closed one does not')
 })
