@@ -2,6 +2,10 @@
 # user with production dependencies only; tini forwards signals so SIGTERM closes cleanly.
 
 FROM node:24-bookworm-slim AS build
+# better-sqlite3 compiles from source when no prebuilt binary fits.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -17,8 +21,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8080
+    PORT=8080 \
+    AUDIT_DB_PATH=/app/data/codeocean-proxy.sqlite
 WORKDIR /app
+# The default audit store is a SQLite file here: mount a volume to keep it.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME ["/app/data"]
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

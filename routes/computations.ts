@@ -1,5 +1,6 @@
 // /api/v1/computations: run, get, rename, delete, results, result URLs and cloud-workstation
-// data assets. Each route only declares its schema; forwarding is shared.
+// data assets. Each route only declares its schema (and whether it changes something at Code
+// Ocean, which makes its audit record durable before forwarding); forwarding is shared.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NoContent, NoQuery, errorResponses, ref } from '../schemas/common.js'
 import {
@@ -28,6 +29,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const forward = app.forwardToCodeOcean
 
   app.post('/computations', {
+    config: { mutates: true },
     schema: {
       operationId: 'runCapsule',
       summary: 'Run a capsule or a pipeline',
@@ -54,6 +56,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.patch('/computations/:computation_id', {
+    config: { mutates: true },
     schema: {
       operationId: 'renameComputation',
       summary: 'Rename a computation',
@@ -66,6 +69,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.delete('/computations/:computation_id', {
+    config: { mutates: true },
     schema: {
       operationId: 'deleteComputation',
       summary: 'Delete a computation, stopping it if it runs',
@@ -114,6 +118,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/data_assets', {
+    config: { mutates: true },
     schema: {
       operationId: 'attachComputationDataAssets',
       summary: 'Attach data assets to a cloud workstation',
@@ -127,6 +132,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // The trailing slash is how the SDK sends it; it is forwarded the same way.
   app.delete('/computations/:computation_id/data_assets/', {
+    config: { mutates: true },
     schema: {
       operationId: 'detachComputationDataAssets',
       summary: 'Detach data assets from a cloud workstation',

@@ -15,6 +15,9 @@ import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
+import { AuditTrail } from './audit/trail.js'
+import { openStore } from './store/open.js'
+import type { Store } from './store/store.js'
 import { createUpstreamClient, readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
 import { formatValidationErrors } from './validation/error-messages.js'
@@ -26,6 +29,8 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger
   /** An undici dispatcher to reach Code Ocean through instead of the app's own pool (left open on close). */
   dispatcher?: Dispatcher
+  /** A store to keep the audit trail in instead of opening the configured one (left open on close). */
+  store?: Store
 }
 
 export const API_ROUTE_PREFIX = '/api/v1'
@@ -33,7 +38,12 @@ export const API_ROUTE_PREFIX = '/api/v1'
 export async function buildApp (options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options
   const logger = options.logger ?? createLogger({ level: config.logLevel })
-  const auditLog = logger.child({}, { level: 'info' })
+  // Files named by the configuration are read before anything is opened that would need closing.
+  const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
+  const credential = loadCredential(config.codeOcean.token, logger)
+  const store = options.store ?? await openStore(config.store)
+  const trail = new AuditTrail({ store, log: logger, maxQueued: config.auditQueueLimit })
+  const auditWriters = { log: logger.child({}, { level: 'info' }), trail }
   const app = Fastify({
     loggerInstance: logger,
     // One audit line per request replaces Fastify's two request log lines.
@@ -57,7 +67,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
       }
     },
     schemaErrorFormatter: formatValidationErrors,
-    frameworkErrors: frameworkErrorHandler(auditLog),
+    frameworkErrors: frameworkErrorHandler(auditWriters),
     // HEAD is not part of Code Ocean's API: never forward it.
     exposeHeadRoutes: false,
     return503OnClosing: true
@@ -65,8 +75,6 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
 
   for (const schema of namedSchemas) app.addSchema(schema)
 
-  const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
-  const credential = loadCredential(config.codeOcean.token, app.log)
   const upstream = createUpstreamClient({
     target: { origin: config.codeOcean.origin, basePath: config.codeOcean.basePath },
     credential,
@@ -78,8 +86,13 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
   })
 
+  // Registered first, so it runs last: the trail is flushed after every request has finished.
+  app.addHook('onClose', async () => {
+    await trail.close()
+    if (options.store === undefined) await store.close()
+  })
   await app.register(requestIdPlugin)
-  await app.register(auditPlugin, { auditLog })
+  await app.register(auditPlugin, auditWriters)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })

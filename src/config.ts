@@ -25,12 +25,15 @@ export const Environment = Type.Object({
   UPSTREAM_CONNECT_TIMEOUT_MS: Milliseconds(5_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: Milliseconds(30_000),
   UPSTREAM_BODY_TIMEOUT_MS: Milliseconds(30_000),
-  UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, maximum: 4096, description: 'a connection count, 1 to 4096' })
+  UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, maximum: 4096, description: 'a connection count, 1 to 4096' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, postgres://user@host:5432/database' })),
+  AUDIT_DB_PATH: Type.String({ default: './data/codeocean-proxy.sqlite', description: 'a path for the SQLite audit database' }),
+  AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' })
 })
 export type Environment = Static<typeof Environment>
 
 /** Variables whose values are never echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN'])
+const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL'])
 
 export type TokenSource =
   | { kind: 'value', token: string }
@@ -45,6 +48,10 @@ export interface Config {
     token: TokenSource
     caFile?: string
   }
+  /** Where audit records are kept: PostgreSQL when a URL is given, else a SQLite file. */
+  store: { kind: 'postgres', url: string } | { kind: 'sqlite', path: string }
+  /** Audit records held in memory while the store cannot be written, past which requests are refused. */
+  auditQueueLimit: number
   host: string
   port: number
   logLevel: string
@@ -90,6 +97,8 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       token,
       ...(values.CODEOCEAN_CA_FILE === undefined ? {} : { caFile: values.CODEOCEAN_CA_FILE })
     },
+    store: values.DATABASE_URL === undefined ? { kind: 'sqlite', path: values.AUDIT_DB_PATH } : { kind: 'postgres', url: values.DATABASE_URL },
+    auditQueueLimit: values.AUDIT_QUEUE_LIMIT,
     host: values.HOST,
     port: values.PORT,
     logLevel: values.LOG_LEVEL,

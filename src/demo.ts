@@ -8,11 +8,13 @@ import { SIMULATOR_CAPSULES, startSimulator } from './simulator/index.js'
 
 const port = process.env.PORT ?? '8080'
 const host = process.env.HOST ?? '127.0.0.1'
+const auditPath = process.env.DATABASE_URL === undefined ? process.env.AUDIT_DB_PATH ?? './data/codeocean-proxy.sqlite' : undefined
 
 // The simulator's token exists only inside this process, as a real token would inside the proxy.
 const token = `cop_demo${randomBytes(12).toString('hex')}`
 const simulator = await startSimulator({ token, timings: { initializingMs: 2_000, runningMs: 10_000, finalizingMs: 2_000 } })
-const config = loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: token, HOST: host, PORT: port, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
+// Everything else (the audit store, timeouts, …) comes from the environment as for the server.
+const config = loadConfig({ ...process.env, CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: token, CODEOCEAN_TOKEN_FILE: '', HOST: host, PORT: port })
 const app = await buildApp({ config, logger: createLogger({ level: config.logLevel }) })
 const address = await app.listen({ host: config.host, port: config.port })
 
@@ -25,6 +27,7 @@ Run a capsule:
   curl -s -X POST ${address}/api/v1/computations -H 'Content-Type: application/json' -d '{"capsule_id": "${SIMULATOR_CAPSULES.analysis}"}'
 
 Then follow the README: poll it, list its results, get a file's URLs. Ctrl-C stops.
+Every call is audited${auditPath === undefined ? ' in PostgreSQL' : ` in ${auditPath}`}; check the trail with: npm run audit:verify
 
 `)
 

@@ -5,13 +5,14 @@ import openapiTS, { astToString } from 'openapi-typescript'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { createLogger } from './logger.js'
+import { openSqliteStore } from './store/sqlite.js'
 
 export const OPENAPI_PATH = 'openapi/openapi.json'
 export const OPENAPI_TYPES_PATH = 'openapi/openapi.d.ts'
 
 export async function renderOpenApiDocument (): Promise<string> {
   const config = loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: 'placeholder-not-used' })
-  const app = await buildApp({ config, logger: createLogger({ level: 'silent' }) })
+  const app = await buildApp({ config, logger: createLogger({ level: 'silent' }), store: openSqliteStore(':memory:') })
   try {
     await app.ready()
     return `${JSON.stringify(app.swagger(), null, 2)}\n`

@@ -1,16 +1,26 @@
 // buildApp's options: a dispatcher passed in is used and left open; a default logger is made.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { openSqliteStore } from '../src/store/sqlite.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
-t.test('a dispatcher passed in carries the calls and stays open after close', async (t) => {
+t.test('a dispatcher passed in carries the calls and stays open after close; the configured store is opened and closed', async (t) => {
   const simulator = await startTestSimulator(t)
   const agent = new Agent()
   t.teardown(() => agent.close())
-  const app = await buildApp({ config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent' }), dispatcher: agent })
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-app-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const databasePath = join(directory, 'audit', 'trail.sqlite')
+  const app = await buildApp({
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: databasePath }),
+    dispatcher: agent
+  })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const response = await app.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
   t.equal(response.statusCode, 200)
@@ -19,4 +29,8 @@ t.test('a dispatcher passed in carries the calls and stays open after close', as
   const direct = await agent.request({ origin: simulator.url, path: '/api/v1/computations/x', method: 'GET' })
   await direct.body.dump()
   t.equal(direct.statusCode, 401, 'and usable')
+  const trail = openSqliteStore(databasePath)
+  t.teardown(() => trail.close())
+  const [instance] = await trail.chainInstances()
+  t.same((await trail.readChain(String(instance), 0, 10)).map((row) => row.stage), ['received', 'completed'], 'the call was audited in the configured file')
 })

@@ -19,6 +19,8 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
   const config = loadConfig(VALID)
   t.same(config, {
     codeOcean: { origin: 'https://codeocean.example.com', basePath: '', token: { kind: 'value', token: 'cop_abc' } },
+    store: { kind: 'sqlite', path: './data/codeocean-proxy.sqlite' },
+    auditQueueLimit: 10_000,
     host: '127.0.0.1',
     port: 8080,
     logLevel: 'info',
@@ -40,6 +42,13 @@ t.test('a domain keeps a path prefix, drops trailing slashes and a typed /api/v1
   t.same(loadConfig({ ...VALID, CODEOCEAN_DOMAIN: 'https://example.com/codeocean/' }).codeOcean.basePath, '/codeocean')
   t.same(loadConfig({ ...VALID, CODEOCEAN_DOMAIN: 'https://example.com/api/v1/' }).codeOcean.basePath, '')
   t.same(loadConfig({ ...VALID, CODEOCEAN_DOMAIN: 'http://127.0.0.1:9999' }).codeOcean.origin, 'http://127.0.0.1:9999')
+})
+
+t.test('DATABASE_URL selects PostgreSQL, and is never echoed', async (t) => {
+  t.same(loadConfig({ ...VALID, DATABASE_URL: 'postgres://proxy:pw@db:5432/audit' }).store, { kind: 'postgres', url: 'postgres://proxy:pw@db:5432/audit' })
+  const problems = problemsOf({ ...VALID, DATABASE_URL: 'mysql://proxy:pw@db/audit' })
+  t.match(problems, [/^DATABASE_URL is invalid: expected a PostgreSQL URL/])
+  t.notMatch(problems.join(' '), /pw/)
 })
 
 t.test('a token file is used instead of a token', async (t) => {

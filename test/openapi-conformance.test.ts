@@ -3,6 +3,7 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { openSqliteStore } from '../src/store/sqlite.js'
 import { conformanceProblems } from './helpers/openapi-conformance.js'
 import { createLogSink } from './helpers/log-sink.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
@@ -11,7 +12,11 @@ import { startTestSimulator } from './helpers/simulator.js'
 t.test('a field of the wrong type in a real answer is reported', async (t) => {
   const simulator = await startTestSimulator(t, { extraFields: { created: 'yesterday', state: 'queued' } })
   // The unchecked app: this test looks at the problems itself.
-  const app = await buildApp({ config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN }), logger: createLogSink().logger })
+  const app = await buildApp({
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN }),
+    logger: createLogSink().logger,
+    store: openSqliteStore(':memory:')
+  })
   t.teardown(() => app.close())
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const url = `/api/v1/computations/${computation.id}`

@@ -10,7 +10,7 @@ function startServer (env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     // The child runs TypeScript through tsx, whose source maps differ from the test loader's:
     // keep its coverage out of the report (tap would merge the two and misplace lines).
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },
+    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', AUDIT_DB_PATH: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''

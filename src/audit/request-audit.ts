@@ -8,6 +8,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
  * A caller that disconnects mid-run still gets a record of what Code Ocean answered.
  */
 export class RequestAudit {
+  /** The Audit-Id of this request: both of its records carry it. */
+  readonly auditId: string
+  /** The chain position of the `received` record, which a mutating call waits to be durable. */
+  receivedSeq = 0
   /** Set once validation passed: only then are body fields trusted as the request's resource. */
   validated = false
   upstreamStatus?: number
@@ -19,7 +23,8 @@ export class RequestAudit {
   #written = false
   readonly #write: (audit: RequestAudit) => void
 
-  constructor (write: (audit: RequestAudit) => void) {
+  constructor (auditId: string, write: (audit: RequestAudit) => void) {
+    this.auditId = auditId
     this.#write = write
   }
 
@@ -44,14 +49,21 @@ export class RequestAudit {
   }
 }
 
-export interface AuditRecord {
+/** What is known when a request arrives, before anything is done with it. */
+export interface ReceivedRecord {
+  auditId: string
   requestId: string
-  stage: 'completed'
+  stage: 'received'
   method: string
   action: string | null
   route: string | null
   resource: Record<string, string>
   sourceIp: string
+}
+
+/** How a request ended. */
+export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
+  stage: 'completed'
   /** What the caller was answered; 499 when it left before any answer was sent. */
   status: number
   /** The caller closed the connection before the whole answer was sent. */
@@ -97,11 +109,24 @@ export function routeIdentityOf (request: FastifyRequest): RouteIdentity {
   return { action: request.routeOptions.schema?.operationId ?? null, route: request.routeOptions.url ?? null }
 }
 
+export function receivedRecord (request: FastifyRequest, route: RouteIdentity): ReceivedRecord {
+  return {
+    auditId: request.audit.auditId,
+    requestId: request.id,
+    stage: 'received',
+    method: request.method,
+    ...route,
+    resource: resourceIdsOf(request),
+    sourceIp: request.ip
+  }
+}
+
 export function completedRecord (request: FastifyRequest, reply: FastifyReply, route: RouteIdentity): AuditRecord {
   const { audit } = request
   const round = (ms: number): number => Math.round(ms * 1000) / 1000
   const answered = reply.raw.writableEnded
   return {
+    auditId: audit.auditId,
     requestId: request.id,
     stage: 'completed',
     method: request.method,

@@ -1,43 +1,78 @@
-// Gives every request an audit state and writes one `audit` log line when it completes,
-// whatever the outcome: forwarded, rejected by validation, unknown route, failed upstream, or
-// abandoned by the caller (Fastify's onResponse does not run then, so the response's own
-// `close` event is what ends the record). Audit lines go to their own logger at `info`, so
-// LOG_LEVEL cannot switch the audit trail off.
+// Audits every request in two stages, like Kubernetes' audit log: a `received` record when it
+// arrives and a `completed` record when its response has closed (sent, or abandoned by the
+// caller: Fastify's onResponse does not run then). Both go to the durable, hash-chained trail
+// and, as one JSON line each under `audit`, to the log (their own logger at info, so LOG_LEVEL
+// cannot switch them off). A mutating call is forwarded only once its `received` record is
+// committed; if it cannot be, the caller gets 503 and nothing is forwarded.
+import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { completedRecord, RequestAudit, routeIdentityOf, type RouteIdentity } from '../audit/request-audit.js'
+import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type RouteIdentity } from '../audit/request-audit.js'
+import type { AuditTrail } from '../audit/trail.js'
+import { AuditUnavailable } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     audit: RequestAudit
   }
+  interface FastifyContextConfig {
+    /** The call changes something at Code Ocean: its `received` record must be durable first. */
+    mutates?: boolean
+  }
 }
 
-export interface AuditOptions {
-  auditLog: FastifyBaseLogger
+export interface AuditWriters {
+  log: FastifyBaseLogger
+  trail: AuditTrail
 }
 
-/** Starts the audit of one request; its record is written once the response has closed. */
+export const AUDIT_ID_HEADER = 'audit-id'
+
+/**
+ * Starts the audit of one request: writes its `received` record and arranges for the
+ * `completed` one. Throws AuditUnavailable when the trail cannot take another record.
+ */
 export function auditRequest (
   request: FastifyRequest,
   reply: FastifyReply,
-  auditLog: FastifyBaseLogger,
+  writers: AuditWriters,
   routeOf: (request: FastifyRequest) => RouteIdentity
 ): void {
-  request.audit = new RequestAudit(() => {
-    auditLog.info({ requestId: request.id, audit: completedRecord(request, reply, routeOf(request)) }, 'audit')
+  const auditId = randomUUID()
+  reply.header(AUDIT_ID_HEADER, auditId)
+  request.audit = new RequestAudit(auditId, () => {
+    const record = completedRecord(request, reply, routeOf(request))
+    writers.log.info({ requestId: request.id, audit: record }, 'audit')
+    try {
+      writers.trail.append('completed', auditId, { ...record })
+    } catch (error) {
+      writers.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
+    }
   })
   reply.raw.once('close', () => request.audit.responseClosed())
+  const received = receivedRecord(request, routeOf(request))
+  writers.log.info({ requestId: request.id, audit: received }, 'audit')
+  try {
+    request.audit.receivedSeq = writers.trail.append('received', auditId, { ...received })
+  } catch (error) {
+    throw new AuditUnavailable({ cause: error })
+  }
 }
 
-async function audit (app: FastifyInstance, options: AuditOptions): Promise<void> {
+async function audit (app: FastifyInstance, options: AuditWriters): Promise<void> {
   app.decorateRequest('audit', null as unknown as RequestAudit)
   app.addHook('onRequest', async (request, reply) => {
-    auditRequest(request, reply, options.auditLog, routeIdentityOf)
+    auditRequest(request, reply, options, routeIdentityOf)
   })
-  // preHandler runs only for requests that passed validation.
+  // preHandler runs only for requests that passed validation, right before the handler.
   app.addHook('preHandler', async (request) => {
     request.audit.validated = true
+    if (request.routeOptions.config.mutates !== true) return
+    try {
+      await options.trail.flushThrough(request.audit.receivedSeq)
+    } catch (error) {
+      throw new AuditUnavailable({ cause: error })
+    }
   })
 }
 

@@ -2,9 +2,9 @@
 // `{ statusCode, code, error, message, requestId }`; Fastify's own errors get PROXY_* codes.
 // Errors from Code Ocean never come through here: they are passed through as they are.
 import { STATUS_CODES } from 'node:http'
-import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { auditRequest } from './audit.js'
+import { auditRequest, type AuditWriters } from './audit.js'
 import {
   BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, RouteNotFound,
   UnsupportedMediaType
@@ -60,10 +60,15 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
  * Fastify's frameworkErrors: URLs the router rejects before any route or hook runs (bad
  * percent-encoding, an over-long segment). No hook runs for these, so their audit starts here.
  */
-export function frameworkErrorHandler (auditLog: FastifyBaseLogger) {
+export function frameworkErrorHandler (writers: AuditWriters) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
-    auditRequest(request, reply, auditLog, () => ({ action: null, route: null }))
-    sendError(request, reply, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl())
+    let answer: FastifyError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl()
+    try {
+      auditRequest(request, reply, writers, () => ({ action: null, route: null }))
+    } catch (unavailable) {
+      answer = unavailable as FastifyError
+    }
+    sendError(request, reply, answer)
   }
 }
 

@@ -5,6 +5,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import type { Store } from '../../src/store/store.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { conformanceProblems } from './openapi-conformance.js'
 import { TEST_TOKEN, secretForms } from './secrets.js'
@@ -12,6 +14,8 @@ import { TEST_TOKEN, secretForms } from './secrets.js'
 export interface TestApp {
   app: FastifyInstance
   log: LogSink
+  /** The in-memory SQLite store holding this app's audit trail. */
+  store: Store
   /** app.inject, plus checks that the response carries no secret and is what the OpenAPI document promises. */
   inject (options: InjectOptions): Promise<LightMyRequestResponse>
 }
@@ -22,7 +26,7 @@ export function assertNoSecret (t: Test, text: string, where: string): void {
   }
 }
 
-export async function buildTestApp (t: Test, origin: string, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, origin: string, env: Record<string, string> = {}, options: { store?: Store } = {}): Promise<TestApp> {
   const config = loadConfig({
     CODEOCEAN_DOMAIN: origin,
     CODEOCEAN_TOKEN: TEST_TOKEN,
@@ -32,14 +36,17 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     ...env
   })
   const log = createLogSink(config.logLevel)
-  const app = await buildApp({ config, logger: log.logger })
+  const store = options.store ?? openSqliteStore(':memory:')
+  const app = await buildApp({ config, logger: log.logger, store })
   t.teardown(async () => {
     await app.close()
+    if (options.store === undefined) await store.close()
     assertNoSecret(t, log.text(), 'the log')
   })
   return {
     app,
     log,
+    store,
     async inject (options) {
       const response = await app.inject(options)
       // The audit line is written when the response closes, which can trail inject by a tick.

@@ -2,7 +2,7 @@
 // absence of secrets in everything the proxy logged.
 import { Writable } from 'node:stream'
 import type { Logger } from 'pino'
-import type { AuditRecord } from '../../src/audit/request-audit.js'
+import type { AuditRecord, ReceivedRecord } from '../../src/audit/request-audit.js'
 import { createLogger } from '../../src/logger.js'
 
 export interface LogSink {
@@ -10,7 +10,10 @@ export interface LogSink {
   /** Every line written so far, raw. */
   text (): string
   lines (): Array<Record<string, unknown>>
+  /** The `completed` audit records: one per request. */
   audits (): AuditRecord[]
+  /** Every audit line, `received` and `completed`, in order. */
+  auditLines (): Array<AuditRecord | ReceivedRecord>
 }
 
 export function createLogSink (level = 'info'): LogSink {
@@ -29,6 +32,7 @@ export function createLogSink (level = 'info'): LogSink {
     logger,
     text,
     lines,
-    audits: () => lines().flatMap((line) => line.audit === undefined ? [] : [line.audit as AuditRecord])
+    audits: () => lines().flatMap((line) => (line.audit as AuditRecord | undefined)?.stage === 'completed' ? [line.audit as AuditRecord] : []),
+    auditLines: () => lines().flatMap((line) => line.audit === undefined ? [] : [line.audit as AuditRecord | ReceivedRecord])
   }
 }

@@ -14,6 +14,10 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://po
 
 export interface StoreFactory {
   name: 'sqlite' | 'postgres'
+  /** The SQLite file (sqlite) */
+  path?: string
+  /** The PostgreSQL schema (postgres) */
+  schema?: string
   /** Opens the test's store; every call opens another handle on the same database. */
   open (): Promise<Store>
 }
@@ -21,10 +25,12 @@ export interface StoreFactory {
 async function sqliteFactory (t: Test): Promise<StoreFactory> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-store-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'data', 'proxy.sqlite')
   return {
     name: 'sqlite',
+    path,
     async open () {
-      const store = openSqliteStore(join(directory, 'data', 'proxy.sqlite'))
+      const store = openSqliteStore(path)
       t.teardown(() => store.close())
       return store
     }
@@ -41,6 +47,7 @@ async function postgresFactory (t: Test): Promise<StoreFactory> {
   })
   return {
     name: 'postgres',
+    schema,
     async open () {
       const store = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 2 })
       t.teardown(() => store.close())

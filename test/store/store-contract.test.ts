@@ -2,12 +2,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import t from 'tap'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { StoreError, type AuditRow } from '../../src/store/store.js'
-import { forEachStore } from '../helpers/stores.js'
+import { openStore } from '../../src/store/open.js'
+import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
 
 function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}): AuditRow {
   return {
@@ -60,6 +62,24 @@ forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
   await t.rejects(store.readChain('a', 0, 1), StoreError)
   await t.rejects(store.chainInstances(), StoreError)
   await store.close()
+})
+
+t.test('openStore opens the configured kind', async (t) => {
+  const sqlite = await openStore({ kind: 'sqlite', path: ':memory:' })
+  t.equal(sqlite.kind, 'sqlite')
+  await sqlite.close()
+  // Its own schema, named through the URL as an operator might, so the shared database stays clean.
+  const schema = `test_open_${process.pid}`
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  t.teardown(async () => { await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); await admin.end() })
+  await admin.query(`CREATE SCHEMA ${schema}`)
+  const postgres = await openStore({ kind: 'postgres', url: `${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` })
+  t.equal(postgres.kind, 'postgres')
+  await postgres.appendAudit([row('a', 1)])
+  await postgres.close()
+  const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.audit_records`)
+  t.same(rows, [{ n: 1 }])
 })
 
 t.test('an unreachable PostgreSQL fails to open with StoreError, promptly', async (t) => {

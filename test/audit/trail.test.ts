@@ -1,0 +1,176 @@
+// The durable audit trail, on SQLite and PostgreSQL: two records per request, durable before a
+// mutating call is forwarded, refused calls when it cannot be written, and tampering detected.
+import t from 'tap'
+import pg from 'pg'
+import Database from 'better-sqlite3'
+import { rm } from 'node:fs/promises'
+import { linkHash } from '../../src/audit/chain.js'
+import { AuditTrail } from '../../src/audit/trail.js'
+import { verifyAuditTrail } from '../../src/audit/verify.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import { createLogSink } from '../helpers/log-sink.js'
+import type { Store } from '../../src/store/store.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
+
+async function allRecords (store: Store) {
+  const rows = []
+  for (const instance of await store.chainInstances()) rows.push(...await store.readChain(instance, 0, 1000))
+  return rows.map((row) => ({ ...row, record: JSON.parse(row.body) as Record<string, unknown> }))
+}
+
+forEachStore(t, 'a mirrored call leaves a received and a completed record, and the trail verifies', async (t, stores) => {
+  const store = await stores.open()
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const response = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  const auditId = response.headers['audit-id']
+  t.match(auditId, /^[0-9a-f-]{36}$/, 'the caller is told its Audit-Id')
+  await proxy.app.close()
+
+  const rows = await allRecords(store)
+  t.same(rows.map((row) => [row.stage, row.auditId]), [['received', auditId], ['completed', auditId]])
+  t.match(rows[0]?.record, { action: 'runCapsule', method: 'POST', route: '/api/v1/computations', sourceIp: '127.0.0.1' })
+  t.match(rows[1]?.record, { action: 'runCapsule', resource: { capsule_id: simulator.capsules.analysis }, status: 200, upstreamStatus: 200 })
+  t.same(await verifyAuditTrail(store), { chains: 1, records: 2 })
+})
+
+forEachStore(t, 'a rejected request is recorded too, and nothing is forwarded', async (t, stores) => {
+  const store = await stores.open()
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  await proxy.inject({ method: 'DELETE', url: '/api/v1/computations/..%2F..%2Fcapsules%2Fx' })
+  await proxy.app.close()
+  const rows = await allRecords(store)
+  t.same(rows.map((row) => row.stage), ['received', 'completed'])
+  t.match(rows[1]?.record, { status: 400, errorCode: 'PROXY_INVALID_REQUEST', upstreamStatus: null })
+  t.equal(simulator.requests.length, 0)
+})
+
+forEachStore(t, 'with the store gone, a mutating call is refused unforwarded and a read is still served', async (t, stores) => {
+  const store = await stores.open()
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  await store.close()
+
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  t.equal(run.statusCode, 503)
+  t.equal(run.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  t.ok(run.headers['retry-after'])
+  const remove = await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${computation.id}` })
+  t.equal(remove.statusCode, 503)
+  t.equal(simulator.requests.length, 0, 'no mutating call reached Code Ocean')
+
+  const read = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  t.equal(read.statusCode, 200, 'reads go on; their records wait in memory')
+  t.equal(simulator.requests.length, 1)
+  t.ok(proxy.log.lines().some((line) => line.level === 50 && String(line.msg).includes('audit records could not be written')))
+})
+
+forEachStore(t, 'editing or deleting a record makes verification fail and name it', async (t, stores) => {
+  const store = await stores.open()
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  for (let call = 0; call < 3; call++) await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
+  await proxy.app.close()
+  const rows = await allRecords(store)
+  t.same(await verifyAuditTrail(store), { chains: 1, records: 6 }, 'untouched, it verifies')
+  const [instanceId] = await store.chainInstances()
+
+  // An administrator edits the third record's outcome, then deletes the fourth.
+  const third = rows[2]
+  const fourth = rows[3]
+  if (third === undefined || fourth === undefined || instanceId === undefined) throw new Error('too few records')
+  await tamper(stores.name, stores, `UPDATE audit_records SET body = REPLACE(body, '"GET"', '"DELETE"') WHERE instance_id = '${instanceId}' AND seq = 3`)
+  t.match(await verifyAuditTrail(store), { broken: { seq: 3, auditId: third.auditId, reason: /content does not match its hash/ } })
+  await tamper(stores.name, stores, `UPDATE audit_records SET body = '${third.body.replace(/'/g, "''")}' WHERE instance_id = '${instanceId}' AND seq = 3`)
+  await tamper(stores.name, stores, `DELETE FROM audit_records WHERE instance_id = '${instanceId}' AND seq = 4`)
+  t.match(await verifyAuditTrail(store), { broken: { seq: 5, reason: /records 4 to 4 are missing/ } })
+})
+
+/** Changes the database behind the store's back, as someone with database access could. */
+async function tamper (kind: 'sqlite' | 'postgres', stores: { path?: string, schema?: string }, sql: string): Promise<void> {
+  if (kind === 'sqlite') {
+    const db = new Database(String(stores.path))
+    db.exec(sql)
+    db.close()
+    return
+  }
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${String(stores.schema)}` })
+  await client.connect()
+  await client.query(sql)
+  await client.end()
+}
+
+t.test('past the queue limit, with the store down, every request is refused rather than left unaudited', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteStore(':memory:')
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_QUEUE_LIMIT: '2' }, { store })
+  await store.close()
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const first = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  t.equal(first.statusCode, 200, 'the first read fills the queue (received, completed)')
+  const second = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  t.equal(second.statusCode, 503)
+  t.equal(second.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  const badUrl = await proxy.inject({ method: 'GET', url: '/api/v1/computations/%E0%A4%A' })
+  t.equal(badUrl.statusCode, 503, 'even a request the router rejects')
+  t.equal(simulator.requests.length, 1)
+  t.ok(proxy.log.lines().some((line) => String(line.msg).includes('a completed audit record could not be queued')))
+})
+
+t.test('a trail resumes its chain after a restart, and reports what it could not write at close', async (t) => {
+  const store = openSqliteStore(':memory:')
+  t.teardown(() => store.close())
+  const sink = createLogSink()
+  const before = new AuditTrail({ store, log: sink.logger, instanceId: 'fixed' })
+  before.append('received', 'a1', { n: 1 })
+  before.append('completed', 'a1', { n: 2 })
+  await before.close()
+  const after = new AuditTrail({ store, log: sink.logger, instanceId: 'fixed' })
+  await after.resume()
+  const seq = after.append('received', 'a2', { n: 3 })
+  t.equal(seq, 3)
+  await Promise.all([after.flush(), after.flush()])
+  await after.flushThrough(seq)
+  t.same(await verifyAuditTrail(store), { chains: 1, records: 3 })
+
+  const fresh = new AuditTrail({ store, log: sink.logger, instanceId: 'empty' })
+  await fresh.resume()
+  t.equal(fresh.append('received', 'a3', {}), 1, 'a new chain starts at 1')
+  await store.close()
+  await fresh.close()
+  t.ok(sink.lines().some((line) => String(line.msg).includes('audit records lost at shutdown')))
+})
+
+t.test('verification names a broken anchor, a broken link and a mismatched index', async (t) => {
+  const path = `${process.env.TMPDIR ?? '/tmp'}/codeocean-proxy-verify-${process.pid}.sqlite`
+  t.teardown(async () => { await rm(path, { force: true }); await rm(`${path}-wal`, { force: true }); await rm(`${path}-shm`, { force: true }) })
+  const store = openSqliteStore(path)
+  t.teardown(() => store.close())
+  const trail = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'i' })
+  for (let n = 1; n <= 3; n++) trail.append('received', `a${n}`, { n })
+  await trail.close()
+  const edit = (sql: string): void => {
+    const db = new Database(path)
+    db.exec(sql)
+    db.close()
+  }
+  const [first, second] = await store.readChain('i', 0, 3)
+  if (first === undefined || second === undefined) throw new Error('no records')
+
+  edit(`UPDATE audit_records SET prev_hash = 'x' WHERE seq = 1`)
+  t.match(await verifyAuditTrail(store), { broken: { seq: 1, reason: /anchor/ } })
+  edit(`UPDATE audit_records SET prev_hash = '${first.prevHash}' WHERE seq = 1`)
+
+  // A forger who recomputes one record's hash still breaks the next link.
+  const forgedBody = second.body.replace('"n":2', '"n":20')
+  edit(`UPDATE audit_records SET body = '${forgedBody}', hash = '${linkHash(second.prevHash, 2, forgedBody)}' WHERE seq = 2`)
+  t.match(await verifyAuditTrail(store), { broken: { seq: 3, reason: /does not link to the record before it/ } })
+  edit(`UPDATE audit_records SET body = '${second.body}', hash = '${second.hash}' WHERE seq = 2`)
+
+  edit(`UPDATE audit_records SET audit_id = 'someone-else' WHERE seq = 2`)
+  t.match(await verifyAuditTrail(store), { broken: { seq: 2, reason: /indexed fields/ } })
+})
