@@ -15,6 +15,8 @@ import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
+import { loadHmacKey } from './audit/hmac-key.js'
+import { hmacWith } from './audit/sensitive.js'
 import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
@@ -41,9 +43,10 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // Files named by the configuration are read before anything is opened that would need closing.
   const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
   const credential = loadCredential(config.codeOcean.token, logger)
+  const hmac = hmacWith(loadHmacKey(config.audit, config.store))
   const store = options.store ?? await openStore(config.store)
-  const trail = new AuditTrail({ store, log: logger, maxQueued: config.auditQueueLimit })
-  const auditWriters = { log: logger.child({}, { level: 'info' }), trail }
+  const trail = new AuditTrail({ store, log: logger, maxQueued: config.audit.queueLimit })
+  const auditWriters = { log: logger.child({}, { level: 'info' }), trail, hmac }
   const app = Fastify({
     loggerInstance: logger,
     // One audit line per request replaces Fastify's two request log lines.

@@ -28,12 +28,14 @@ export const Environment = Type.Object({
   UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, maximum: 4096, description: 'a connection count, 1 to 4096' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, postgres://user@host:5432/database' })),
   AUDIT_DB_PATH: Type.String({ default: './data/codeocean-proxy.sqlite', description: 'a path for the SQLite audit database' }),
+  AUDIT_HMAC_KEY: Type.Optional(Type.String({ description: 'the key audit HMACs are made with, at least 16 bytes' })),
+  AUDIT_HMAC_KEY_FILE: Type.Optional(Type.String({ description: 'a file holding the key audit HMACs are made with' })),
   AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' })
 })
 export type Environment = Static<typeof Environment>
 
 /** Variables whose values are never echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL'])
+const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY'])
 
 export type TokenSource =
   | { kind: 'value', token: string }
@@ -50,8 +52,12 @@ export interface Config {
   }
   /** Where audit records are kept: PostgreSQL when a URL is given, else a SQLite file. */
   store: { kind: 'postgres', url: string } | { kind: 'sqlite', path: string }
-  /** Audit records held in memory while the store cannot be written, past which requests are refused. */
-  auditQueueLimit: number
+  audit: {
+    /** Audit records held in memory while the store cannot be written, past which requests are refused. */
+    queueLimit: number
+    hmacKey?: string
+    hmacKeyFile?: string
+  }
   host: string
   port: number
   logLevel: string
@@ -98,7 +104,11 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       ...(values.CODEOCEAN_CA_FILE === undefined ? {} : { caFile: values.CODEOCEAN_CA_FILE })
     },
     store: values.DATABASE_URL === undefined ? { kind: 'sqlite', path: values.AUDIT_DB_PATH } : { kind: 'postgres', url: values.DATABASE_URL },
-    auditQueueLimit: values.AUDIT_QUEUE_LIMIT,
+    audit: {
+      queueLimit: values.AUDIT_QUEUE_LIMIT,
+      ...(values.AUDIT_HMAC_KEY === undefined ? {} : { hmacKey: values.AUDIT_HMAC_KEY }),
+      ...(values.AUDIT_HMAC_KEY_FILE === undefined ? {} : { hmacKeyFile: values.AUDIT_HMAC_KEY_FILE })
+    },
     host: values.HOST,
     port: values.PORT,
     logLevel: values.LOG_LEVEL,

@@ -11,7 +11,7 @@ export const OPENAPI_PATH = 'openapi/openapi.json'
 export const OPENAPI_TYPES_PATH = 'openapi/openapi.d.ts'
 
 export async function renderOpenApiDocument (): Promise<string> {
-  const config = loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: 'placeholder-not-used' })
+  const config = loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: 'placeholder-not-used', AUDIT_DB_PATH: ':memory:' })
   const app = await buildApp({ config, logger: createLogger({ level: 'silent' }), store: openSqliteStore(':memory:') })
   try {
     await app.ready()

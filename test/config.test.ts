@@ -20,7 +20,7 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
   t.same(config, {
     codeOcean: { origin: 'https://codeocean.example.com', basePath: '', token: { kind: 'value', token: 'cop_abc' } },
     store: { kind: 'sqlite', path: './data/codeocean-proxy.sqlite' },
-    auditQueueLimit: 10_000,
+    audit: { queueLimit: 10_000 },
     host: '127.0.0.1',
     port: 8080,
     logLevel: 'info',
@@ -49,6 +49,11 @@ t.test('DATABASE_URL selects PostgreSQL, and is never echoed', async (t) => {
   const problems = problemsOf({ ...VALID, DATABASE_URL: 'mysql://proxy:pw@db/audit' })
   t.match(problems, [/^DATABASE_URL is invalid: expected a PostgreSQL URL/])
   t.notMatch(problems.join(' '), /pw/)
+})
+
+t.test('the audit HMAC key and its file are read from the environment', async (t) => {
+  t.same(loadConfig({ ...VALID, AUDIT_HMAC_KEY: 'k'.repeat(20) }).audit, { queueLimit: 10_000, hmacKey: 'k'.repeat(20) })
+  t.same(loadConfig({ ...VALID, AUDIT_HMAC_KEY_FILE: '/run/secrets/hmac', AUDIT_QUEUE_LIMIT: '50' }).audit, { queueLimit: 50, hmacKeyFile: '/run/secrets/hmac' })
 })
 
 t.test('a token file is used instead of a token', async (t) => {

@@ -13,7 +13,7 @@ t.test('a field of the wrong type in a real answer is reported', async (t) => {
   const simulator = await startTestSimulator(t, { extraFields: { created: 'yesterday', state: 'queued' } })
   // The unchecked app: this test looks at the problems itself.
   const app = await buildApp({
-    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN }),
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:' }),
     logger: createLogSink().logger,
     store: openSqliteStore(':memory:')
   })

@@ -1,6 +1,7 @@
 // What the audit trail says about one request. Collected while the request runs (upstream
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sensitiveValuesOf, type Hmac } from './sensitive.js'
 
 /**
  * Facts gathered while one request is handled, and the moment to write them: once the
@@ -64,6 +65,8 @@ export interface ReceivedRecord {
 /** How a request ended. */
 export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
   stage: 'completed'
+  /** HMAC-SHA256 of the request's confidential values (names, result paths, parameter values). */
+  sensitive: Record<string, unknown>
   /** What the caller was answered; 499 when it left before any answer was sent. */
   status: number
   /** The caller closed the connection before the whole answer was sent. */
@@ -121,7 +124,7 @@ export function receivedRecord (request: FastifyRequest, route: RouteIdentity): 
   }
 }
 
-export function completedRecord (request: FastifyRequest, reply: FastifyReply, route: RouteIdentity): AuditRecord {
+export function completedRecord (request: FastifyRequest, reply: FastifyReply, route: RouteIdentity, hmac: Hmac): AuditRecord {
   const { audit } = request
   const round = (ms: number): number => Math.round(ms * 1000) / 1000
   const answered = reply.raw.writableEnded
@@ -132,6 +135,7 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     method: request.method,
     ...route,
     resource: resourceIdsOf(request),
+    sensitive: audit.validated ? sensitiveValuesOf(request, hmac) : {},
     sourceIp: request.ip,
     status: answered || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST,
     clientAborted: !answered,

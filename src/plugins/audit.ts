@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type RouteIdentity } from '../audit/request-audit.js'
+import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
 import { AuditUnavailable } from '../errors.js'
 
@@ -24,6 +25,8 @@ declare module 'fastify' {
 export interface AuditWriters {
   log: FastifyBaseLogger
   trail: AuditTrail
+  /** Keeps confidential values out of the trail (see sensitive.ts). */
+  hmac: Hmac
 }
 
 export const AUDIT_ID_HEADER = 'audit-id'
@@ -41,7 +44,7 @@ export function auditRequest (
   const auditId = randomUUID()
   reply.header(AUDIT_ID_HEADER, auditId)
   request.audit = new RequestAudit(auditId, () => {
-    const record = completedRecord(request, reply, routeOf(request))
+    const record = completedRecord(request, reply, routeOf(request), writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
     try {
       writers.trail.append('completed', auditId, { ...record })

@@ -5,10 +5,12 @@ import pg from 'pg'
 import Database from 'better-sqlite3'
 import { rm } from 'node:fs/promises'
 import { linkHash } from '../../src/audit/chain.js'
+import { hmacWith } from '../../src/audit/sensitive.js'
 import { AuditTrail } from '../../src/audit/trail.js'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { createLogSink } from '../helpers/log-sink.js'
+import { TEST_HMAC_KEY } from '../helpers/secrets.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -174,3 +176,46 @@ t.test('verification names a broken anchor, a broken link and a mismatched index
   edit(`UPDATE audit_records SET audit_id = 'someone-else' WHERE seq = 2`)
   t.match(await verifyAuditTrail(store), { broken: { seq: 2, reason: /indexed fields/ } })
 })
+
+t.test('confidential values are kept only as HMACs an investigator can match', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteStore(':memory:')
+  t.teardown(() => store.close())
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const hmac = hmacWith(Buffer.from(TEST_HMAC_KEY))
+  const run = await proxy.inject({
+    method: 'POST',
+    url: '/api/v1/computations',
+    payload: {
+      pipeline_id: simulator.pipelines.main,
+      parameters: ['patient-042', ''],
+      named_parameters: [{ param_name: 'cohort', value: 'secret-cohort' }],
+      processes: [{ name: 'capsule_analysis_1', named_parameters: [{ param_name: 'depth', value: 'deep-secret' }] }]
+    }
+  })
+  const id = run.json().id as string
+  await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=Trial+B+confidential` })
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}/results/urls?path=private%2Freport.pdf` })
+  await proxy.app.close()
+
+  const completed = (await records(store)).filter((record) => record.stage === 'completed') as Array<{ sensitive: Record<string, unknown> }>
+  t.same(completed.map((record) => record.sensitive), [
+    {
+      parameters: [hmac('patient-042'), hmac('')],
+      named_parameters: { cohort: hmac('secret-cohort') },
+      processes: { capsule_analysis_1: { named_parameters: { depth: hmac('deep-secret') } } }
+    },
+    { name: hmac('Trial B confidential') },
+    { path: hmac('private/report.pdf') }
+  ])
+  const everything = proxy.log.text() + JSON.stringify(await records(store))
+  for (const secret of ['patient-042', 'secret-cohort', 'deep-secret', 'Trial B confidential', 'private/report.pdf', 'signature=']) {
+    t.notOk(everything.includes(secret), `"${secret}" appears nowhere in the log or the trail`)
+  }
+})
+
+async function records (store: Store): Promise<Array<Record<string, unknown>>> {
+  const rows = []
+  for (const instance of await store.chainInstances()) rows.push(...await store.readChain(instance, 0, 1000))
+  return rows.map((row) => JSON.parse(row.body) as Record<string, unknown>)
+}

@@ -9,7 +9,7 @@ import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { Store } from '../../src/store/store.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { conformanceProblems } from './openapi-conformance.js'
-import { TEST_TOKEN, secretForms } from './secrets.js'
+import { TEST_HMAC_KEY, TEST_TOKEN, secretForms } from './secrets.js'
 
 export interface TestApp {
   app: FastifyInstance
@@ -33,6 +33,7 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     UPSTREAM_CONNECT_TIMEOUT_MS: '1000',
     UPSTREAM_HEADERS_TIMEOUT_MS: '2000',
     UPSTREAM_BODY_TIMEOUT_MS: '2000',
+    AUDIT_HMAC_KEY: TEST_HMAC_KEY,
     ...env
   })
   const log = createLogSink(config.logLevel)

@@ -2,6 +2,7 @@
 import { basicAuthorization } from '../../src/upstream/credential.js'
 
 export const TEST_TOKEN = 'cop_test-token-0123456789'
+export const TEST_HMAC_KEY = 'test-audit-hmac-key-0123456789'
 
 export function secretForms (token: string): string[] {
   const basic = basicAuthorization(token)
