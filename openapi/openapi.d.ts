@@ -169,6 +169,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the audit trail
+         * @description Audit records, oldest first, filtered and paged. Needs the audit admin key as a Bearer token.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -395,6 +415,23 @@ export interface components {
             [key: string]: unknown;
         };
         DataAssetAttachResultsList: components["schemas"]["DataAssetAttachResults"][];
+        /** @description An audit record, as stored and hashed, with its chain hash. */
+        AuditEvent: {
+            auditId: string;
+            stage: "received" | "completed";
+            recordedAt: string;
+            instanceId: string;
+            seq: number;
+            /** @description This record's link in its instance's hash chain. */
+            hash: string;
+        } & {
+            [key: string]: unknown;
+        };
+        AuditEventPage: {
+            events: components["schemas"]["AuditEvent"][];
+            /** @description Pass as cursor for the next page; null on the last. */
+            next_cursor: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -1648,6 +1685,91 @@ export interface operations {
             };
             /** @description Code Ocean did not answer in time. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description An operationId, e.g. deleteComputation. */
+                action?: string;
+                /**
+                 * @description Records about this computation.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id?: string;
+                /**
+                 * @description Records about runs of this capsule.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                capsule_id?: string;
+                /**
+                 * @description Records about runs of this pipeline.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                pipeline_id?: string;
+                stage?: "received" | "completed";
+                /** @description success: status below 400; client_error: 400–499 (499: the caller left); server_error: 500 and above. Only completed records have one. */
+                outcome?: "success" | "client_error" | "server_error";
+                /** @description Records at or after this time (UTC, ISO-8601). */
+                since?: string;
+                /** @description Records before this time (UTC, ISO-8601). */
+                until?: string;
+                /** @description Records per page, 1 to 1000 (default 100). */
+                limit?: string;
+                /** @description next_cursor from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description Invalid query. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or wrong audit admin key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Audit queries are disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The audit store cannot be read. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
 // Every schema with an $id, registered once with Fastify (and so named in the OpenAPI document).
 import type { TSchema } from '@sinclair/typebox'
+import { AuditEvent, AuditEventPage } from './audit.js'
 import { ErrorBody } from './common.js'
 import {
   Computation, ComputationEndStatus, ComputationList, ComputationState, DataAssetAttachList,
@@ -14,5 +15,5 @@ export const namedSchemas: ReadonlyArray<TSchema & { $id: string }> = [
   DataAssetAttachParams, DataAssetAttachList, DataAssetDetachList,
   InputDataAsset, Param, PipelineProcess, ComputationState, ComputationEndStatus, Computation,
   ComputationList, FolderItem, Folder, FileURLs, DownloadFileURL, DataAssetAttachResults,
-  DataAssetAttachResultsList
+  DataAssetAttachResultsList, AuditEvent, AuditEventPage
 ] as Array<TSchema & { $id: string }>

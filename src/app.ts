@@ -3,6 +3,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Dispatcher } from 'undici'
+import auditRoutes from '../routes/audit.js'
 import capsuleRoutes from '../routes/capsules.js'
 import computationRoutes from '../routes/computations.js'
 import { namedSchemas } from '../schemas/index.js'
@@ -103,5 +104,6 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(openapiPlugin, { version: VERSION })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })
+  await app.register(auditRoutes, { store, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
   return app
 }

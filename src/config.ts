@@ -30,12 +30,13 @@ export const Environment = Type.Object({
   AUDIT_DB_PATH: Type.String({ default: './data/codeocean-proxy.sqlite', description: 'a path for the SQLite audit database' }),
   AUDIT_HMAC_KEY: Type.Optional(Type.String({ description: 'the key audit HMACs are made with, at least 16 bytes' })),
   AUDIT_HMAC_KEY_FILE: Type.Optional(Type.String({ description: 'a file holding the key audit HMACs are made with' })),
+  AUDIT_ADMIN_KEY: Type.Optional(Type.String({ minLength: 16, description: 'a key of at least 16 characters for GET /audit/events' })),
   AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' })
 })
 export type Environment = Static<typeof Environment>
 
 /** Variables whose values are never echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY'])
+const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY', 'AUDIT_ADMIN_KEY'])
 
 export type TokenSource =
   | { kind: 'value', token: string }
@@ -57,6 +58,8 @@ export interface Config {
     queueLimit: number
     hmacKey?: string
     hmacKeyFile?: string
+    /** Enables GET /audit/events for callers presenting it as a Bearer token. */
+    adminKey?: string
   }
   host: string
   port: number
@@ -107,7 +110,8 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
     audit: {
       queueLimit: values.AUDIT_QUEUE_LIMIT,
       ...(values.AUDIT_HMAC_KEY === undefined ? {} : { hmacKey: values.AUDIT_HMAC_KEY }),
-      ...(values.AUDIT_HMAC_KEY_FILE === undefined ? {} : { hmacKeyFile: values.AUDIT_HMAC_KEY_FILE })
+      ...(values.AUDIT_HMAC_KEY_FILE === undefined ? {} : { hmacKeyFile: values.AUDIT_HMAC_KEY_FILE }),
+      ...(values.AUDIT_ADMIN_KEY === undefined ? {} : { adminKey: values.AUDIT_ADMIN_KEY })
     },
     host: values.HOST,
     port: values.PORT,

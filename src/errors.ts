@@ -69,6 +69,16 @@ export const AuditUnavailable = createError(
   'The audit trail cannot be written, so the proxy is not acting on requests. Retry after the time given in Retry-After.',
   503
 )
+export const AuditQueriesDisabled = createError(
+  'PROXY_AUDIT_QUERIES_DISABLED',
+  'Audit queries are disabled: the operators can enable them by setting AUDIT_ADMIN_KEY.',
+  403
+)
+export const AuditKeyRequired = createError(
+  'PROXY_AUDIT_KEY_REQUIRED',
+  'Audit queries need the audit admin key, sent as Authorization: Bearer <key>.',
+  401
+)
 export const InternalError = createError(
   'PROXY_INTERNAL_ERROR',
   'The proxy failed while handling this request. Quote the request id when reporting it.',

@@ -65,7 +65,23 @@ export class AuditTrail {
     const recordedAt = new Date().toISOString()
     const body = canonicalJson({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
     const hash = linkHash(this.#head, seq, body)
-    this.#queue.push({ instanceId: this.instanceId, seq, auditId, stage, recordedAt, body, prevHash: this.#head, hash })
+    const resource = (record.resource ?? {}) as Record<string, unknown>
+    const text = (value: unknown): string | null => typeof value === 'string' ? value : null
+    this.#queue.push({
+      instanceId: this.instanceId,
+      seq,
+      auditId,
+      stage,
+      recordedAt,
+      body,
+      prevHash: this.#head,
+      hash,
+      action: text(record.action),
+      computationId: text(resource.computation_id),
+      capsuleId: text(resource.capsule_id),
+      pipelineId: text(resource.pipeline_id),
+      status: typeof record.status === 'number' ? record.status : null
+    })
     this.#head = hash
     this.#timer ??= setTimeout(() => { this.#timer = undefined; void this.flush().catch(() => {}) }, this.#flushDelayMs).unref()
     return seq

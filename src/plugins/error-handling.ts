@@ -5,7 +5,9 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { auditRequest, type AuditWriters } from './audit.js'
+import { StoreError } from '../store/store.js'
 import {
+  AuditUnavailable,
   BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, RouteNotFound,
   UnsupportedMediaType
 } from '../errors.js'
@@ -25,6 +27,7 @@ function isProxyError (error: FastifyError): boolean {
 /** Maps anything thrown while handling a request to the error the caller sees. */
 function proxyErrorFor (error: FastifyError, request: FastifyRequest, bodyLimitBytes: number): FastifyError {
   if (isProxyError(error)) return error
+  if (error instanceof StoreError) return new AuditUnavailable({ cause: error })
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new BodyTooLarge(bodyLimitBytes)

@@ -12,7 +12,8 @@ export interface OpenApiOptions {
 export const OPENAPI_TAGS = [
   { name: 'Computations', description: 'Run capsules and pipelines, follow them, fetch their results, rename, stop and delete them.' },
   { name: 'Capsules', description: 'Computations of a capsule.' },
-  { name: 'Pipelines', description: 'Computations of a pipeline.' }
+  { name: 'Pipelines', description: 'Computations of a pipeline.' },
+  { name: 'Audit', description: 'The proxy\'s own audit trail (not part of Code Ocean\'s API).' }
 ]
 
 async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<void> {
@@ -31,6 +32,11 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
       servers: [{ url: '/', description: 'This proxy' }],
       // Callers present no credential of their own yet: the proxy adds Code Ocean's.
       security: [],
+      components: {
+        securitySchemes: {
+          auditAdminKey: { type: 'http', scheme: 'bearer', description: 'AUDIT_ADMIN_KEY, for the audit trail.' }
+        }
+      },
       tags: OPENAPI_TAGS
     },
     hideUntagged: true,

@@ -34,6 +34,19 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_records_audit_id ON audit_records (audit_id)',
       'CREATE INDEX audit_records_recorded_at ON audit_records (recorded_at)'
     ]
+  },
+  {
+    version: 2,
+    name: 'audit record columns to query by',
+    statements: [
+      'ALTER TABLE audit_records ADD COLUMN action TEXT',
+      'ALTER TABLE audit_records ADD COLUMN computation_id TEXT',
+      'ALTER TABLE audit_records ADD COLUMN capsule_id TEXT',
+      'ALTER TABLE audit_records ADD COLUMN pipeline_id TEXT',
+      'ALTER TABLE audit_records ADD COLUMN status INTEGER',
+      'CREATE INDEX audit_records_computation ON audit_records (computation_id, recorded_at)',
+      'CREATE INDEX audit_records_action ON audit_records (action, recorded_at)'
+    ]
   }
 ]
 

@@ -1,5 +1,6 @@
 // The shared store for several proxy instances: PostgreSQL through a pg pool.
 import pg from 'pg'
+import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
 import { StoreError, type AuditRow, type Store } from './store.js'
 
@@ -23,6 +24,11 @@ interface RowShape {
   body: string
   prev_hash: string
   hash: string
+  action: string | null
+  computation_id: string | null
+  capsule_id: string | null
+  pipeline_id: string | null
+  status: number | null
 }
 
 function toAuditRow (row: RowShape): AuditRow {
@@ -34,7 +40,12 @@ function toAuditRow (row: RowShape): AuditRow {
     recordedAt: row.recorded_at,
     body: row.body,
     prevHash: row.prev_hash,
-    hash: row.hash
+    hash: row.hash,
+    action: row.action,
+    computationId: row.computation_id,
+    capsuleId: row.capsule_id,
+    pipelineId: row.pipeline_id,
+    status: row.status
   }
 }
 
@@ -102,9 +113,10 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
         await inTransaction(pool, async (client) => {
           for (const row of rows) {
             await client.query(`INSERT INTO audit_records
-              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-            [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash])
+              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+            [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
+              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status])
           }
         })
       })
@@ -128,6 +140,12 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
       return await guarded('list chains', async () => {
         const { rows } = await pool.query<{ instance_id: string }>('SELECT DISTINCT instance_id FROM audit_records ORDER BY instance_id')
         return rows.map((row) => row.instance_id)
+      })
+    },
+    async queryAudit (query) {
+      return await guarded('query', async () => {
+        const { sql, params } = auditQuerySql(query, (index) => `$${index}`)
+        return (await pool.query<RowShape>(sql, params)).rows.map(toAuditRow)
       })
     },
     async ping () {

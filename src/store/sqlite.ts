@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
 import { StoreError, type AuditRow, type ChainHead, type Store } from './store.js'
 
@@ -14,6 +15,11 @@ interface RowShape {
   body: string
   prev_hash: string
   hash: string
+  action: string | null
+  computation_id: string | null
+  capsule_id: string | null
+  pipeline_id: string | null
+  status: number | null
 }
 
 function toAuditRow (row: RowShape): AuditRow {
@@ -25,7 +31,12 @@ function toAuditRow (row: RowShape): AuditRow {
     recordedAt: row.recorded_at,
     body: row.body,
     prevHash: row.prev_hash,
-    hash: row.hash
+    hash: row.hash,
+    action: row.action,
+    computationId: row.computation_id,
+    capsuleId: row.capsule_id,
+    pipelineId: row.pipeline_id,
+    status: row.status
   }
 }
 
@@ -63,8 +74,8 @@ export function openSqliteStore (path: string): Store {
   })
 
   const insert = db.prepare(`INSERT INTO audit_records
-    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash)
-    VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash)`)
+    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status)
+    VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash, @action, @computationId, @capsuleId, @pipelineId, @status)`)
   const appendAll = db.transaction((rows: readonly AuditRow[]) => {
     for (const row of rows) insert.run(row)
   })
@@ -85,6 +96,12 @@ export function openSqliteStore (path: string): Store {
     },
     async chainInstances () {
       return guarded('list chains', () => (instances.all() as Array<{ instance_id: string }>).map((row) => row.instance_id))
+    },
+    async queryAudit (query) {
+      // Named parameters: the cursor condition uses some values twice.
+      const { sql, params } = auditQuerySql(query, (index) => `@p${index}`)
+      const named = Object.fromEntries(params.map((value, index) => [`p${index + 1}`, value]))
+      return guarded('query', () => (db.prepare(sql).all(named) as RowShape[]).map(toAuditRow))
     },
     async ping () {
       guarded('ping', () => db.prepare('SELECT 1').get())

@@ -17,6 +17,30 @@ export interface AuditRow {
   /** The previous record's hash in this chain (the chain's anchor for seq 1). */
   prevHash: string
   hash: string
+  /** Copied out of the body so records can be queried by them (the body stays what is hashed). */
+  action: string | null
+  computationId: string | null
+  capsuleId: string | null
+  pipelineId: string | null
+  status: number | null
+}
+
+/** What GET /audit/events may ask for; every field narrows the answer. */
+export interface AuditQuery {
+  stage?: AuditRow['stage']
+  action?: string
+  computationId?: string
+  capsuleId?: string
+  pipelineId?: string
+  /** Status range, inclusive, e.g. 500 to 599. */
+  statusFrom?: number
+  statusTo?: number
+  /** ISO-8601 bounds on recordedAt: since inclusive, until exclusive. */
+  since?: string
+  until?: string
+  /** Continue after this record, in (recordedAt, instanceId, seq) order. */
+  after?: { recordedAt: string, instanceId: string, seq: number }
+  limit: number
 }
 
 export interface ChainHead {
@@ -37,6 +61,8 @@ export interface Store {
   readChain (instanceId: string, afterSeq: number, limit: number): Promise<AuditRow[]>
   /** Every instance that has records. */
   chainInstances (): Promise<string[]>
+  /** Records matching a query, oldest first. */
+  queryAudit (query: AuditQuery): Promise<AuditRow[]>
   /** Resolves when the store answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>

@@ -21,6 +21,11 @@ function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}
     body: JSON.stringify({ seq, note: 'ünïcode and "quotes"' }),
     prevHash: `hash-${seq - 1}`,
     hash: `hash-${seq}`,
+    action: seq % 2 === 1 ? 'getComputation' : 'runCapsule',
+    computationId: `computation-${seq % 3}`,
+    capsuleId: null,
+    pipelineId: seq === 2 ? 'pipeline-x' : null,
+    status: seq % 2 === 1 ? null : 200 + seq,
     ...overrides
   }
 }
@@ -38,6 +43,26 @@ forEachStore(t, 'appended records read back exactly, in chain order', async (t, 
   await store.ping()
 })
 
+forEachStore(t, 'records are found by their columns, in time order, a page at a time', async (t, stores) => {
+  const store = await stores.open()
+  await store.appendAudit([row('a', 1), row('a', 2), row('a', 3), row('a', 4)])
+  await store.appendAudit([row('b', 1), row('b', 2)])
+  const keys = (rows: AuditRow[]): string[] => rows.map((found) => `${found.instanceId}${found.seq}`)
+  t.same(keys(await store.queryAudit({ limit: 10 })), ['a1', 'b1', 'a2', 'b2', 'a3', 'a4'], 'by time, then instance, then seq')
+  t.same(keys(await store.queryAudit({ action: 'runCapsule', limit: 10 })), ['a2', 'b2', 'a4'])
+  t.same(keys(await store.queryAudit({ stage: 'received', limit: 10 })), ['a1', 'b1', 'a3'])
+  t.same(keys(await store.queryAudit({ computationId: 'computation-1', limit: 10 })), ['a1', 'b1', 'a4'])
+  t.same(keys(await store.queryAudit({ pipelineId: 'pipeline-x', limit: 10 })), ['a2', 'b2'])
+  t.same(keys(await store.queryAudit({ capsuleId: 'none', limit: 10 })), [])
+  t.same(keys(await store.queryAudit({ statusFrom: 203, statusTo: 299, limit: 10 })), ['a4'])
+  t.same(keys(await store.queryAudit({ since: row('a', 2).recordedAt, until: row('a', 4).recordedAt, limit: 10 })), ['a2', 'b2', 'a3'])
+  const first = await store.queryAudit({ limit: 2 })
+  const last = first.at(-1)
+  if (last === undefined) throw new Error('no page')
+  t.same(keys(await store.queryAudit({ after: { recordedAt: last.recordedAt, instanceId: last.instanceId, seq: last.seq }, limit: 3 })), ['a2', 'b2', 'a3'], 'the next page')
+  t.same((await store.queryAudit({ limit: 1 }))[0], row('a', 1), 'whole rows come back')
+})
+
 forEachStore(t, 'a batch that would fork a chain is refused whole', async (t, stores) => {
   const store = await stores.open()
   await store.appendAudit([row('a', 1)])
@@ -50,7 +75,7 @@ forEachStore(t, 'migrations run once, however many handles open the database', a
   await handles[0]?.appendAudit([row('a', 1)])
   const reopened = await stores.open()
   t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
-  t.equal(MIGRATIONS.length, 1)
+  t.equal(MIGRATIONS.length, 2)
 })
 
 forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
@@ -61,6 +86,7 @@ forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
   await t.rejects(store.chainHead('a'), StoreError)
   await t.rejects(store.readChain('a', 0, 1), StoreError)
   await t.rejects(store.chainInstances(), StoreError)
+  await t.rejects(store.queryAudit({ limit: 1 }), StoreError)
   await store.close()
 })
 

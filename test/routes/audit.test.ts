@@ -1,0 +1,93 @@
+// GET /audit/events: the trail, filtered and paged, for holders of the audit admin key only.
+import t from 'tap'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { TEST_TOKEN } from '../helpers/secrets.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+import { forEachStore } from '../helpers/stores.js'
+
+const ADMIN_KEY = 'audit-admin-key-0123456789'
+const asAdmin = { authorization: `Bearer ${ADMIN_KEY}` }
+
+interface Page { events: Array<Record<string, unknown> & { auditId: string, stage: string, action: string | null }>, next_cursor: string | null }
+
+async function page (proxy: TestApp, query: string): Promise<Page> {
+  const response = await proxy.inject({ method: 'GET', url: `/audit/events?${query}`, headers: asAdmin })
+  if (response.statusCode !== 200) throw new Error(`${response.statusCode} ${response.body}`)
+  return response.json()
+}
+
+t.test('queries are off unless AUDIT_ADMIN_KEY is set, and need that key', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const disabled = await buildTestApp(t, simulator.url)
+  const off = await disabled.inject({ method: 'GET', url: '/audit/events', headers: asAdmin })
+  t.equal(off.statusCode, 403)
+  t.equal(off.json().code, 'PROXY_AUDIT_QUERIES_DISABLED')
+
+  const enabled = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY })
+  for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: `Basic ${Buffer.from(`${ADMIN_KEY}:`).toString('base64')}` }]) {
+    const denied = await enabled.inject({ method: 'GET', url: '/audit/events', headers })
+    t.equal(denied.statusCode, 401)
+    t.equal(denied.json().code, 'PROXY_AUDIT_KEY_REQUIRED')
+    t.match(denied.headers['www-authenticate'], /^Bearer/)
+  }
+  t.match(enabled.log.audits().at(-1), { action: 'listAuditEvents', status: 401 }, 'denied queries are audited')
+})
+
+forEachStore(t, 'records are filtered and paged, oldest first', async (t, stores) => {
+  const store = await stores.open()
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY }, { store })
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis, parameters: ['secret-value'] } })
+  const id = run.json().id as string
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` })
+  await proxy.inject({ method: 'GET', url: '/api/v1/computations/not-a-uuid' })
+  // A mutating call commits every record queued before its own received record.
+  await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${id}` })
+
+  const deletes = await page(proxy, 'action=deleteComputation')
+  t.same(deletes.events.map((event) => event.stage), ['received'], 'the delete\'s received record is committed')
+  const completed = await page(proxy, 'stage=completed')
+  t.same(completed.events.map((event) => event.action), ['runCapsule', 'getComputation', 'getComputation'])
+  const aboutRun = await page(proxy, `computation_id=${id}&stage=completed`)
+  t.same(aboutRun.events.map((event) => event.action), ['getComputation'], 'found by computation id')
+  t.same((await page(proxy, `pipeline_id=${simulator.pipelines.main}`)).events, [], 'no pipeline was run')
+  const byCapsule = await page(proxy, `capsule_id=${simulator.capsules.analysis}`)
+  t.same(byCapsule.events.map((event) => [event.action, event.stage]), [['runCapsule', 'completed']])
+  const failures = await page(proxy, 'outcome=client_error')
+  t.same(failures.events.map((event) => event.status), [400])
+  t.same((await page(proxy, 'outcome=server_error')).events, [])
+  t.equal((await page(proxy, 'outcome=success')).events.length, 2)
+  t.same((await page(proxy, 'since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z')).events, [])
+
+  // Page through everything two at a time: each record once, in order, then a null cursor.
+  const everything = await page(proxy, 'limit=1000')
+  const seen: string[] = []
+  let cursor: string | null = ''
+  for (let pages = 0; cursor !== null && pages < 50; pages++) {
+    const next: Page = await page(proxy, `limit=2${cursor === '' ? '' : `&cursor=${cursor}`}`)
+    seen.push(...next.events.map((event) => `${event.auditId}/${event.stage}`))
+    cursor = next.next_cursor
+  }
+  t.same(seen.slice(0, everything.events.length), everything.events.map((event) => `${event.auditId}/${event.stage}`))
+  t.equal(cursor, null, 'the last page says so')
+  t.type(everything.events[0]?.hash, 'string', 'each event carries its chain hash')
+
+  const body = JSON.stringify(everything)
+  t.notOk(body.includes('secret-value') || body.includes(TEST_TOKEN), 'no parameter value or token in the answer')
+})
+
+t.test('a bad query is a 400 and a store that cannot be read is a 503', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteStore(':memory:')
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY }, { store })
+  for (const query of ['limit=0', 'limit=1001', 'outcome=meh', 'since=yesterday', 'computation_id=x', 'cursor=not-a-cursor', 'colour=red']) {
+    const response = await proxy.inject({ method: 'GET', url: `/audit/events?${query}`, headers: asAdmin })
+    t.equal(response.statusCode, 400, query)
+    t.equal(response.json().code, 'PROXY_INVALID_REQUEST', query)
+  }
+  await store.close()
+  const down = await proxy.inject({ method: 'GET', url: '/audit/events', headers: asAdmin })
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+})
