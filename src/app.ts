@@ -18,6 +18,7 @@ import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { loadHmacKey } from './audit/hmac-key.js'
 import { hmacWith } from './audit/sensitive.js'
+import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
@@ -90,8 +91,12 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
   })
 
+  const retention = config.audit.retentionDays === undefined
+    ? undefined
+    : startRetention({ store, log: logger, days: config.audit.retentionDays })
   // Registered first, so it runs last: the trail is flushed after every request has finished.
   app.addHook('onClose', async () => {
+    retention?.stop()
     await trail.close()
     if (options.store === undefined) await store.close()
   })

@@ -31,6 +31,7 @@ export const Environment = Type.Object({
   AUDIT_HMAC_KEY: Type.Optional(Type.String({ description: 'the key audit HMACs are made with, at least 16 bytes' })),
   AUDIT_HMAC_KEY_FILE: Type.Optional(Type.String({ description: 'a file holding the key audit HMACs are made with' })),
   AUDIT_ADMIN_KEY: Type.Optional(Type.String({ minLength: 16, description: 'a key of at least 16 characters for GET /audit/events' })),
+  AUDIT_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'a number of days, 1 to 36500' })),
   AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' })
 })
 export type Environment = Static<typeof Environment>
@@ -60,6 +61,8 @@ export interface Config {
     hmacKeyFile?: string
     /** Enables GET /audit/events for callers presenting it as a Bearer token. */
     adminKey?: string
+    /** Records older than this many days are deleted; kept forever when unset. */
+    retentionDays?: number
   }
   host: string
   port: number
@@ -111,7 +114,8 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       queueLimit: values.AUDIT_QUEUE_LIMIT,
       ...(values.AUDIT_HMAC_KEY === undefined ? {} : { hmacKey: values.AUDIT_HMAC_KEY }),
       ...(values.AUDIT_HMAC_KEY_FILE === undefined ? {} : { hmacKeyFile: values.AUDIT_HMAC_KEY_FILE }),
-      ...(values.AUDIT_ADMIN_KEY === undefined ? {} : { adminKey: values.AUDIT_ADMIN_KEY })
+      ...(values.AUDIT_ADMIN_KEY === undefined ? {} : { adminKey: values.AUDIT_ADMIN_KEY }),
+      ...(values.AUDIT_RETENTION_DAYS === undefined ? {} : { retentionDays: values.AUDIT_RETENTION_DAYS })
     },
     host: values.HOST,
     port: values.PORT,

@@ -17,6 +17,8 @@ export interface AuditTrailOptions {
   flushDelayMs?: number
   /** Queued records past which new records are refused. */
   maxQueued?: number
+  /** The clock records are stamped with (ms); default Date.now. */
+  now?: () => number
 }
 
 export class AuditUnavailableError extends Error {
@@ -32,6 +34,7 @@ export class AuditTrail {
   readonly #log: FastifyBaseLogger
   readonly #flushDelayMs: number
   readonly #maxQueued: number
+  readonly #now: () => number
   #seq = 0
   #head: string
   #queue: AuditRow[] = []
@@ -45,6 +48,7 @@ export class AuditTrail {
     this.#log = options.log
     this.#flushDelayMs = options.flushDelayMs ?? 25
     this.#maxQueued = options.maxQueued ?? 10_000
+    this.#now = options.now ?? Date.now
     this.#head = chainAnchor(this.instanceId)
   }
 
@@ -62,7 +66,7 @@ export class AuditTrail {
   append (stage: AuditRow['stage'], auditId: string, record: Record<string, unknown>): number {
     if (this.#queue.length >= this.#maxQueued) throw new AuditUnavailableError()
     const seq = ++this.#seq
-    const recordedAt = new Date().toISOString()
+    const recordedAt = new Date(this.#now()).toISOString()
     const body = canonicalJson({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
     const hash = linkHash(this.#head, seq, body)
     const resource = (record.resource ?? {}) as Record<string, unknown>

@@ -148,6 +148,13 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
         return (await pool.query<RowShape>(sql, params)).rows.map(toAuditRow)
       })
     },
+    async pruneAudit (before, limit) {
+      return await guarded('prune', async () => {
+        const result = await pool.query(`DELETE FROM audit_records WHERE (instance_id, seq) IN
+          (SELECT instance_id, seq FROM audit_records WHERE recorded_at < $1 ORDER BY recorded_at, instance_id, seq LIMIT $2)`, [before, limit])
+        return Number(result.rowCount)
+      })
+    },
     async ping () {
       await guarded('ping', async () => { await pool.query('SELECT 1') })
     },

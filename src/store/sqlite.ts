@@ -82,6 +82,8 @@ export function openSqliteStore (path: string): Store {
   const head = db.prepare('SELECT seq, hash FROM audit_records WHERE instance_id = ? ORDER BY seq DESC LIMIT 1')
   const range = db.prepare('SELECT * FROM audit_records WHERE instance_id = ? AND seq > ? ORDER BY seq LIMIT ?')
   const instances = db.prepare('SELECT DISTINCT instance_id FROM audit_records ORDER BY instance_id')
+  const prune = db.prepare(`DELETE FROM audit_records WHERE rowid IN
+    (SELECT rowid FROM audit_records WHERE recorded_at < ? ORDER BY recorded_at, instance_id, seq LIMIT ?)`)
 
   return {
     kind: 'sqlite',
@@ -102,6 +104,9 @@ export function openSqliteStore (path: string): Store {
       const { sql, params } = auditQuerySql(query, (index) => `@p${index}`)
       const named = Object.fromEntries(params.map((value, index) => [`p${index + 1}`, value]))
       return guarded('query', () => (db.prepare(sql).all(named) as RowShape[]).map(toAuditRow))
+    },
+    async pruneAudit (before, limit) {
+      return guarded('prune', () => prune.run(before, limit).changes)
     },
     async ping () {
       guarded('ping', () => db.prepare('SELECT 1').get())

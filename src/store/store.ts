@@ -63,6 +63,11 @@ export interface Store {
   chainInstances (): Promise<string[]>
   /** Records matching a query, oldest first. */
   queryAudit (query: AuditQuery): Promise<AuditRow[]>
+  /**
+   * Deletes up to `limit` of the oldest records older than `before` (ISO-8601); returns how many.
+   * Each chain loses only its beginning, so what remains still verifies.
+   */
+  pruneAudit (before: string, limit: number): Promise<number>
   /** Resolves when the store answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>

@@ -63,6 +63,17 @@ forEachStore(t, 'records are found by their columns, in time order, a page at a 
   t.same((await store.queryAudit({ limit: 1 }))[0], row('a', 1), 'whole rows come back')
 })
 
+forEachStore(t, 'pruning deletes the oldest records first, a batch at a time', async (t, stores) => {
+  const store = await stores.open()
+  await store.appendAudit([row('a', 1), row('a', 2), row('a', 3), row('a', 4)])
+  await store.appendAudit([row('b', 1), row('b', 2)])
+  const before = row('a', 3).recordedAt
+  t.equal(await store.pruneAudit(before, 3), 3)
+  t.equal(await store.pruneAudit(before, 3), 1)
+  t.equal(await store.pruneAudit(before, 3), 0)
+  t.same((await store.queryAudit({ limit: 10 })).map((found) => `${found.instanceId}${found.seq}`), ['a3', 'a4'])
+})
+
 forEachStore(t, 'a batch that would fork a chain is refused whole', async (t, stores) => {
   const store = await stores.open()
   await store.appendAudit([row('a', 1)])
@@ -87,6 +98,7 @@ forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
   await t.rejects(store.readChain('a', 0, 1), StoreError)
   await t.rejects(store.chainInstances(), StoreError)
   await t.rejects(store.queryAudit({ limit: 1 }), StoreError)
+  await t.rejects(store.pruneAudit('2026-01-01T00:00:00.000Z', 1), StoreError)
   await store.close()
 })
 
