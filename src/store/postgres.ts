@@ -12,6 +12,10 @@ export interface PostgresStoreOptions {
   connections?: number
 }
 
+const COLUMNS = 13
+/** Records per INSERT statement (PostgreSQL allows 65535 parameters). */
+const INSERT_CHUNK = 1000
+
 /** Serialises migrations across instances starting at once (any fixed 64-bit key will do). */
 const MIGRATION_LOCK_KEY = 0x636f5f70726f78
 
@@ -110,13 +114,16 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
     kind: 'postgres',
     async appendAudit (rows) {
       await guarded('append', async () => {
+        // One multi-row INSERT per chunk: a batch costs one round trip, not one per record.
         await inTransaction(pool, async (client) => {
-          for (const row of rows) {
+          for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+            const chunk = rows.slice(start, start + INSERT_CHUNK)
+            const values = chunk.map((_, index) => `(${Array.from({ length: COLUMNS }, (_, column) => `$${index * COLUMNS + column + 1}`).join(', ')})`)
             await client.query(`INSERT INTO audit_records
               (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-            [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
-              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status])
+              VALUES ${values.join(', ')}`,
+            chunk.flatMap((row) => [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
+              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status]))
           }
         })
       })

@@ -1,0 +1,117 @@
+// `npm run bench`: what the proxy costs, measured side by side in one run on loopback. For GET
+// computation and for a run, each configuration gets the same fixed load (connections, seconds);
+// reported: requests/s, p50/p99 latency and the proxy process's CPU per request (from
+// /proc/<pid>/stat). Configurations: straight to the simulator (no proxy), and the proxy with
+// its audit trail in in-memory SQLite (no durable store), a SQLite file, and PostgreSQL.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import { SIMULATOR_CAPSULES } from '../src/simulator/index.js'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const TOKEN = 'cop_bench-token-0123456789'
+const TICKS_PER_SECOND = 100
+
+async function startProcess (args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess, match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 20_000)
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString()
+      const match = ready.exec(output)
+      if (match === null) return
+      clearTimeout(timer)
+      // From here on the output (audit lines) is read and dropped.
+      child.stdout?.off('data', onData)
+      child.stdout?.resume()
+      resolve({ child, match })
+    }
+    child.stdout?.on('data', onData)
+  })
+}
+
+async function cpuTicks (pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')
+  return Number(fields[11]) + Number(fields[12])
+}
+
+interface Row { scenario: string, configuration: string, rps: number, p50: number, p99: number, cpuUsPerRequest: number | null }
+
+async function load (url: string, scenario: 'get' | 'run', computationId: string, pid: number | undefined): Promise<Omit<Row, 'scenario' | 'configuration'>> {
+  const before = pid === undefined ? 0 : await cpuTicks(pid)
+  // Direct calls carry the token the proxy would have injected; proxied ones carry none.
+  const authorization = pid === undefined ? { authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` } : {}
+  const result = await autocannon({
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    ...(scenario === 'get'
+      ? { url: `${url}/api/v1/computations/${computationId}`, method: 'GET', headers: authorization }
+      : { url: `${url}/api/v1/computations`, method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify({ capsule_id: SIMULATOR_CAPSULES.analysis }) })
+  })
+  const requests = result.requests.total
+  const cpu = pid === undefined ? null : ((await cpuTicks(pid)) - before) / TICKS_PER_SECOND * 1e6 / requests
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${scenario} on ${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, cpuUsPerRequest: cpu === null ? null : Math.round(cpu) }
+}
+
+const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-bench-'))
+const simulator = await startProcess(['--import', 'tsx', 'bench/simulator.ts'], { BENCH_TOKEN: TOKEN }, /(http:\/\/127\.0\.0\.1:\d+)/)
+const simulatorUrl = String(simulator.match[1])
+const seed = await fetch(`${simulatorUrl}/api/v1/computations`, {
+  method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` }, body: JSON.stringify({ capsule_id: SIMULATOR_CAPSULES.analysis })
+})
+const computationId = (await seed.json() as { id: string }).id
+
+const schema = `bench_${process.pid}`
+const admin = new pg.Client({ connectionString: DATABASE_URL })
+await admin.connect()
+await admin.query(`CREATE SCHEMA ${schema}`)
+
+const configurations: Array<{ name: string, env: Record<string, string> | undefined }> = [
+  { name: 'direct to the simulator (no proxy)', env: undefined },
+  { name: 'proxy, audit in SQLite :memory: (not durable)', env: { AUDIT_DB_PATH: ':memory:' } },
+  { name: 'proxy, audit in a SQLite file', env: { AUDIT_DB_PATH: join(directory, 'audit.sqlite') } },
+  { name: 'proxy, audit in PostgreSQL', env: { DATABASE_URL: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, AUDIT_HMAC_KEY: 'bench-hmac-key-0123456789' } }
+]
+const rows: Row[] = []
+try {
+  for (const configuration of configurations) {
+    let proxy: Awaited<ReturnType<typeof startProcess>> | undefined
+    if (configuration.env !== undefined) {
+      proxy = await startProcess(['--enable-source-maps', 'dist/src/server.js'], {
+        CODEOCEAN_DOMAIN: simulatorUrl, CODEOCEAN_TOKEN: TOKEN, PORT: '0', ...configuration.env
+      }, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
+    }
+    const url = proxy === undefined ? simulatorUrl : String(proxy.match[1])
+    for (const scenario of ['get', 'run'] as const) {
+      await load(url, scenario, computationId, proxy?.child.pid) // warm-up, discarded
+      rows.push({ scenario, configuration: configuration.name, ...await load(url, scenario, computationId, proxy?.child.pid) })
+    }
+    if (proxy !== undefined) {
+      proxy.child.kill('SIGTERM')
+      await once(proxy.child, 'exit')
+    }
+  }
+} finally {
+  simulator.child.kill('SIGTERM')
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  await admin.end()
+  await rm(directory, { recursive: true, force: true })
+}
+
+const table = [
+  '| scenario | configuration | req/s | p50 ms | p99 ms | proxy CPU µs/request |',
+  '| --- | --- | ---: | ---: | ---: | ---: |',
+  ...rows.map((row) => `| ${row.scenario === 'get' ? 'GET computation' : 'run (POST /computations)'} | ${row.configuration} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.cpuUsPerRequest ?? '–'} |`)
+].join('\n')
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+const report = `# Benchmark results\n\n${new Date().toISOString().slice(0, 10)}, ${machine}. ${CONNECTIONS} connections for ${SECONDS} s per row after a discarded warm-up of the same length; loopback; the simulator and the proxy each in a process of their own. Reproduce with \`npm run bench\`.\n\n${table}\n`
+await writeFile('bench/results.md', report)
+process.stdout.write(`${report}\n`)
