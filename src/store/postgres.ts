@@ -1,8 +1,9 @@
 // The shared store for several proxy instances: PostgreSQL through a pg pool.
 import pg from 'pg'
+import { toAuditRow, type AuditColumns } from './audit-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { StoreError, type AuditRow, type Store } from './store.js'
+import { StoreError, type Store } from './store.js'
 
 export interface PostgresStoreOptions {
   connectionString: string
@@ -18,40 +19,6 @@ const INSERT_CHUNK = 1000
 
 /** Serialises migrations across instances starting at once (any fixed 64-bit key will do). */
 const MIGRATION_LOCK_KEY = 0x636f5f70726f78
-
-interface RowShape {
-  instance_id: string
-  seq: string
-  audit_id: string
-  stage: AuditRow['stage']
-  recorded_at: string
-  body: string
-  prev_hash: string
-  hash: string
-  action: string | null
-  computation_id: string | null
-  capsule_id: string | null
-  pipeline_id: string | null
-  status: number | null
-}
-
-function toAuditRow (row: RowShape): AuditRow {
-  return {
-    instanceId: row.instance_id,
-    seq: Number(row.seq),
-    auditId: row.audit_id,
-    stage: row.stage,
-    recordedAt: row.recorded_at,
-    body: row.body,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    action: row.action,
-    computationId: row.computation_id,
-    capsuleId: row.capsule_id,
-    pipelineId: row.pipeline_id,
-    status: row.status
-  }
-}
 
 async function guarded<T> (what: string, operation: () => Promise<T>): Promise<T> {
   try {
@@ -138,7 +105,7 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
     },
     async readChain (instanceId, afterSeq, limit) {
       return await guarded('read the chain', async () => {
-        const { rows } = await pool.query<RowShape>(
+        const { rows } = await pool.query<AuditColumns>(
           'SELECT * FROM audit_records WHERE instance_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [instanceId, afterSeq, limit])
         return rows.map(toAuditRow)
       })
@@ -152,7 +119,7 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
     async queryAudit (query) {
       return await guarded('query', async () => {
         const { sql, params } = auditQuerySql(query, (index) => `$${index}`)
-        return (await pool.query<RowShape>(sql, params)).rows.map(toAuditRow)
+        return (await pool.query<AuditColumns>(sql, params)).rows.map(toAuditRow)
       })
     },
     async pruneAudit (before, limit) {

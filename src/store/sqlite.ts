@@ -2,43 +2,10 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { toAuditRow, type AuditColumns } from './audit-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
 import { StoreError, type AuditRow, type ChainHead, type Store } from './store.js'
-
-interface RowShape {
-  instance_id: string
-  seq: number
-  audit_id: string
-  stage: AuditRow['stage']
-  recorded_at: string
-  body: string
-  prev_hash: string
-  hash: string
-  action: string | null
-  computation_id: string | null
-  capsule_id: string | null
-  pipeline_id: string | null
-  status: number | null
-}
-
-function toAuditRow (row: RowShape): AuditRow {
-  return {
-    instanceId: row.instance_id,
-    seq: row.seq,
-    auditId: row.audit_id,
-    stage: row.stage,
-    recordedAt: row.recorded_at,
-    body: row.body,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    action: row.action,
-    computationId: row.computation_id,
-    capsuleId: row.capsule_id,
-    pipelineId: row.pipeline_id,
-    status: row.status
-  }
-}
 
 /** Runs one store operation, turning any database failure into a StoreError. */
 function guarded<T> (what: string, operation: () => T): T {
@@ -94,7 +61,7 @@ export function openSqliteStore (path: string): Store {
       return guarded('read the chain head', () => head.get(instanceId) as ChainHead | undefined)
     },
     async readChain (instanceId, afterSeq, limit) {
-      return guarded('read the chain', () => (range.all(instanceId, afterSeq, limit) as RowShape[]).map(toAuditRow))
+      return guarded('read the chain', () => (range.all(instanceId, afterSeq, limit) as AuditColumns[]).map(toAuditRow))
     },
     async chainInstances () {
       return guarded('list chains', () => (instances.all() as Array<{ instance_id: string }>).map((row) => row.instance_id))
@@ -103,7 +70,7 @@ export function openSqliteStore (path: string): Store {
       // Named parameters: the cursor condition uses some values twice.
       const { sql, params } = auditQuerySql(query, (index) => `@p${index}`)
       const named = Object.fromEntries(params.map((value, index) => [`p${index + 1}`, value]))
-      return guarded('query', () => (db.prepare(sql).all(named) as RowShape[]).map(toAuditRow))
+      return guarded('query', () => (db.prepare(sql).all(named) as AuditColumns[]).map(toAuditRow))
     },
     async pruneAudit (before, limit) {
       return guarded('prune', () => prune.run(before, limit).changes)
