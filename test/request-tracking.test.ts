@@ -70,6 +70,8 @@ t.test('a forwarded call leaves one audit line with the operation, ids, statuses
     resource: { capsule_id: simulator.capsules.analysis },
     status: 200,
     clientAborted: false,
+    requestBytes: JSON.stringify({ capsule_id: simulator.capsules.analysis }).length,
+    responseBytes: Buffer.byteLength(run.body),
     upstreamStatus: 200,
     errorClass: null,
     errorCode: null,

@@ -74,6 +74,10 @@ export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
   upstreamStatus: number | null
   upstreamMs: number | null
   durationMs: number
+  /** The request body's size, from its Content-Length. */
+  requestBytes: number
+  /** The answer's size when it declared one (Content-Length); null for a streamed answer without. */
+  responseBytes: number | null
   errorClass: string | null
   errorCode: string | null
 }
@@ -142,7 +146,14 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     upstreamStatus: audit.upstreamStatus ?? null,
     upstreamMs: audit.upstreamMs === undefined ? null : round(audit.upstreamMs),
     durationMs: round(reply.elapsedTime),
+    requestBytes: Number(request.headers['content-length'] ?? 0),
+    responseBytes: sizeOf(reply.getHeader('content-length')),
     errorClass: audit.errorClass ?? null,
     errorCode: audit.errorCode ?? null
   }
+}
+
+function sizeOf (header: unknown): number | null {
+  const size = Number(header)
+  return header === undefined || !Number.isSafeInteger(size) ? null : size
 }

@@ -31,15 +31,21 @@ async function guarded<T> (what: string, operation: () => Promise<T>): Promise<T
 /** Runs `work` in one transaction on one pooled connection. */
 async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
+  // A connection lost while checked out also emits 'error' on the client: unheard, it would
+  // crash the process. The failing query rejects as well, which is what is acted on.
+  const ignore = (): void => {}
+  client.on('error', ignore)
   try {
     await client.query('BEGIN')
     const result = await work(client)
     await client.query('COMMIT')
+    client.off('error', ignore)
     client.release()
     return result
   } catch (error) {
     // A connection that cannot even roll back is broken: destroy it rather than pool it.
     const rolledBack = await client.query('ROLLBACK').then(() => true, () => false)
+    client.off('error', ignore)
     client.release(!rolledBack)
     throw error
   }

@@ -4,6 +4,8 @@ import t from 'tap'
 import pg from 'pg'
 import Database from 'better-sqlite3'
 import { rm } from 'node:fs/promises'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { openPostgresStore } from '../../src/store/postgres.js'
 import { linkHash } from '../../src/audit/chain.js'
 import { hmacWith } from '../../src/audit/sensitive.js'
 import { AuditTrail } from '../../src/audit/trail.js'
@@ -219,3 +221,41 @@ async function records (store: Store): Promise<Array<Record<string, unknown>>> {
   for (const instance of await store.chainInstances()) rows.push(...await store.readChain(instance, 0, 1000))
   return rows.map((row) => JSON.parse(row.body) as Record<string, unknown>)
 }
+
+t.test('PostgreSQL going away mid-service: runs are refused unforwarded, reads go on', async (t) => {
+  // A TCP relay to the database that the test can cut, as a database crash or network loss would.
+  const sockets = new Set<Socket>()
+  const relay = createServer((inbound) => {
+    const outbound = connect(5432, '127.0.0.1')
+    sockets.add(inbound).add(outbound)
+    inbound.pipe(outbound).pipe(inbound)
+    const drop = (): void => { inbound.destroy(); outbound.destroy() }
+    inbound.on('error', drop)
+    outbound.on('error', drop)
+  })
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+  const port = (relay.address() as AddressInfo).port
+  const schema = `test_down_${process.pid}`
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  t.teardown(async () => { await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); await admin.end() })
+  const url = new URL(TEST_DATABASE_URL)
+  url.host = `127.0.0.1:${port}`
+  const store = await openPostgresStore({ connectionString: url.toString(), schema, connections: 2 })
+  t.teardown(() => store.close())
+
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  t.equal((await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${computation.id}` })).statusCode, 204, 'with the database up, a delete goes through')
+
+  relay.close()
+  for (const socket of sockets) socket.destroy()
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  t.equal(run.statusCode, 503)
+  t.equal(run.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  const other = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const read = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${other.id}` })
+  t.equal(read.statusCode, 200)
+  t.same(simulator.requests.map((request) => request.method), ['DELETE', 'GET'], 'the run never reached Code Ocean')
+})
