@@ -13,7 +13,6 @@ export interface UpstreamPluginOptions {
  * Resolves to the reply (an async handler that has sent must return it). Typed `any` so one
  * handler fits every route's type-provider generics; what it sends is upstream's, not a schema's.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ForwardHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<any>
 
 declare module 'fastify' {
