@@ -39,12 +39,12 @@ export function auditRequest (
   request: FastifyRequest,
   reply: FastifyReply,
   writers: AuditWriters,
-  routeOf: (request: FastifyRequest) => RouteIdentity
+  route: RouteIdentity
 ): void {
   const auditId = randomUUID()
   reply.header(AUDIT_ID_HEADER, auditId)
   request.audit = new RequestAudit(auditId, () => {
-    const record = completedRecord(request, reply, routeOf(request), writers.hmac)
+    const record = completedRecord(request, reply, route, writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
     try {
       writers.trail.append('completed', auditId, { ...record })
@@ -53,7 +53,7 @@ export function auditRequest (
     }
   })
   reply.raw.once('close', () => request.audit.responseClosed())
-  const received = receivedRecord(request, routeOf(request))
+  const received = receivedRecord(request, route)
   writers.log.info({ requestId: request.id, audit: received }, 'audit')
   try {
     request.audit.receivedSeq = writers.trail.append('received', auditId, { ...received })
@@ -65,7 +65,7 @@ export function auditRequest (
 async function audit (app: FastifyInstance, options: AuditWriters): Promise<void> {
   app.decorateRequest('audit', null as unknown as RequestAudit)
   app.addHook('onRequest', async (request, reply) => {
-    auditRequest(request, reply, options, routeIdentityOf)
+    auditRequest(request, reply, options, routeIdentityOf(request))
   })
   // preHandler runs only for requests that passed validation, right before the handler.
   app.addHook('preHandler', async (request) => {

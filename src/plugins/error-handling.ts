@@ -67,7 +67,7 @@ export function frameworkErrorHandler (writers: AuditWriters) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     let answer: FastifyError = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new PathSegmentTooLong() : new BadUrl()
     try {
-      auditRequest(request, reply, writers, () => ({ action: null, route: null }))
+      auditRequest(request, reply, writers, { action: null, route: null })
     } catch (unavailable) {
       answer = unavailable as FastifyError
     }
