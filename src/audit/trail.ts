@@ -71,6 +71,7 @@ export class AuditTrail {
     const hash = linkHash(this.#head, seq, body)
     const resource = (record.resource ?? {}) as Record<string, unknown>
     const text = (value: unknown): string | null => typeof value === 'string' ? value : null
+    const actor = (record.actor ?? {}) as Record<string, unknown>
     this.#queue.push({
       instanceId: this.instanceId,
       seq,
@@ -84,7 +85,8 @@ export class AuditTrail {
       computationId: text(resource.computation_id),
       capsuleId: text(resource.capsule_id),
       pipelineId: text(resource.pipeline_id),
-      status: typeof record.status === 'number' ? record.status : null
+      status: typeof record.status === 'number' ? record.status : null,
+      actor: text(actor.subject)
     })
     this.#head = hash
     this.#timer ??= setTimeout(() => { this.#timer = undefined; void this.flush().catch(() => {}) }, this.#flushDelayMs).unref()

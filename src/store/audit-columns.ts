@@ -16,6 +16,7 @@ export interface AuditColumns {
   capsule_id: string | null
   pipeline_id: string | null
   status: number | null
+  actor: string | null
 }
 
 export function toAuditRow (row: AuditColumns): AuditRow {
@@ -32,6 +33,7 @@ export function toAuditRow (row: AuditColumns): AuditRow {
     computationId: row.computation_id,
     capsuleId: row.capsule_id,
     pipelineId: row.pipeline_id,
-    status: row.status
+    status: row.status,
+    actor: row.actor
   }
 }

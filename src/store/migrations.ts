@@ -47,6 +47,33 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_records_computation ON audit_records (computation_id, recorded_at)',
       'CREATE INDEX audit_records_action ON audit_records (action, recorded_at)'
     ]
+  },
+  {
+    version: 3,
+    name: 'service keys, computation owners, audit actor',
+    statements: [
+      `CREATE TABLE service_keys (
+        key_id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        groups_json TEXT NOT NULL,
+        description TEXT,
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT,
+        last_used_at TEXT
+      )`,
+      `CREATE TABLE computation_owners (
+        computation_id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        groups_json TEXT NOT NULL,
+        capsule_id TEXT,
+        pipeline_id TEXT,
+        created_at TEXT NOT NULL
+      )`,
+      'ALTER TABLE audit_records ADD COLUMN actor TEXT',
+      'CREATE INDEX audit_records_actor ON audit_records (actor, recorded_at)'
+    ]
   }
 ]
 

@@ -1,9 +1,13 @@
 // The shared store for several proxy instances: PostgreSQL through a pg pool.
 import pg from 'pg'
 import { toAuditRow, type AuditColumns } from './audit-columns.js'
+import {
+  OWNER_COLUMNS, OWNER_LOOKUP_CHUNK, SERVICE_KEY_COLUMNS, ownerValues, serviceKeyValues, toOwnerRow, toServiceKeyRow,
+  type OwnerColumns, type ServiceKeyColumns
+} from './identity-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { StoreError, type Store } from './store.js'
+import { StoreError, type OwnerRow, type Store } from './store.js'
 
 export interface PostgresStoreOptions {
   connectionString: string
@@ -13,7 +17,7 @@ export interface PostgresStoreOptions {
   connections?: number
 }
 
-const COLUMNS = 13
+const COLUMNS = 14
 /** Records per INSERT statement (PostgreSQL allows 65535 parameters). */
 const INSERT_CHUNK = 1000
 
@@ -93,10 +97,10 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
             const chunk = rows.slice(start, start + INSERT_CHUNK)
             const values = chunk.map((_, index) => `(${Array.from({ length: COLUMNS }, (_, column) => `$${index * COLUMNS + column + 1}`).join(', ')})`)
             await client.query(`INSERT INTO audit_records
-              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status)
+              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
               VALUES ${values.join(', ')}`,
             chunk.flatMap((row) => [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
-              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status]))
+              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor]))
           }
         })
       })
@@ -133,6 +137,46 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
         const result = await pool.query(`DELETE FROM audit_records WHERE (instance_id, seq) IN
           (SELECT instance_id, seq FROM audit_records WHERE recorded_at < $1 ORDER BY recorded_at, instance_id, seq LIMIT $2)`, [before, limit])
         return Number(result.rowCount)
+      })
+    },
+    async createServiceKey (row) {
+      await guarded('create a service key', async () => {
+        await pool.query(`INSERT INTO service_keys (${SERVICE_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, serviceKeyValues(row))
+      })
+    },
+    async findServiceKey (keyId) {
+      return await guarded('find a service key', async () => {
+        const [found] = (await pool.query<ServiceKeyColumns>('SELECT * FROM service_keys WHERE key_id = $1', [keyId])).rows
+        return found === undefined ? undefined : toServiceKeyRow(found)
+      })
+    },
+    async listServiceKeys () {
+      return await guarded('list service keys', async () =>
+        (await pool.query<ServiceKeyColumns>('SELECT * FROM service_keys ORDER BY created_at, key_id')).rows.map(toServiceKeyRow))
+    },
+    async revokeServiceKey (keyId, at) {
+      return await guarded('revoke a service key', async () =>
+        (await pool.query('UPDATE service_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL', [at, keyId])).rowCount === 1)
+    },
+    async touchServiceKey (keyId, at) {
+      await guarded('record a service key\'s use', async () => {
+        await pool.query('UPDATE service_keys SET last_used_at = $1 WHERE key_id = $2', [at, keyId])
+      })
+    },
+    async recordOwner (row) {
+      await guarded('record an owner', async () => {
+        await pool.query(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (computation_id) DO NOTHING`, ownerValues(row))
+      })
+    },
+    async ownersOf (computationIds) {
+      return await guarded('look up owners', async () => {
+        const owners = new Map<string, OwnerRow>()
+        for (let start = 0; start < computationIds.length; start += OWNER_LOOKUP_CHUNK) {
+          const chunk = computationIds.slice(start, start + OWNER_LOOKUP_CHUNK)
+          const { rows } = await pool.query<OwnerColumns>('SELECT * FROM computation_owners WHERE computation_id = ANY($1)', [chunk])
+          for (const row of rows) owners.set(row.computation_id, toOwnerRow(row))
+        }
+        return owners
       })
     },
     async ping () {

@@ -3,9 +3,13 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { toAuditRow, type AuditColumns } from './audit-columns.js'
+import {
+  OWNER_COLUMNS, OWNER_LOOKUP_CHUNK, SERVICE_KEY_COLUMNS, ownerValues, serviceKeyValues, toOwnerRow, toServiceKeyRow,
+  type OwnerColumns, type ServiceKeyColumns
+} from './identity-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { StoreError, type AuditRow, type ChainHead, type Store } from './store.js'
+import { StoreError, type AuditRow, type ChainHead, type OwnerRow, type Store } from './store.js'
 
 /** Runs one store operation, turning any database failure into a StoreError. */
 function guarded<T> (what: string, operation: () => T): T {
@@ -41,8 +45,8 @@ export function openSqliteStore (path: string): Store {
   })
 
   const insert = db.prepare(`INSERT INTO audit_records
-    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status)
-    VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash, @action, @computationId, @capsuleId, @pipelineId, @status)`)
+    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
+    VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash, @action, @computationId, @capsuleId, @pipelineId, @status, @actor)`)
   const appendAll = db.transaction((rows: readonly AuditRow[]) => {
     for (const row of rows) insert.run(row)
   })
@@ -51,6 +55,12 @@ export function openSqliteStore (path: string): Store {
   const instances = db.prepare('SELECT DISTINCT instance_id FROM audit_records ORDER BY instance_id')
   const prune = db.prepare(`DELETE FROM audit_records WHERE rowid IN
     (SELECT rowid FROM audit_records WHERE recorded_at < ? ORDER BY recorded_at, instance_id, seq LIMIT ?)`)
+  const insertKey = db.prepare(`INSERT INTO service_keys (${SERVICE_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  const findKey = db.prepare('SELECT * FROM service_keys WHERE key_id = ?')
+  const listKeys = db.prepare('SELECT * FROM service_keys ORDER BY created_at, key_id')
+  const revokeKey = db.prepare('UPDATE service_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL')
+  const touchKey = db.prepare('UPDATE service_keys SET last_used_at = ? WHERE key_id = ?')
+  const insertOwner = db.prepare(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (computation_id) DO NOTHING`)
 
   return {
     kind: 'sqlite',
@@ -74,6 +84,36 @@ export function openSqliteStore (path: string): Store {
     },
     async pruneAudit (before, limit) {
       return guarded('prune', () => prune.run(before, limit).changes)
+    },
+    async createServiceKey (row) {
+      guarded('create a service key', () => insertKey.run(serviceKeyValues(row)))
+    },
+    async findServiceKey (keyId) {
+      const found = guarded('find a service key', () => findKey.get(keyId) as ServiceKeyColumns | undefined)
+      return found === undefined ? undefined : toServiceKeyRow(found)
+    },
+    async listServiceKeys () {
+      return guarded('list service keys', () => (listKeys.all() as ServiceKeyColumns[]).map(toServiceKeyRow))
+    },
+    async revokeServiceKey (keyId, at) {
+      return guarded('revoke a service key', () => revokeKey.run(at, keyId).changes === 1)
+    },
+    async touchServiceKey (keyId, at) {
+      guarded('record a service key\'s use', () => touchKey.run(at, keyId))
+    },
+    async recordOwner (row) {
+      guarded('record an owner', () => insertOwner.run(ownerValues(row)))
+    },
+    async ownersOf (computationIds) {
+      return guarded('look up owners', () => {
+        const owners = new Map<string, OwnerRow>()
+        for (let start = 0; start < computationIds.length; start += OWNER_LOOKUP_CHUNK) {
+          const chunk = computationIds.slice(start, start + OWNER_LOOKUP_CHUNK)
+          const rows = db.prepare(`SELECT * FROM computation_owners WHERE computation_id IN (${chunk.map(() => '?').join(', ')})`).all(chunk) as OwnerColumns[]
+          for (const row of rows) owners.set(row.computation_id, toOwnerRow(row))
+        }
+        return owners
+      })
     },
     async ping () {
       guarded('ping', () => db.prepare('SELECT 1').get())

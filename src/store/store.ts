@@ -1,5 +1,5 @@
-// The one storage interface behind the audit trail (and, later, computation ownership and
-// idempotency keys): a SQLite file by default, PostgreSQL when several instances share a trail.
+// The one storage interface behind the audit trail, service keys and computation ownership:
+// a SQLite file by default, PostgreSQL when several instances share them.
 // Both adapters run the same versioned migrations (migrations.ts) and pass the same contract tests.
 
 /** One audit record as stored: a link in its instance's hash chain. */
@@ -23,6 +23,8 @@ export interface AuditRow {
   capsuleId: string | null
   pipelineId: string | null
   status: number | null
+  /** The caller's subject, null where no caller was identified. */
+  actor: string | null
 }
 
 /** What GET /audit/events may ask for; every field narrows the answer. */
@@ -32,6 +34,7 @@ export interface AuditQuery {
   computationId?: string
   capsuleId?: string
   pipelineId?: string
+  actor?: string
   /** Status range, inclusive, e.g. 500 to 599. */
   statusFrom?: number
   statusTo?: number
@@ -46,6 +49,31 @@ export interface AuditQuery {
 export interface ChainHead {
   seq: number
   hash: string
+}
+
+/** A service key as stored: its secret only as a hash. */
+export interface ServiceKeyRow {
+  keyId: string
+  subject: string
+  groups: string[]
+  description: string | null
+  /** SHA-256 of the key's secret, hex. */
+  secretHash: string
+  /** ISO-8601 UTC, like every time below. */
+  createdAt: string
+  expiresAt: string | null
+  revokedAt: string | null
+  lastUsedAt: string | null
+}
+
+/** Who started a computation through the proxy, and what it runs. */
+export interface OwnerRow {
+  computationId: string
+  subject: string
+  groups: string[]
+  capsuleId: string | null
+  pipelineId: string | null
+  createdAt: string
 }
 
 export interface Store {
@@ -68,6 +96,18 @@ export interface Store {
    * Each chain loses only its beginning, so what remains still verifies.
    */
   pruneAudit (before: string, limit: number): Promise<number>
+  /** Adds a service key; fails if its id exists. */
+  createServiceKey (row: ServiceKeyRow): Promise<void>
+  findServiceKey (keyId: string): Promise<ServiceKeyRow | undefined>
+  /** Every key, revoked and expired ones included, oldest first. */
+  listServiceKeys (): Promise<ServiceKeyRow[]>
+  /** Revokes a key now; false if there is no such key or it was already revoked. */
+  revokeServiceKey (keyId: string, at: string): Promise<boolean>
+  touchServiceKey (keyId: string, at: string): Promise<void>
+  /** Records who started a computation; the first record for an id wins. */
+  recordOwner (row: OwnerRow): Promise<void>
+  /** The owners recorded for these ids (ids without one are absent from the map). */
+  ownersOf (computationIds: readonly string[]): Promise<Map<string, OwnerRow>>
   /** Resolves when the store answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>

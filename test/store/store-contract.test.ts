@@ -7,7 +7,7 @@ import t from 'tap'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
-import { StoreError, type AuditRow } from '../../src/store/store.js'
+import { StoreError, type AuditRow, type OwnerRow, type ServiceKeyRow } from '../../src/store/store.js'
 import { openStore } from '../../src/store/open.js'
 import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
 
@@ -26,6 +26,7 @@ function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}
     capsuleId: null,
     pipelineId: seq === 2 ? 'pipeline-x' : null,
     status: seq % 2 === 1 ? null : 200 + seq,
+    actor: seq === 3 ? 'alice@example.com' : null,
     ...overrides
   }
 }
@@ -54,6 +55,7 @@ forEachStore(t, 'records are found by their columns, in time order, a page at a 
   t.same(keys(await store.queryAudit({ computationId: 'computation-1', limit: 10 })), ['a1', 'b1', 'a4'])
   t.same(keys(await store.queryAudit({ pipelineId: 'pipeline-x', limit: 10 })), ['a2', 'b2'])
   t.same(keys(await store.queryAudit({ capsuleId: 'none', limit: 10 })), [])
+  t.same(keys(await store.queryAudit({ actor: 'alice@example.com', limit: 10 })), ['a3'])
   t.same(keys(await store.queryAudit({ statusFrom: 203, statusTo: 299, limit: 10 })), ['a4'])
   t.same(keys(await store.queryAudit({ since: row('a', 2).recordedAt, until: row('a', 4).recordedAt, limit: 10 })), ['a2', 'b2', 'a3'])
   const first = await store.queryAudit({ limit: 2 })
@@ -86,7 +88,54 @@ forEachStore(t, 'migrations run once, however many handles open the database', a
   await handles[0]?.appendAudit([row('a', 1)])
   const reopened = await stores.open()
   t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
-  t.equal(MIGRATIONS.length, 2)
+  t.equal(MIGRATIONS.length, 3)
+})
+
+function serviceKey (keyId: string, overrides: Partial<ServiceKeyRow> = {}): ServiceKeyRow {
+  return {
+    keyId,
+    subject: `svc-${keyId}`,
+    groups: ['team-a', 'grüppe "b"'],
+    description: keyId === 'k1' ? 'nightly pipeline' : null,
+    secretHash: `hash-of-${keyId}`,
+    createdAt: `2026-11-26T10:00:0${keyId.slice(1)}.000Z`,
+    expiresAt: keyId === 'k2' ? '2027-01-01T00:00:00.000Z' : null,
+    revokedAt: null,
+    lastUsedAt: null,
+    ...overrides
+  }
+}
+
+forEachStore(t, 'service keys are created, found, listed, revoked once and touched', async (t, stores) => {
+  const store = await stores.open()
+  await store.createServiceKey(serviceKey('k2'))
+  await store.createServiceKey(serviceKey('k1'))
+  await t.rejects(store.createServiceKey(serviceKey('k1', { subject: 'someone else' })), StoreError, 'a key id is never reused')
+  t.same(await store.findServiceKey('k1'), serviceKey('k1'))
+  t.equal(await store.findServiceKey('k3'), undefined)
+  t.same((await store.listServiceKeys()).map((key) => key.keyId), ['k1', 'k2'], 'oldest first')
+  t.equal(await store.revokeServiceKey('k1', '2026-11-26T11:00:00.000Z'), true)
+  t.equal(await store.revokeServiceKey('k1', '2026-11-26T12:00:00.000Z'), false, 'already revoked')
+  t.equal(await store.revokeServiceKey('k3', '2026-11-26T12:00:00.000Z'), false, 'no such key')
+  await store.touchServiceKey('k2', '2026-11-26T11:30:00.000Z')
+  t.same(await store.findServiceKey('k1'), serviceKey('k1', { revokedAt: '2026-11-26T11:00:00.000Z' }), 'the first revocation time stays')
+  t.same(await store.findServiceKey('k2'), serviceKey('k2', { lastUsedAt: '2026-11-26T11:30:00.000Z' }))
+})
+
+forEachStore(t, 'computation owners: the first record wins and lookups take many ids', async (t, stores) => {
+  const store = await stores.open()
+  const owner = (computationId: string, subject: string): OwnerRow => ({
+    computationId, subject, groups: ['team-a'], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-11-26T10:00:00.000Z'
+  })
+  await store.recordOwner(owner('c1', 'alice'))
+  await store.recordOwner(owner('c1', 'mallory'))
+  await store.recordOwner({ ...owner('c2', 'bob'), capsuleId: null, pipelineId: 'pipeline-1', groups: [] })
+  const ids = Array.from({ length: 1200 }, (_, index) => `missing-${index}`)
+  const found = await store.ownersOf(['c1', ...ids, 'c2'])
+  t.same([...found.keys()].sort(), ['c1', 'c2'], 'ids past the first lookup chunk are found too')
+  t.same(found.get('c1'), owner('c1', 'alice'))
+  t.same(found.get('c2'), { ...owner('c2', 'bob'), capsuleId: null, pipelineId: 'pipeline-1', groups: [] })
+  t.same(await store.ownersOf([]), new Map())
 })
 
 forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
@@ -99,6 +148,13 @@ forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
   await t.rejects(store.chainInstances(), StoreError)
   await t.rejects(store.queryAudit({ limit: 1 }), StoreError)
   await t.rejects(store.pruneAudit('2026-01-01T00:00:00.000Z', 1), StoreError)
+  await t.rejects(store.createServiceKey(serviceKey('k1')), StoreError)
+  await t.rejects(store.findServiceKey('k1'), StoreError)
+  await t.rejects(store.listServiceKeys(), StoreError)
+  await t.rejects(store.revokeServiceKey('k1', '2026-01-01T00:00:00.000Z'), StoreError)
+  await t.rejects(store.touchServiceKey('k1', '2026-01-01T00:00:00.000Z'), StoreError)
+  await t.rejects(store.recordOwner({ computationId: 'c', subject: 's', groups: [], capsuleId: null, pipelineId: null, createdAt: '2026-01-01T00:00:00.000Z' }), StoreError)
+  await t.rejects(store.ownersOf(['c']), StoreError)
   await store.close()
 })
 
