@@ -1,0 +1,223 @@
+// Verifies the signed assertion an SSO gateway (Pomerium, Google IAP, Cloudflare Access,
+// oauth2-proxy) puts on each request, against keys it publishes as a JWKS or a PEM key.
+import { createPublicKey } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { createLocalJWKSet, jwtVerify, type errors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { getGlobalDispatcher, request, type Dispatcher } from 'undici'
+import { IdentityUnavailable, Unauthenticated } from '../errors.js'
+import type { Identity } from './identity.js'
+
+export interface GatewayJwtOptions {
+  /** Where the gateway publishes its keys (fetched with undici, bounded in time). One of jwksUrl / publicKeyPem is required. */
+  jwksUrl?: string
+  /** A PEM public key (SPKI) used instead of a JWKS. */
+  publicKeyPem?: string
+  issuer: string
+  /** At least one; the assertion's aud must name one of them. */
+  audience: string[]
+  /** Pinned, e.g. ['RS256', 'ES256']; 'none' and HS* are refused at creation. */
+  algorithms: string[]
+  /** Top-level claim names (no dotted paths), e.g. 'sub', 'email', 'groups'. */
+  claims: { subject: string, email: string, groups: string }
+  /** Max time for one JWKS fetch (connect+headers+body), ms */
+  fetchTimeoutMs: number
+  /** After a fetch (successful or not), no request-triggered fetch before this many ms: stops random kids from making the proxy hammer the gateway. */
+  refreshCooldownMs: number
+  /** Cached keys are refreshed in the background (on the next verify) once older than this; they stay usable while refreshing fails. */
+  maxAgeMs: number
+  /** Allowed clock skew, seconds */
+  clockToleranceSeconds: number
+  /** For tests: an undici Dispatcher to fetch through; default the global one. */
+  dispatcher?: Dispatcher
+}
+
+export interface GatewayJwtVerifier {
+  /** The caller (method 'jwt', keyId null); throws Unauthenticated (401) for a bad token, IdentityUnavailable (503) when no keys could ever be fetched. */
+  verify (token: string): Promise<Identity>
+  /** True once a key set is loaded (always with publicKeyPem), for a readiness check. */
+  ready (): boolean
+  /** Fetches the key set now (at start-up, so the first request does not wait); never throws; whether keys are loaded. */
+  warm (): Promise<boolean>
+}
+
+type KeySource = Pick<GatewayJwtVerifier, 'ready' | 'warm'> & { getKey: JWTVerifyGetKey }
+
+export const MAX_TOKEN_LENGTH = 16 * 1024
+export const MAX_JWKS_BYTES = 1024 * 1024
+const MAX_SUBJECT_LENGTH = 256
+const UNTRUSTED_KEY = 'was not signed by a trusted key'
+
+// Keyed by jose's `code` (and the failing claim): jose's messages are not a stable interface.
+const reasons: Record<string, string> = {
+  ERR_JWT_EXPIRED: 'is expired',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED iss': 'has the wrong issuer',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED aud': 'is for another audience',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED nbf': 'is not valid yet',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED exp': 'has no valid expiry time',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'uses a signing algorithm this proxy does not accept',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: UNTRUSTED_KEY,
+  ERR_JWKS_NO_MATCHING_KEY: UNTRUSTED_KEY,
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: UNTRUSTED_KEY,
+  // An algorithm the configured PEM key cannot do (an EC-signed token against an RSA key).
+  ERR_JOSE_NOT_SUPPORTED: UNTRUSTED_KEY
+}
+
+export function createGatewayJwtVerifier (options: GatewayJwtOptions): GatewayJwtVerifier {
+  const { algorithms, audience, claims } = options
+  if (algorithms.length === 0 || algorithms.some((alg) => alg.toLowerCase() === 'none' || /^hs/i.test(alg))) {
+    // HS* would let anyone holding the (public) verification key mint assertions.
+    throw new TypeError('algorithms must list at least one asymmetric algorithm (RS256, ES256, …), never "none" or HS*')
+  }
+  if (audience.length === 0) throw new TypeError('audience must list at least one value')
+  const source = keySourceFor(options)
+  // Without exp an assertion would be valid forever; every gateway sets one.
+  const verifyOptions: JWTVerifyOptions = { issuer: options.issuer, audience, algorithms, clockTolerance: options.clockToleranceSeconds, requiredClaims: ['exp'] }
+  return {
+    async verify (token) {
+      if (token.length > MAX_TOKEN_LENGTH) throw new Unauthenticated('The gateway assertion is longer than 16 KiB')
+      const payload = await verifiedPayload(token, source.getKey, verifyOptions).catch(rejection)
+      return identityFrom(payload, claims)
+    },
+    ready: source.ready,
+    warm: source.warm
+  }
+}
+
+function keySourceFor (options: GatewayJwtOptions): KeySource {
+  const { jwksUrl, publicKeyPem } = options
+  if (publicKeyPem !== undefined && jwksUrl === undefined) return pemKeySource(publicKeyPem)
+  if (jwksUrl !== undefined && publicKeyPem === undefined) return jwksKeySource(jwksUrl, options)
+  throw new TypeError('Set exactly one of jwksUrl and publicKeyPem')
+}
+
+function pemKeySource (pem: string): KeySource {
+  let key: ReturnType<typeof createPublicKey>
+  try {
+    key = createPublicKey(pem)
+  } catch (cause) {
+    throw new TypeError('publicKeyPem is not a PEM public key', { cause })
+  }
+  return { getKey: async () => key, ready: () => true, warm: async () => true }
+}
+
+function jwksKeySource (jwksUrl: string, options: GatewayJwtOptions): KeySource {
+  if (!/^https?:$/.test(new URL(jwksUrl).protocol)) throw new TypeError('jwksUrl must be an http(s) URL')
+  const { fetchTimeoutMs, refreshCooldownMs, maxAgeMs } = options
+  const dispatcher = options.dispatcher ?? getGlobalDispatcher()
+  // The last good key set is kept until a newer good one replaces it, so an unreachable JWKS
+  // URL only stops key rotation, not verification (jose's createRemoteJWKSet would drop it).
+  let keys: JWTVerifyGetKey | null = null
+  let loadedAt = 0
+  let fetchedAt = -Infinity
+  let inFlight: Promise<JWTVerifyGetKey | null> | null = null
+
+  /** Fetches now or joins the fetch under way; the new key set, or null. Never rejects, so it may run unawaited. */
+  function refresh (): Promise<JWTVerifyGetKey | null> {
+    inFlight ??= fetchKeySet(jwksUrl, fetchTimeoutMs, dispatcher)
+      .then((fetched) => {
+        keys = fetched
+        loadedAt = performance.now()
+        return fetched
+      }, () => null)
+      .finally(() => {
+        fetchedAt = performance.now()
+        inFlight = null
+      })
+    return inFlight
+  }
+
+  /** Fetches triggered by requests, which anyone can send, wait out the cooldown. */
+  async function refreshUnlessCoolingDown (): Promise<JWTVerifyGetKey | null> {
+    if (inFlight === null && performance.now() - fetchedAt < refreshCooldownMs) return null
+    return await refresh()
+  }
+
+  async function currentKeys (): Promise<JWTVerifyGetKey> {
+    // Stale keys still answer now; the request does not wait for their replacement.
+    if (keys !== null && performance.now() - loadedAt >= maxAgeMs) void refreshUnlessCoolingDown()
+    const known = keys ?? await refreshUnlessCoolingDown()
+    // Never accept without keys: the caller gets a 503 and retries.
+    if (known === null) throw new IdentityUnavailable()
+    return known
+  }
+
+  return {
+    async getKey (header, token) {
+      const known = await currentKeys()
+      try {
+        return await known(header, token)
+      } catch (error) {
+        // An unknown kid is how a key rotation shows up: look once more before refusing.
+        if ((error as errors.JOSEError).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error
+        const fresh = await refreshUnlessCoolingDown()
+        if (fresh === null) throw error
+        return await fresh(header, token)
+      }
+    },
+    ready: () => keys !== null,
+    async warm () {
+      await refresh()
+      return keys !== null
+    }
+  }
+}
+
+async function fetchKeySet (url: string, timeoutMs: number, dispatcher: Dispatcher): Promise<JWTVerifyGetKey> {
+  const response = await request(url, {
+    method: 'GET', headers: { accept: 'application/json' }, dispatcher,
+    headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs)
+  })
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    size += chunk.length
+    // Leaving the loop destroys the body, so no more than the cap is ever read.
+    if (size > MAX_JWKS_BYTES) throw new Error('The JWKS is larger than 1 MiB')
+    chunks.push(chunk)
+  }
+  if (response.statusCode !== 200) throw new Error(`The JWKS URL answered ${response.statusCode}`)
+  // createLocalJWKSet checks the shape: an object whose `keys` is an array of objects.
+  return createLocalJWKSet(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+}
+
+async function verifiedPayload (token: string, getKey: JWTVerifyGetKey, verifyOptions: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, getKey, verifyOptions)).payload
+  } catch (error) {
+    if ((error as errors.JOSEError).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error
+    // jose 6 leaves trying each candidate to the caller (keys without kid, or a kid used twice).
+    for await (const candidate of error as errors.JWKSMultipleMatchingKeys) {
+      try {
+        return (await jwtVerify(token, candidate, verifyOptions)).payload
+      } catch (attempt) {
+        if ((attempt as errors.JOSEError).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw attempt
+      }
+    }
+    throw error
+  }
+}
+
+function rejection (error: unknown): never {
+  if (error instanceof IdentityUnavailable) throw error
+  const { code, claim } = error as { code?: unknown, claim?: unknown }
+  const reason = reasons[`${String(code)} ${String(claim)}`] ?? reasons[String(code)] ?? 'is malformed'
+  const unauthenticated = new Unauthenticated(`The gateway assertion ${reason}`)
+  unauthenticated.cause = error
+  throw unauthenticated
+}
+
+function identityFrom (payload: JWTPayload, claims: GatewayJwtOptions['claims']): Identity {
+  const subject = payload[claims.subject]
+  if (typeof subject !== 'string' || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
+    throw new Unauthenticated(`The gateway assertion has no subject: claim "${claims.subject}" must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters`)
+  }
+  const email = payload[claims.email]
+  return { subject, email: typeof email === 'string' ? email : null, groups: groupsFrom(payload[claims.groups]), method: 'jwt', keyId: null }
+}
+
+/** Some gateways send groups as an array, others as one comma-separated string. */
+function groupsFrom (value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((group): group is string => typeof group === 'string')
+  if (typeof value !== 'string') return []
+  return value.split(',').map((group) => group.trim()).filter((group) => group !== '')
+}
