@@ -178,7 +178,7 @@ export interface paths {
         };
         /**
          * Search the audit trail
-         * @description Audit records, oldest first, filtered and paged. Needs the audit admin key as a Bearer token.
+         * @description Audit records, oldest first, filtered and paged. Needs the audit admin key as a Bearer token, or a caller the policy grants audit:read.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -472,7 +472,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -481,7 +490,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -588,7 +597,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -597,7 +615,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -693,7 +711,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -702,7 +729,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -801,7 +828,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -810,7 +846,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -912,7 +948,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -921,7 +966,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1040,7 +1085,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1049,7 +1103,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1150,7 +1204,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1159,7 +1222,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1261,7 +1324,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1270,7 +1342,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1388,7 +1460,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1397,7 +1478,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1513,7 +1594,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1522,7 +1612,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1620,7 +1710,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Code Ocean refused the action for the proxy's token. */
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1629,7 +1728,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such resource. */
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1714,6 +1813,8 @@ export interface operations {
                  * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
                  */
                 pipeline_id?: string;
+                /** @description Records of this caller (its subject). */
+                actor?: string;
                 stage?: "received" | "completed";
                 /** @description success: status below 400; client_error: 400–499 (499: the caller left); server_error: 500 and above. Only completed records have one. */
                 outcome?: "success" | "client_error" | "server_error";
@@ -1750,7 +1851,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No or wrong audit admin key. */
+            /** @description No or wrong audit admin key, and no proven caller. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,7 +1860,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Audit queries are disabled. */
+            /** @description The caller is not granted audit:read, or audit queries are disabled. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -1,14 +1,17 @@
-// GET /audit/events: the audit trail, filtered and paged, for holders of the audit admin key.
-// An extension outside /api/v1 (Code Ocean has nothing like it); its own calls are audited too.
+// GET /audit/events: the audit trail, filtered and paged, for holders of the audit admin key
+// and callers the policy grants audit:read. An extension outside /api/v1 (Code Ocean has
+// nothing like it); its own calls are audited too.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AuditEventPage, AuditEventsQuery } from '../schemas/audit.js'
 import { ref, ErrorBody } from '../schemas/common.js'
-import { AuditKeyRequired, AuditQueriesDisabled, InvalidRequest } from '../src/errors.js'
+import { AuditKeyRequired, AuditQueriesDisabled, Forbidden, InvalidRequest } from '../src/errors.js'
+import type { Policy } from '../src/policy/policy.js'
 import type { AuditQuery, Store } from '../src/store/store.js'
 
 export interface AuditRoutesOptions {
   store: Store
+  policy: Policy
   /** Undefined: queries are disabled. */
   adminKey?: string
 }
@@ -41,23 +44,28 @@ const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, o
     schema: {
       operationId: 'listAuditEvents',
       summary: 'Search the audit trail',
-      description: 'Audit records, oldest first, filtered and paged. Needs the audit admin key as a Bearer token.',
+      description: 'Audit records, oldest first, filtered and paged. Needs the audit admin key as a Bearer token, or a caller the policy grants audit:read.',
       tags: ['Audit'],
-      security: [{ auditAdminKey: [] }],
+      security: [{ auditAdminKey: [] }, { serviceKeyBasic: [] }, { serviceKeyBearer: [] }, { gatewayAssertion: [] }],
       querystring: AuditEventsQuery,
       response: {
         200: ref(AuditEventPage),
         400: { ...ref(ErrorBody), description: 'Invalid query.' },
-        401: { ...ref(ErrorBody), description: 'No or wrong audit admin key.' },
-        403: { ...ref(ErrorBody), description: 'Audit queries are disabled.' },
+        401: { ...ref(ErrorBody), description: 'No or wrong audit admin key, and no proven caller.' },
+        403: { ...ref(ErrorBody), description: 'The caller is not granted audit:read, or audit queries are disabled.' },
         503: { ...ref(ErrorBody), description: 'The audit store cannot be read.' }
       }
     }
-  }, async (request, reply) => {
-    if (expected === undefined) throw new AuditQueriesDisabled()
-    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? ''
-    if (!timingSafeEqual(digest(presented), expected)) {
-      reply.header('www-authenticate', 'Bearer realm="codeocean-proxy audit"')
+  }, async (request) => {
+    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
+    const byKey = expected !== undefined && presented !== undefined && timingSafeEqual(digest(presented), expected)
+    const granted = request.identity === null ? undefined : options.policy.mayReadAudit(request.identity)
+    request.audit.decision = byKey
+      ? { outcome: 'allow', reason: 'audit admin key' }
+      : { outcome: granted?.allowed === true ? 'allow' : 'deny', reason: granted?.reason ?? 'no audit admin key and no proven caller' }
+    if (!byKey && granted?.allowed !== true) {
+      if (granted !== undefined) throw new Forbidden('audit:read', 'the audit trail')
+      if (expected === undefined) throw new AuditQueriesDisabled()
       throw new AuditKeyRequired()
     }
     const { query } = request
@@ -68,6 +76,7 @@ const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, o
       ...(query.computation_id === undefined ? {} : { computationId: query.computation_id }),
       ...(query.capsule_id === undefined ? {} : { capsuleId: query.capsule_id }),
       ...(query.pipeline_id === undefined ? {} : { pipelineId: query.pipeline_id }),
+      ...(query.actor === undefined ? {} : { actor: query.actor }),
       ...(query.outcome === undefined ? {} : OUTCOMES[query.outcome]),
       ...(query.since === undefined ? {} : { since: query.since }),
       ...(query.until === undefined ? {} : { until: query.until }),

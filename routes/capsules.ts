@@ -1,4 +1,5 @@
-// /api/v1/capsules/{id}/computations and /api/v1/pipelines/{id}/computations.
+// /api/v1/capsules/{id}/computations and /api/v1/pipelines/{id}/computations: each answer
+// holds only the computations the caller may see (see plugins/authorization.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CapsuleIdParams, PipelineIdParams } from '../schemas/capsules.js'
 import { NoQuery, errorResponses, ref } from '../schemas/common.js'
@@ -9,6 +10,7 @@ const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const errors = errorResponses({ body: false, pathId: true })
 
   app.get('/capsules/:capsule_id/computations', {
+    config: { action: 'list' },
     schema: {
       operationId: 'listCapsuleComputations',
       summary: 'List a capsule\'s computations',
@@ -20,6 +22,7 @@ const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/pipelines/:pipeline_id/computations', {
+    config: { action: 'list' },
     schema: {
       operationId: 'listPipelineComputations',
       summary: 'List a pipeline\'s computations',

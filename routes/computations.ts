@@ -1,35 +1,24 @@
 // /api/v1/computations: run, get, rename, delete, results, result URLs and cloud-workstation
-// data assets. Each route only declares its schema (and whether it changes something at Code
-// Ocean, which makes its audit record durable before forwarding); forwarding is shared.
+// data assets. Each route only declares its schema, its action in the policy's terms, and
+// whether it changes something at Code Ocean (which makes its audit record durable before
+// forwarding); authorization and forwarding are shared.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NoContent, NoQuery, errorResponses, ref } from '../schemas/common.js'
 import {
   Computation, ComputationIdParams, DataAssetAttachList, DataAssetAttachResultsList, DataAssetDetachList,
   DownloadFileURL, FileURLs, Folder, ListFolderParams, RenameQuery, ResultFileQuery, RunParams
 } from '../schemas/computations.js'
-import { InvalidRequest } from '../src/errors.js'
 
 const tags = ['Computations']
 const runErrors = errorResponses({ body: true, pathId: false })
 const withBody = errorResponses({ body: true, pathId: true })
 const withoutBody = errorResponses({ body: false, pathId: true })
 
-/** Exactly one run target; a JSON Schema `oneOf` over nullable fields gives callers unreadable errors. */
-function assertOneRunTarget (body: RunParams): void {
-  const capsule = body.capsule_id != null
-  const pipeline = body.pipeline_id != null
-  if (capsule === pipeline) {
-    throw new InvalidRequest(capsule
-      ? 'body sets both capsule_id and pipeline_id: set exactly one'
-      : 'body must set capsule_id (to run a capsule) or pipeline_id (to run a pipeline)')
-  }
-}
-
 const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const forward = app.forwardToCodeOcean
 
   app.post('/computations', {
-    config: { mutates: true },
+    config: { mutates: true, action: 'run' },
     schema: {
       operationId: 'runCapsule',
       summary: 'Run a capsule or a pipeline',
@@ -39,12 +28,10 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: ref(RunParams),
       response: { 200: ref(Computation), ...runErrors }
     }
-  }, async (request, reply) => {
-    assertOneRunTarget(request.body)
-    return await forward(request, reply)
-  })
+  }, forward)
 
   app.get('/computations/:computation_id', {
+    config: { action: 'read' },
     schema: {
       operationId: 'getComputation',
       summary: 'Get a computation',
@@ -56,7 +43,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.patch('/computations/:computation_id', {
-    config: { mutates: true },
+    config: { mutates: true, action: 'rename' },
     schema: {
       operationId: 'renameComputation',
       summary: 'Rename a computation',
@@ -69,7 +56,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.delete('/computations/:computation_id', {
-    config: { mutates: true },
+    config: { mutates: true, action: 'delete' },
     schema: {
       operationId: 'deleteComputation',
       summary: 'Delete a computation, stopping it if it runs',
@@ -82,6 +69,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/results', {
+    config: { action: 'read' },
     schema: {
       operationId: 'listComputationResults',
       summary: 'List one folder of a computation\'s results',
@@ -94,6 +82,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id/results/urls', {
+    config: { action: 'read' },
     schema: {
       operationId: 'getResultFileUrls',
       summary: 'Get signed URLs to download or view a result file',
@@ -105,6 +94,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id/results/download_url', {
+    config: { action: 'read' },
     schema: {
       operationId: 'getResultFileDownloadUrl',
       summary: 'Get a signed URL to download a result file (deprecated)',
@@ -118,7 +108,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/data_assets', {
-    config: { mutates: true },
+    config: { mutates: true, action: 'attach' },
     schema: {
       operationId: 'attachComputationDataAssets',
       summary: 'Attach data assets to a cloud workstation',
@@ -132,7 +122,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // The trailing slash is how the SDK sends it; it is forwarded the same way.
   app.delete('/computations/:computation_id/data_assets/', {
-    config: { mutates: true },
+    config: { mutates: true, action: 'attach' },
     schema: {
       operationId: 'detachComputationDataAssets',
       summary: 'Detach data assets from a cloud workstation',

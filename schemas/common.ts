@@ -40,8 +40,9 @@ export type ErrorBody = Static<typeof ErrorBody>
 
 const ERROR_DESCRIPTIONS = {
   400: 'Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean.',
-  403: 'Code Ocean refused the action for the proxy\'s token.',
-  404: 'No such resource.',
+  401: 'No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate.',
+  403: 'The proxy\'s policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy\'s token.',
+  404: 'No such resource, or a computation the caller may not see (answered alike).',
   413: 'The request body is larger than the proxy accepts.',
   414: 'A path segment is longer than any Code Ocean id.',
   415: 'The request body is not JSON.',

@@ -1,5 +1,6 @@
 // Builds the Fastify application from a Config. Never reads process.env and never listens:
 // the server, the demo, the OpenAPI writer and the tests all build it the same way.
+import { readFileSync } from 'node:fs'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Dispatcher } from 'undici'
@@ -7,9 +8,12 @@ import auditRoutes from '../routes/audit.js'
 import capsuleRoutes from '../routes/capsules.js'
 import computationRoutes from '../routes/computations.js'
 import { namedSchemas } from '../schemas/index.js'
-import type { Config } from './config.js'
+import type { Config, GatewayConfig } from './config.js'
+import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
+import authorizationPlugin from './plugins/authorization.js'
+import identityPlugin from './plugins/identity.js'
 import errorHandlingPlugin, { frameworkErrorHandler } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
@@ -17,6 +21,12 @@ import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { loadHmacKey } from './audit/hmac-key.js'
+import { Authenticator } from './identity/authenticate.js'
+import { createGatewayJwtVerifier, type GatewayJwtVerifier } from './identity/gateway-jwt.js'
+import { ServiceKeys } from './identity/service-keys.js'
+import { TrustedHeaders } from './identity/trusted-headers.js'
+import { loadPolicyFile } from './policy/policy-file.js'
+import { DEFAULT_POLICY, Policy } from './policy/policy.js'
 import { hmacWith } from './audit/sensitive.js'
 import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
@@ -46,7 +56,19 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
   const credential = loadCredential(config.codeOcean.token, logger)
   const hmac = hmacWith(loadHmacKey(config.audit, config.store))
+  const policy = new Policy(config.policyFile === undefined ? DEFAULT_POLICY : loadPolicyFile(config.policyFile))
+  const gateway = config.identity.gateway === undefined ? undefined : gatewayVerifierFor(config.identity.gateway)
   const store = options.store ?? await openStore(config.store)
+  const authenticator = new Authenticator({
+    ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
+    trusted: new TrustedHeaders(config.identity.trusted),
+    serviceKeys: new ServiceKeys(store),
+    allowAnonymous: config.identity.allowAnonymous
+  })
+  // Keys fetched now spare the first caller the wait; a gateway still down is reported, not fatal.
+  if (gateway !== undefined && !await gateway.warm()) {
+    logger.warn('the gateway\'s JWKS could not be fetched at start-up: gateway callers get 503 until it can')
+  }
   const trail = new AuditTrail({ store, log: logger, maxQueued: config.audit.queueLimit })
   const auditWriters = { log: logger.child({}, { level: 'info' }), trail, hmac }
   const app = Fastify({
@@ -101,14 +123,44 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     if (options.store === undefined) await store.close()
   })
   await app.register(requestIdPlugin)
+  await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
+  await app.register(authorizationPlugin, { policy, store })
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })
   await app.register(upstreamPlugin, { upstream })
-  await app.register(openapiPlugin, { version: VERSION })
+  await app.register(openapiPlugin, { version: VERSION, ...(config.identity.gateway === undefined ? {} : { gatewayHeader: config.identity.gateway.header }) })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })
-  await app.register(auditRoutes, { store, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
+  await app.register(auditRoutes, { store, policy, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
   return app
+}
+
+/** The gateway's verifier; its public key file is read here, at start-up. */
+function gatewayVerifierFor (gateway: GatewayConfig): GatewayJwtVerifier {
+  let publicKeyPem: string | undefined
+  if (gateway.publicKeyFile !== undefined) {
+    try {
+      publicKeyPem = readFileSync(gateway.publicKeyFile, 'utf8')
+    } catch (error) {
+      throw new ConfigError([`GATEWAY_PUBLIC_KEY_FILE ${gateway.publicKeyFile} cannot be read: ${String((error as NodeJS.ErrnoException).code)}`])
+    }
+  }
+  try {
+    return createGatewayJwtVerifier({
+      ...(gateway.jwksUrl === undefined ? {} : { jwksUrl: gateway.jwksUrl }),
+      ...(publicKeyPem === undefined ? {} : { publicKeyPem }),
+      issuer: gateway.issuer,
+      audience: gateway.audience,
+      algorithms: gateway.algorithms,
+      claims: gateway.claims,
+      fetchTimeoutMs: gateway.fetchTimeoutMs,
+      refreshCooldownMs: 30_000,
+      maxAgeMs: 10 * 60_000,
+      clockToleranceSeconds: 30
+    })
+  } catch (error) {
+    throw new ConfigError([`the gateway settings are unusable: ${(error as Error).message}`])
+  }
 }

@@ -3,6 +3,7 @@
 import { Type, type Static, type TInteger, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigError } from './errors.js'
+import { trustedProxyList } from './identity/trusted-headers.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -32,7 +33,24 @@ export const Environment = Type.Object({
   AUDIT_HMAC_KEY_FILE: Type.Optional(Type.String({ description: 'a file holding the key audit HMACs are made with' })),
   AUDIT_ADMIN_KEY: Type.Optional(Type.String({ minLength: 16, description: 'a key of at least 16 characters for GET /audit/events' })),
   AUDIT_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'a number of days, 1 to 36500' })),
-  AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' })
+  AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' }),
+  GATEWAY_JWT_HEADER: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name, e.g. X-Pomerium-Jwt-Assertion, or Authorization for a Bearer ID token' })),
+  GATEWAY_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of the gateway\'s JWKS' })),
+  GATEWAY_PUBLIC_KEY_FILE: Type.Optional(Type.String({ description: 'a PEM file holding the gateway\'s public key' })),
+  GATEWAY_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the issuer (iss) the gateway signs with' })),
+  GATEWAY_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the audience (aud) values accepted, comma-separated' })),
+  GATEWAY_JWT_ALGORITHMS: Type.String({ default: 'RS256,ES256', pattern: '^((RS|PS|ES)(256|384|512)|EdDSA)(,((RS|PS|ES)(256|384|512)|EdDSA))*$', description: 'comma-separated asymmetric JWS algorithms, e.g. RS256,ES256' }),
+  GATEWAY_SUBJECT_CLAIM: Type.String({ default: 'sub', minLength: 1, description: 'a claim name' }),
+  GATEWAY_EMAIL_CLAIM: Type.String({ default: 'email', minLength: 1, description: 'a claim name' }),
+  GATEWAY_GROUPS_CLAIM: Type.String({ default: 'groups', minLength: 1, description: 'a claim name' }),
+  GATEWAY_JWKS_TIMEOUT_MS: Milliseconds(3_000),
+  TRUSTED_PROXIES: Type.Optional(Type.String({ description: 'comma-separated addresses or CIDR ranges of the gateway, e.g. 10.0.0.0/8,::1' })),
+  TRUSTED_USER_HEADER: Type.String({ default: 'X-Forwarded-User', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
+  TRUSTED_EMAIL_HEADER: Type.String({ default: 'X-Forwarded-Email', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
+  TRUSTED_GROUPS_HEADER: Type.String({ default: 'X-Forwarded-Groups', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
+  ALLOW_ANONYMOUS: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'true or false' }),
+  POLICY_FILE: Type.Optional(Type.String({ description: 'a JSON or YAML policy file' })),
+  AGENT_ID_TEMPLATE: Type.String({ default: 'codeocean-proxy/{user}', minLength: 1, maxLength: 200, description: 'a template using {user}, {subject} or {email}' })
 })
 export type Environment = Static<typeof Environment>
 
@@ -42,6 +60,18 @@ const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC
 export type TokenSource =
   | { kind: 'value', token: string }
   | { kind: 'file', path: string, checkIntervalMs: number }
+
+export interface GatewayConfig {
+  /** Lower case; `authorization` means a Bearer ID token. */
+  header: string
+  jwksUrl?: string
+  publicKeyFile?: string
+  issuer: string
+  audience: string[]
+  algorithms: string[]
+  claims: { subject: string, email: string, groups: string }
+  fetchTimeoutMs: number
+}
 
 export interface Config {
   codeOcean: {
@@ -64,6 +94,15 @@ export interface Config {
     /** Records older than this many days are deleted; kept forever when unset. */
     retentionDays?: number
   }
+  identity: {
+    gateway?: GatewayConfig
+    trusted: { proxies: string[], userHeader: string, emailHeader: string, groupsHeader: string }
+    allowAnonymous: boolean
+  }
+  /** The policy file; the built-in default policy when unset. */
+  policyFile?: string
+  /** The Agent-Id Code Ocean is sent, naming the end user. */
+  agentIdTemplate: string
   host: string
   port: number
   logLevel: string
@@ -101,6 +140,14 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
 
   const domain = parseDomain(values.CODEOCEAN_DOMAIN, problems)
   const token = tokenSource(values, problems)
+  const gateway = gatewayConfig(values, problems)
+  const proxies = listOf(values.TRUSTED_PROXIES)
+  for (const proxy of proxies) {
+    if (!isTrustedProxyEntry(proxy)) problems.push(`TRUSTED_PROXIES entry ${JSON.stringify(proxy)} is invalid: expected an IP address or CIDR range`)
+  }
+  if (!/\{(user|subject|email)\}/.test(values.AGENT_ID_TEMPLATE)) {
+    problems.push('AGENT_ID_TEMPLATE is invalid: it must name the caller with {user}, {subject} or {email}')
+  }
   if (problems.length > 0 || domain === undefined || token === undefined) throw new ConfigError(problems)
 
   return {
@@ -117,6 +164,18 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       ...(values.AUDIT_ADMIN_KEY === undefined ? {} : { adminKey: values.AUDIT_ADMIN_KEY }),
       ...(values.AUDIT_RETENTION_DAYS === undefined ? {} : { retentionDays: values.AUDIT_RETENTION_DAYS })
     },
+    identity: {
+      ...(gateway === undefined ? {} : { gateway }),
+      trusted: {
+        proxies,
+        userHeader: values.TRUSTED_USER_HEADER.toLowerCase(),
+        emailHeader: values.TRUSTED_EMAIL_HEADER.toLowerCase(),
+        groupsHeader: values.TRUSTED_GROUPS_HEADER.toLowerCase()
+      },
+      allowAnonymous: values.ALLOW_ANONYMOUS === 'true'
+    },
+    ...(values.POLICY_FILE === undefined ? {} : { policyFile: values.POLICY_FILE }),
+    agentIdTemplate: values.AGENT_ID_TEMPLATE,
     host: values.HOST,
     port: values.PORT,
     logLevel: values.LOG_LEVEL,
@@ -169,6 +228,48 @@ function parseDomain (domain: string, problems: string[]): { origin: string, bas
     return { origin: url.origin, basePath }
   }
   return undefined
+}
+
+function listOf (value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+function isTrustedProxyEntry (entry: string): boolean {
+  try {
+    trustedProxyList([entry])
+    return true
+  } catch {
+    return false
+  }
+}
+
+const GATEWAY_SETTINGS = ['GATEWAY_JWKS_URL', 'GATEWAY_PUBLIC_KEY_FILE', 'GATEWAY_JWT_ISSUER', 'GATEWAY_JWT_AUDIENCE'] as const
+
+function gatewayConfig (values: Environment, problems: string[]): GatewayConfig | undefined {
+  const header = values.GATEWAY_JWT_HEADER
+  if (header === undefined) {
+    const stray = GATEWAY_SETTINGS.filter((name) => values[name] !== undefined)
+    if (stray.length > 0) problems.push(`${stray.join(', ')} set without GATEWAY_JWT_HEADER: set the header the gateway's assertion arrives in`)
+    return undefined
+  }
+  const { GATEWAY_JWKS_URL: jwksUrl, GATEWAY_PUBLIC_KEY_FILE: publicKeyFile, GATEWAY_JWT_ISSUER: issuer } = values
+  const audience = listOf(values.GATEWAY_JWT_AUDIENCE)
+  if ((jwksUrl === undefined) === (publicKeyFile === undefined)) {
+    problems.push('GATEWAY_JWT_HEADER needs exactly one of GATEWAY_JWKS_URL and GATEWAY_PUBLIC_KEY_FILE to verify the assertion with')
+  }
+  if (issuer === undefined) problems.push('GATEWAY_JWT_ISSUER is required with GATEWAY_JWT_HEADER: set it to the issuer the gateway signs with')
+  if (audience.length === 0) problems.push('GATEWAY_JWT_AUDIENCE is required with GATEWAY_JWT_HEADER: set it to the audience the gateway signs for')
+  if (issuer === undefined || audience.length === 0) return undefined
+  return {
+    header: header.toLowerCase(),
+    ...(jwksUrl === undefined ? {} : { jwksUrl }),
+    ...(publicKeyFile === undefined ? {} : { publicKeyFile }),
+    issuer,
+    audience,
+    algorithms: listOf(values.GATEWAY_JWT_ALGORITHMS),
+    claims: { subject: values.GATEWAY_SUBJECT_CLAIM, email: values.GATEWAY_EMAIL_CLAIM, groups: values.GATEWAY_GROUPS_CLAIM },
+    fetchTimeoutMs: values.GATEWAY_JWKS_TIMEOUT_MS
+  }
 }
 
 function tokenSource (values: Environment, problems: string[]): TokenSource | undefined {

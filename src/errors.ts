@@ -71,13 +71,33 @@ export const AuditUnavailable = createError(
 )
 export const AuditQueriesDisabled = createError(
   'PROXY_AUDIT_QUERIES_DISABLED',
-  'Audit queries are disabled: the operators can enable them by setting AUDIT_ADMIN_KEY.',
+  'Audit queries are disabled: the operators can enable them by setting AUDIT_ADMIN_KEY or granting audit:read in the policy.',
   403
 )
 export const AuditKeyRequired = createError(
   'PROXY_AUDIT_KEY_REQUIRED',
-  'Audit queries need the audit admin key, sent as Authorization: Bearer <key>.',
+  'Audit queries need the audit admin key, sent as Authorization: Bearer <key>, or a caller granted audit:read.',
   401
+)
+export const Unauthenticated = createError(
+  'PROXY_UNAUTHENTICATED',
+  '%s',
+  401
+)
+export const IdentityUnavailable = createError(
+  'PROXY_IDENTITY_UNAVAILABLE',
+  "The gateway's signing keys cannot be fetched, so no identity can be verified. Retry after the time given in Retry-After.",
+  503
+)
+export const Forbidden = createError(
+  'PROXY_FORBIDDEN',
+  'You may not %s %s: the policy does not grant it. Ask the proxy operators if you need it.',
+  403
+)
+export const ComputationNotFound = createError(
+  'PROXY_COMPUTATION_NOT_FOUND',
+  'Computation %s not found.',
+  404
 )
 export const InternalError = createError(
   'PROXY_INTERNAL_ERROR',

@@ -7,6 +7,7 @@ import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite.js'
+import { DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -18,11 +19,11 @@ t.test('a dispatcher passed in carries the calls and stays open after close; the
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const databasePath = join(directory, 'audit', 'trail.sqlite')
   const app = await buildApp({
-    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: databasePath }),
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: databasePath, ...DEFAULT_ACCESS_ENV }),
     dispatcher: agent
   })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
-  const response = await app.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  const response = await app.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: DEFAULT_CALLER })
   t.equal(response.statusCode, 200)
   await app.close()
   t.notOk(agent.closed, 'the caller\'s dispatcher is still open')

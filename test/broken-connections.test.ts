@@ -3,7 +3,7 @@
 import { request as httpRequest, createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { buildTestApp, type TestApp } from './helpers/app.js'
+import { buildTestApp, DEFAULT_CALLER, type TestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
 const ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
@@ -15,7 +15,8 @@ async function listen (proxy: TestApp): Promise<string> {
 /** Sends a request and destroys the connection after `afterMs`, or once the first body bytes arrive. */
 async function abandon (url: string, options: { method: string, body?: string, afterMs?: number }): Promise<void> {
   await new Promise<void>((resolve) => {
-    const request = httpRequest(url, { method: options.method, headers: options.body === undefined ? {} : { 'content-type': 'application/json' } }, (response) => {
+    const headers = { ...DEFAULT_CALLER, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) }
+    const request = httpRequest(url, { method: options.method, headers }, (response) => {
       response.once('data', () => { request.destroy(); resolve() })
     })
     request.on('error', () => resolve())
@@ -107,7 +108,7 @@ t.test('Code Ocean breaking off mid-answer is recorded as a reset', async (t) =>
   })
   const proxy = await buildTestApp(t, origin)
   // The caller's connection is cut too, so it cannot take a truncated body for a whole one.
-  await t.rejects(proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}` }), { code: 'LIGHT_ECONNRESET' })
+  await t.rejects(proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}`, headers: DEFAULT_CALLER }), { code: 'LIGHT_ECONNRESET' })
   const [record] = await audits(proxy, 1)
   t.match(record, { status: 200, clientAborted: true, upstreamStatus: 200, errorClass: 'reset' })
   t.ok(proxy.log.lines().some((line) => line.msg === 'Code Ocean\'s answer broke off after it had started'))

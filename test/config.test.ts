@@ -21,6 +21,11 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
     codeOcean: { origin: 'https://codeocean.example.com', basePath: '', token: { kind: 'value', token: 'cop_abc' } },
     store: { kind: 'sqlite', path: './data/codeocean-proxy.sqlite' },
     audit: { queueLimit: 10_000 },
+    identity: {
+      trusted: { proxies: [], userHeader: 'x-forwarded-user', emailHeader: 'x-forwarded-email', groupsHeader: 'x-forwarded-groups' },
+      allowAnonymous: false
+    },
+    agentIdTemplate: 'codeocean-proxy/{user}',
     host: '127.0.0.1',
     port: 8080,
     logLevel: 'info',
@@ -54,6 +59,53 @@ t.test('DATABASE_URL selects PostgreSQL, and is never echoed', async (t) => {
 t.test('the audit HMAC key and its file are read from the environment', async (t) => {
   t.same(loadConfig({ ...VALID, AUDIT_HMAC_KEY: 'k'.repeat(20) }).audit, { queueLimit: 10_000, hmacKey: 'k'.repeat(20) })
   t.same(loadConfig({ ...VALID, AUDIT_HMAC_KEY_FILE: '/run/secrets/hmac', AUDIT_QUEUE_LIMIT: '50' }).audit, { queueLimit: 50, hmacKeyFile: '/run/secrets/hmac' })
+})
+
+t.test('a gateway assertion is configured with its header, key source, issuer and audience', async (t) => {
+  const config = loadConfig({
+    ...VALID,
+    GATEWAY_JWT_HEADER: 'X-Pomerium-Jwt-Assertion',
+    GATEWAY_JWKS_URL: 'https://auth.example.com/.well-known/pomerium/jwks.json',
+    GATEWAY_JWT_ISSUER: 'auth.example.com',
+    GATEWAY_JWT_AUDIENCE: 'proxy.example.com, other.example.com',
+    GATEWAY_JWT_ALGORITHMS: 'ES256,EdDSA',
+    GATEWAY_GROUPS_CLAIM: 'roles'
+  })
+  t.same(config.identity.gateway, {
+    header: 'x-pomerium-jwt-assertion',
+    jwksUrl: 'https://auth.example.com/.well-known/pomerium/jwks.json',
+    issuer: 'auth.example.com',
+    audience: ['proxy.example.com', 'other.example.com'],
+    algorithms: ['ES256', 'EdDSA'],
+    claims: { subject: 'sub', email: 'email', groups: 'roles' },
+    fetchTimeoutMs: 3000
+  })
+  t.equal(loadConfig({ ...VALID, GATEWAY_JWT_HEADER: 'Authorization', GATEWAY_PUBLIC_KEY_FILE: '/etc/gw.pem', GATEWAY_JWT_ISSUER: 'i', GATEWAY_JWT_AUDIENCE: 'a' }).identity.gateway?.publicKeyFile, '/etc/gw.pem')
+})
+
+t.test('gateway settings that cannot work are refused, each named', async (t) => {
+  t.match(problemsOf({ ...VALID, GATEWAY_JWKS_URL: 'https://auth.example.com/jwks' }), [/GATEWAY_JWKS_URL set without GATEWAY_JWT_HEADER/])
+  t.match(problemsOf({ ...VALID, GATEWAY_JWT_HEADER: 'X-Assertion' }), [
+    /needs exactly one of GATEWAY_JWKS_URL and GATEWAY_PUBLIC_KEY_FILE/,
+    /GATEWAY_JWT_ISSUER is required/,
+    /GATEWAY_JWT_AUDIENCE is required/
+  ])
+  t.match(problemsOf({ ...VALID, GATEWAY_JWT_HEADER: 'X-Assertion', GATEWAY_JWKS_URL: 'https://a/j', GATEWAY_PUBLIC_KEY_FILE: '/k', GATEWAY_JWT_ISSUER: 'i', GATEWAY_JWT_AUDIENCE: 'a' }),
+    [/exactly one of/])
+  t.match(problemsOf({ ...VALID, GATEWAY_JWT_ALGORITHMS: 'HS256' }), [/^GATEWAY_JWT_ALGORITHMS="HS256" is invalid: expected comma-separated asymmetric/])
+  t.match(problemsOf({ ...VALID, GATEWAY_JWT_ALGORITHMS: 'none' }), [/GATEWAY_JWT_ALGORITHMS/])
+})
+
+t.test('trusted proxies, anonymous access, the policy file and the Agent-Id template', async (t) => {
+  const config = loadConfig({ ...VALID, TRUSTED_PROXIES: '10.0.0.0/8, ::1,192.168.1.7', ALLOW_ANONYMOUS: 'true', POLICY_FILE: '/etc/policy.yaml', AGENT_ID_TEMPLATE: 'proxy:{email}', TRUSTED_USER_HEADER: 'X-Auth-Request-User' })
+  t.same(config.identity.trusted.proxies, ['10.0.0.0/8', '::1', '192.168.1.7'])
+  t.equal(config.identity.trusted.userHeader, 'x-auth-request-user')
+  t.equal(config.identity.allowAnonymous, true)
+  t.equal(config.policyFile, '/etc/policy.yaml')
+  t.equal(config.agentIdTemplate, 'proxy:{email}')
+  t.match(problemsOf({ ...VALID, TRUSTED_PROXIES: '10.0.0.0/33,example.com' }), [/entry "10.0.0.0\/33" is invalid/, /entry "example.com" is invalid/])
+  t.match(problemsOf({ ...VALID, ALLOW_ANONYMOUS: 'yes' }), [/^ALLOW_ANONYMOUS="yes" is invalid: expected true or false/])
+  t.match(problemsOf({ ...VALID, AGENT_ID_TEMPLATE: 'codeocean-proxy' }), [/AGENT_ID_TEMPLATE is invalid: it must name the caller/])
 })
 
 t.test('a token file is used instead of a token', async (t) => {

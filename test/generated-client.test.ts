@@ -4,6 +4,7 @@
 import createClient from 'openapi-fetch'
 import t from 'tap'
 import type { components, paths } from '../openapi/openapi.js'
+import { createServiceKey } from '../src/identity/service-keys.js'
 import { buildTestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -11,9 +12,11 @@ type Computation = components['schemas']['Computation']
 
 t.test('a generated TypeScript client runs, polls, lists, fetches URLs, renames and deletes', async (t) => {
   const simulator = await startTestSimulator(t, { timings: { initializingMs: 20, runningMs: 60, finalizingMs: 20 } })
-  const proxy = await buildTestApp(t, simulator.url)
+  // The default policy: the key's holder reaches the computations it starts, and only those.
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const { key } = await createServiceKey(proxy.store, { subject: 'nightly-pipeline', groups: [] })
   const baseUrl = await proxy.app.listen({ host: '127.0.0.1', port: 0 })
-  const client = createClient<paths>({ baseUrl })
+  const client = createClient<paths>({ baseUrl, headers: { authorization: `Bearer ${key}` } })
 
   const run = await client.POST('/api/v1/computations', {
     body: { capsule_id: simulator.capsules.analysis, named_parameters: [{ param_name: 'threshold', value: '0.5' }] }

@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite.js'
 import { conformanceProblems } from './helpers/openapi-conformance.js'
 import { createLogSink } from './helpers/log-sink.js'
+import { DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -13,14 +14,14 @@ t.test('a field of the wrong type in a real answer is reported', async (t) => {
   const simulator = await startTestSimulator(t, { extraFields: { created: 'yesterday', state: 'queued' } })
   // The unchecked app: this test looks at the problems itself.
   const app = await buildApp({
-    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:' }),
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', ...DEFAULT_ACCESS_ENV }),
     logger: createLogSink().logger,
     store: openSqliteStore(':memory:')
   })
   t.teardown(() => app.close())
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const url = `/api/v1/computations/${computation.id}`
-  const response = await app.inject({ method: 'GET', url })
+  const response = await app.inject({ method: 'GET', url, headers: DEFAULT_CALLER })
   t.equal(response.statusCode, 200, 'the proxy passes it through unchanged, as it must')
   const problems = conformanceProblems('GET', url, response.statusCode, response.headers['content-type'] as string, response.body)
   t.match(problems, [/\/created must be number/], 'but the document check names the field')

@@ -24,14 +24,14 @@ t.test('GET, PATCH and DELETE with a JSON content type and an empty body are acc
   t.same(simulator.requests.map((request) => request.method), ['GET', 'PATCH', 'DELETE'])
 })
 
-t.test('Min-Server-Version, Agent-Id and Accept are forwarded; the client\'s encoding and agent are not', async (t) => {
+t.test('Min-Server-Version and Accept are forwarded; the client\'s encoding, agent and Agent-Id are not', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url)
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: SDK_HEADERS })
   const seen = simulator.requests[0]?.headers
   t.equal(seen?.['min-server-version'], '4.6.0')
-  t.equal(seen?.['agent-id'], 'analysis-notebook')
+  t.equal(seen?.['agent-id'], 'codeocean-proxy/tester@example.com', 'Agent-Id names the proven caller, not what the client claimed')
   t.equal(seen?.accept, '*/*')
   t.equal(seen?.['accept-encoding'], 'identity', 'Code Ocean is asked for plain bodies, which pass through as they are')
   t.match(seen?.['user-agent'], /^codeocean-proxy\//)

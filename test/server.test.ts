@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import t from 'tap'
 import { startTestSimulator } from './helpers/simulator.js'
+import { DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN, secretForms } from './helpers/secrets.js'
 
 function startServer (env: Record<string, string>) {
@@ -40,7 +41,7 @@ t.test('a missing token file stops the process with one clear line', async (t) =
 
 t.test('a configured process serves the API and exits 0 on SIGTERM', async (t) => {
   const simulator = await startTestSimulator(t)
-  const server = startServer({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1' })
+  const server = startServer({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1', ...DEFAULT_ACCESS_ENV })
   let address: string | undefined
   for (let attempt = 0; attempt < 200 && address === undefined; attempt++) {
     address = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.stdout())?.[1]
@@ -48,7 +49,7 @@ t.test('a configured process serves the API and exits 0 on SIGTERM', async (t) =
   }
   if (address === undefined) throw new Error(`the server did not start: ${server.stderr()}`)
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
-  const response = await fetch(`${address}/api/v1/computations/${computation.id}`, { signal: AbortSignal.timeout(5000) })
+  const response = await fetch(`${address}/api/v1/computations/${computation.id}`, { headers: DEFAULT_CALLER, signal: AbortSignal.timeout(5000) })
   t.equal(response.status, 200)
   t.equal((await response.json() as { id: string }).id, computation.id)
   server.child.kill('SIGTERM')

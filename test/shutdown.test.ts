@@ -2,7 +2,7 @@
 // client not to reuse the connection, and close does not wait out keep-alive.
 import t from 'tap'
 import { Pool } from 'undici'
-import { buildTestApp } from './helpers/app.js'
+import { buildTestApp, DEFAULT_CALLER } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
 t.test('in-flight requests finish and close does not wait for kept-alive connections', async (t) => {
@@ -15,11 +15,11 @@ t.test('in-flight requests finish and close does not wait for kept-alive connect
 
   // A kept-alive connection that is idle when close begins, and three requests still waiting on a slow Code Ocean.
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
-  const warm = await idle.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
+  const warm = await idle.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET', headers: DEFAULT_CALLER })
   await warm.body.dump()
   simulator.inject({ delayMs: 300 })
   const inFlight = [1, 2, 3].map(async () => {
-    const response = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET' })
+    const response = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET', headers: DEFAULT_CALLER })
     return { status: response.statusCode, connection: response.headers.connection, body: await response.body.json() as { id: string } }
   })
   for (let wait = 0; wait < 200 && simulator.requests.length < 4; wait++) await new Promise((resolve) => setTimeout(resolve, 5))

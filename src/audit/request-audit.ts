@@ -1,6 +1,7 @@
 // What the audit trail says about one request. Collected while the request runs (upstream
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Identity } from '../identity/identity.js'
 import { sensitiveValuesOf, type Hmac } from './sensitive.js'
 
 /**
@@ -22,11 +23,20 @@ export class RequestAudit {
   #responseClosed = false
   #upstreamCalls = 0
   #written = false
+  /** What the policy decided, and why; null where nothing was decided (no action, or refused earlier). */
+  decision: { outcome: 'allow' | 'deny', reason: string } | null = null
   readonly #write: (audit: RequestAudit) => void
+  readonly #durable: (seq: number) => Promise<void>
 
-  constructor (auditId: string, write: (audit: RequestAudit) => void) {
+  constructor (auditId: string, write: (audit: RequestAudit) => void, durable: (seq: number) => Promise<void>) {
     this.auditId = auditId
     this.#write = write
+    this.#durable = durable
+  }
+
+  /** Resolves once the `received` record is committed: a call that changes something waits for it. */
+  async durable (): Promise<void> {
+    await this.#durable(this.receivedSeq)
   }
 
   upstreamStarted (): void {
@@ -60,6 +70,8 @@ export interface ReceivedRecord {
   route: string | null
   resource: Record<string, string>
   sourceIp: string
+  /** The proven caller; null when none was proven. */
+  actor: Identity | null
 }
 
 /** How a request ended. */
@@ -80,6 +92,7 @@ export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
   responseBytes: number | null
   errorClass: string | null
   errorCode: string | null
+  decision: RequestAudit['decision']
 }
 
 const RESOURCE_FIELDS = ['computation_id', 'capsule_id', 'pipeline_id'] as const
@@ -124,7 +137,8 @@ export function receivedRecord (request: FastifyRequest, route: RouteIdentity): 
     method: request.method,
     ...route,
     resource: resourceIdsOf(request),
-    sourceIp: request.ip
+    sourceIp: request.ip,
+    actor: request.identity
   }
 }
 
@@ -141,6 +155,7 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     resource: resourceIdsOf(request),
     sensitive: audit.validated ? sensitiveValuesOf(request, hmac) : {},
     sourceIp: request.ip,
+    actor: request.identity,
     status: answered || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST,
     clientAborted: !answered,
     upstreamStatus: audit.upstreamStatus ?? null,
@@ -149,7 +164,8 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     requestBytes: Number(request.headers['content-length'] ?? 0),
     responseBytes: sizeOf(reply.getHeader('content-length')),
     errorClass: audit.errorClass ?? null,
-    errorCode: audit.errorCode ?? null
+    errorCode: audit.errorCode ?? null,
+    decision: audit.decision
   }
 }
 

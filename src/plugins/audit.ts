@@ -3,7 +3,8 @@
 // caller: Fastify's onResponse does not run then). Both go to the durable, hash-chained trail
 // and, as one JSON line each under `audit`, to the log (their own logger at info, so LOG_LEVEL
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
-// committed; if it cannot be, the caller gets 503 and nothing is forwarded.
+// committed (RequestAudit.durable, awaited by the forwarder); if it cannot be, the caller gets
+// 503 and nothing is forwarded.
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -51,7 +52,7 @@ export function auditRequest (
     } catch (error) {
       writers.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
     }
-  })
+  }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())
   const received = receivedRecord(request, route)
   writers.log.info({ requestId: request.id, audit: received }, 'audit')
@@ -67,15 +68,9 @@ async function audit (app: FastifyInstance, options: AuditWriters): Promise<void
   app.addHook('onRequest', async (request, reply) => {
     auditRequest(request, reply, options, routeIdentityOf(request))
   })
-  // preHandler runs only for requests that passed validation, right before the handler.
+  // preHandler runs only for requests that passed validation; this one runs before authorization's.
   app.addHook('preHandler', async (request) => {
     request.audit.validated = true
-    if (request.routeOptions.config.mutates !== true) return
-    try {
-      await options.trail.flushThrough(request.audit.receivedSeq)
-    } catch (error) {
-      throw new AuditUnavailable({ cause: error })
-    }
   })
 }
 

@@ -50,6 +50,8 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
   const statusCode = Number(error.statusCode)
   request.audit.errorCode = error.code
   if (statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
+  // RFC 9110: a 401 names the ways to authenticate; the SDK's Basic form comes first.
+  if (statusCode === 401) reply.header('www-authenticate', 'Basic realm="codeocean-proxy", Bearer realm="codeocean-proxy"')
   return reply.code(statusCode).type('application/json; charset=utf-8').send({
     statusCode,
     code: error.code,

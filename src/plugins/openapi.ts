@@ -7,7 +7,12 @@ import swaggerUi from '@fastify/swagger-ui'
 
 export interface OpenApiOptions {
   version: string
+  /** The header the SSO gateway's assertion arrives in, when one is configured. */
+  gatewayHeader?: string
 }
+
+/** Every mirrored operation accepts any of these; the gateway's is set by the gateway, not by clients. */
+export const CALLER_SECURITY = [{ serviceKeyBasic: [] }, { serviceKeyBearer: [] }, { gatewayAssertion: [] }]
 
 export const OPENAPI_TAGS = [
   { name: 'Computations', description: 'Run capsules and pipelines, follow them, fetch their results, rename, stop and delete them.' },
@@ -30,10 +35,23 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
       },
       // Relative: the document is served by, and describes, the proxy it came from.
       servers: [{ url: '/', description: 'This proxy' }],
-      // Callers present no credential of their own yet: the proxy adds Code Ocean's.
-      security: [],
+      // Callers prove who they are; the proxy adds Code Ocean's own credential.
+      security: CALLER_SECURITY,
       components: {
         securitySchemes: {
+          serviceKeyBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'A service key of this proxy (npm run keys -- create) as the username, password empty: exactly where the Code Ocean SDK puts its token.'
+          },
+          serviceKeyBearer: { type: 'http', scheme: 'bearer', description: 'A service key of this proxy as a Bearer token.' },
+          gatewayAssertion: {
+            type: 'apiKey',
+            in: 'header',
+            name: gatewayHeaderName(options.gatewayHeader),
+            description: 'The signed identity assertion (a JWT) the SSO gateway in front of the proxy adds (GATEWAY_JWT_HEADER). ' +
+              'Set by the gateway, never by clients.'
+          },
           auditAdminKey: { type: 'http', scheme: 'bearer', description: 'AUDIT_ADMIN_KEY, for the audit trail.' }
         }
       },
@@ -47,6 +65,12 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
   })
   await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}
+
+/** The configured header, as the gateway spells it; a placeholder name when none is configured. */
+function gatewayHeaderName (header: string | undefined): string {
+  if (header === undefined || header === 'authorization') return 'X-Gateway-Assertion'
+  return header.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-')
 }
 
 export default fp(openapi, { name: 'openapi', fastify: '5.x' })

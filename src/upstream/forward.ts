@@ -1,15 +1,22 @@
-// Forwards one validated request to the same path on Code Ocean and streams the answer back
-// unchanged (status, body bytes, allowlisted headers). Only Code Ocean's 401 is not passed on:
-// it means the proxy's own token is wrong, which the caller can do nothing about.
+// Forwards one validated, authorized request to the same path on Code Ocean and streams the
+// answer back unchanged (status, body bytes, allowlisted headers). Only Code Ocean's 401 is not
+// passed on: it means the proxy's own token is wrong, which the caller can do nothing about. A
+// request may carry an answer filter (ownership: record a run's owner, drop list elements the
+// caller may not see), which reads a successful answer whole before it is sent.
 import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
+import { AuditUnavailable, UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
 import type { UpstreamCall, UpstreamClient } from './client.js'
 import { classifyUpstreamFailure } from './failures.js'
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { upstreamPath } from './url.js'
 
 const BODYLESS_STATUSES = new Set([204, 205, 304])
+/** A successful answer an answer filter must read whole; Code Ocean's are far smaller. */
+export const MAX_FILTERED_ANSWER_BYTES = 32 * 1024 * 1024
+
+/** Reads a successful answer and returns the bytes to send instead (the same ones, or fewer). */
+export type AnswerFilter = (body: Buffer) => Promise<Buffer>
 
 /**
  * The upstream call for a request, from validated parts only: every mirrored route declares a
@@ -25,7 +32,8 @@ function upstreamCallFor (upstream: UpstreamClient, request: FastifyRequest): Up
     headers: upstreamRequestHeaders(request.headers, {
       authorization: upstream.credential.authorization(),
       requestId: request.id,
-      hasBody: body !== undefined
+      hasBody: body !== undefined,
+      agentId: request.agentId ?? undefined
     }),
     ...(body === undefined ? {} : { body })
   }
@@ -38,6 +46,13 @@ export async function forwardToCodeOcean (
 ): Promise<FastifyReply> {
   // A caller already gone gets nothing forwarded on its behalf (its record says it left).
   if (reply.raw.destroyed) return reply
+  if (request.routeOptions.config.mutates === true) {
+    try {
+      await request.audit.durable()
+    } catch (error) {
+      throw new AuditUnavailable({ cause: error })
+    }
+  }
   const call = upstreamCallFor(upstream, request)
   request.audit.upstreamStarted()
   try {
@@ -95,9 +110,33 @@ async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseDa
     request.log.warn({ errorClass: failure.errorClass }, 'Code Ocean\'s answer broke off after it had started')
   })
   reply.code(response.statusCode).headers(callerResponseHeaders(response.headers))
+  if (request.answerFilter !== null && response.statusCode === 200) {
+    const filtered = await request.answerFilter(await readWhole(upstream, request, response))
+    reply.removeHeader('content-length')
+    return reply.send(filtered)
+  }
   if (BODYLESS_STATUSES.has(response.statusCode)) {
     await response.body.dump()
     return reply.send()
   }
   return reply.send(response.body)
+}
+
+async function readWhole (upstream: UpstreamClient, request: FastifyRequest, response: Dispatcher.ResponseData): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > MAX_FILTERED_ANSWER_BYTES) throw new UpstreamProtocolError()
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    const failure = error instanceof UpstreamProtocolError
+      ? { errorClass: 'protocol', error }
+      : classifyUpstreamFailure(error, upstream.timeouts)
+    request.audit.errorClass = failure.errorClass
+    throw failure.error
+  }
+  return Buffer.concat(chunks)
 }

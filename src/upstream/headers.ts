@@ -3,8 +3,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { VERSION } from '../version.js'
 
-/** Caller headers Code Ocean understands and that carry no caller credential. */
-const FORWARDED_REQUEST_HEADERS = ['accept', 'min-server-version', 'agent-id'] as const
+/**
+ * Caller headers Code Ocean understands and that carry no caller credential. Not Agent-Id: the
+ * proxy sets it to the verified caller, so nobody can act in another person's name there.
+ */
+const FORWARDED_REQUEST_HEADERS = ['accept', 'min-server-version'] as const
 
 /** Upstream response headers a client may rely on. Everything else (cookies, server, upstream routing) stays behind. */
 const FORWARDED_RESPONSE_HEADERS = new Set([
@@ -34,7 +37,7 @@ export const USER_AGENT = `codeocean-proxy/${VERSION}`
 
 export function upstreamRequestHeaders (
   incoming: IncomingHttpHeaders,
-  options: { authorization: string, requestId: string, hasBody: boolean }
+  options: { authorization: string, requestId: string, hasBody: boolean, agentId: string | undefined }
 ): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -45,6 +48,7 @@ export function upstreamRequestHeaders (
   headers['accept-encoding'] = 'identity'
   headers['user-agent'] = USER_AGENT
   headers['x-request-id'] = options.requestId
+  if (options.agentId !== undefined && options.agentId !== '') headers['agent-id'] = options.agentId
   headers.authorization = options.authorization
   return headers
 }

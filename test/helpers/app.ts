@@ -1,6 +1,7 @@
 // Builds the real app for one test, pointed at a simulator (or any origin), with its log
 // captured; on teardown it closes the app and checks that no secret reached the log. Every
 // answer the suite gets through it is also checked against the committed OpenAPI document.
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -11,13 +12,23 @@ import { createLogSink, type LogSink } from './log-sink.js'
 import { conformanceProblems } from './openapi-conformance.js'
 import { TEST_HMAC_KEY, TEST_TOKEN, secretForms } from './secrets.js'
 
+/** The caller every test request comes from unless it says otherwise: a gateway user in proxy-admins. */
+export const DEFAULT_CALLER: Readonly<Record<string, string>> = { 'x-forwarded-user': 'tester@example.com', 'x-forwarded-groups': 'proxy-admins' }
+export const ADMIN_POLICY_FILE = fileURLToPath(new URL('../fixtures/admin-policy.yaml', import.meta.url))
+
+/** What an app built without buildTestApp needs for DEFAULT_CALLER to reach everything. */
+export const DEFAULT_ACCESS_ENV: Readonly<Record<string, string>> = { TRUSTED_PROXIES: '127.0.0.1/32', POLICY_FILE: ADMIN_POLICY_FILE }
+
 export interface TestApp {
   app: FastifyInstance
   log: LogSink
   /** The in-memory SQLite store holding this app's audit trail. */
   store: Store
-  /** app.inject, plus checks that the response carries no secret and is what the OpenAPI document promises. */
-  inject (options: InjectOptions): Promise<LightMyRequestResponse>
+  /**
+   * app.inject as `caller` (headers added under the request's own; null for none), plus checks that the
+   * response carries no secret and is what the OpenAPI document promises.
+   */
+  inject (options: InjectOptions, caller?: Readonly<Record<string, string>> | null): Promise<LightMyRequestResponse>
 }
 
 export function assertNoSecret (t: Test, text: string, where: string): void {
@@ -34,6 +45,8 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     UPSTREAM_HEADERS_TIMEOUT_MS: '2000',
     UPSTREAM_BODY_TIMEOUT_MS: '2000',
     AUDIT_HMAC_KEY: TEST_HMAC_KEY,
+    // app.inject comes from 127.0.0.1: the default caller's gateway headers are trusted.
+    ...DEFAULT_ACCESS_ENV,
     ...env
   })
   const log = createLogSink(config.logLevel)
@@ -48,8 +61,9 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     app,
     log,
     store,
-    async inject (options) {
-      const response = await app.inject(options)
+    async inject (options, caller = DEFAULT_CALLER) {
+      const headers = { ...caller, ...options.headers as Record<string, string> | undefined }
+      const response = await app.inject({ ...options, headers })
       // The audit line is written when the response closes, which can trail inject by a tick.
       const requestId = response.headers['x-request-id']
       for (let tick = 0; tick < 1000 && !log.audits().some((audit) => audit.requestId === requestId); tick++) {

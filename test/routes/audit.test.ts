@@ -1,4 +1,5 @@
-// GET /audit/events: the trail, filtered and paged, for holders of the audit admin key only.
+// GET /audit/events: the trail, filtered and paged, for holders of the audit admin key and
+// callers the policy grants audit:read.
 import t from 'tap'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
@@ -20,18 +21,31 @@ async function page (proxy: TestApp, query: string): Promise<Page> {
 t.test('queries are off unless AUDIT_ADMIN_KEY is set, and need that key', async (t) => {
   const simulator = await startTestSimulator(t)
   const disabled = await buildTestApp(t, simulator.url)
-  const off = await disabled.inject({ method: 'GET', url: '/audit/events', headers: asAdmin })
+  const off = await disabled.inject({ method: 'GET', url: '/audit/events', headers: asAdmin }, null)
   t.equal(off.statusCode, 403)
   t.equal(off.json().code, 'PROXY_AUDIT_QUERIES_DISABLED')
 
   const enabled = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY })
   for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: `Basic ${Buffer.from(`${ADMIN_KEY}:`).toString('base64')}` }]) {
-    const denied = await enabled.inject({ method: 'GET', url: '/audit/events', headers })
+    const denied = await enabled.inject({ method: 'GET', url: '/audit/events', headers }, null)
     t.equal(denied.statusCode, 401)
     t.equal(denied.json().code, 'PROXY_AUDIT_KEY_REQUIRED')
-    t.match(denied.headers['www-authenticate'], /^Bearer/)
+    t.match(denied.headers['www-authenticate'], /Bearer realm=/)
   }
-  t.match(enabled.log.audits().at(-1), { action: 'listAuditEvents', status: 401 }, 'denied queries are audited')
+  t.match(enabled.log.audits().at(-1), { action: 'listAuditEvents', status: 401, decision: { outcome: 'deny' } }, 'denied queries are audited')
+})
+
+t.test('a caller the policy grants audit:read needs no admin key; one it does not gets 403', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const granted = await proxy.inject({ method: 'GET', url: '/audit/events' })
+  t.equal(granted.statusCode, 200, 'the default test caller is an admin, and admin includes audit:read')
+  t.match(proxy.log.audits().at(-1), { actor: { subject: 'tester@example.com' }, decision: { outcome: 'allow', reason: 'audit:read granted by rule "proxy test admins"' } })
+  const refused = await proxy.inject({ method: 'GET', url: '/audit/events' }, { 'x-forwarded-user': 'bob@example.com' })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().code, 'PROXY_FORBIDDEN')
+  t.match(refused.json().message, /audit:read/)
+  t.match(proxy.log.audits().at(-1), { actor: { subject: 'bob@example.com' }, decision: { outcome: 'deny', reason: 'no rule grants audit:read' } })
 })
 
 forEachStore(t, 'records are filtered and paged, oldest first', async (t, stores) => {

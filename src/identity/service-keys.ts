@@ -1,0 +1,83 @@
+// Service keys: how scripts and the SDK prove who they are without the gateway. A key is shown
+// once when it is made; the store keeps only a hash of its secret, so a stolen database holds
+// no usable key. Every use is checked against the store, so a revocation holds at once on every
+// instance that shares it.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { Unauthenticated } from '../errors.js'
+import type { ServiceKeyRow, Store } from '../store/store.js'
+import type { Identity } from './identity.js'
+
+/** Not Code Ocean's `cop_`: a key of ours can never be mistaken for one of its tokens, or the reverse. */
+export const SERVICE_KEY_PREFIX = 'cpx_'
+const KEY_PATTERN = /^cpx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
+/** Writing last-used on every call would make each read a write; once a minute tells an operator enough. */
+const TOUCH_INTERVAL_MS = 60_000
+
+export interface NewServiceKey {
+  subject: string
+  groups: string[]
+  description?: string
+  expiresAt?: Date
+}
+
+function secretHash (secret: string): string {
+  return createHash('sha256').update(secret).digest('hex')
+}
+
+/** Makes a key, stores its hash and returns the key itself: the only time it is ever seen. */
+export async function createServiceKey (store: Store, spec: NewServiceKey, now = new Date()): Promise<{ key: string, row: ServiceKeyRow }> {
+  const keyId = randomBytes(8).toString('hex')
+  const secret = randomBytes(32).toString('base64url')
+  const row: ServiceKeyRow = {
+    keyId,
+    subject: spec.subject,
+    groups: spec.groups,
+    description: spec.description ?? null,
+    secretHash: secretHash(secret),
+    createdAt: now.toISOString(),
+    expiresAt: spec.expiresAt?.toISOString() ?? null,
+    revokedAt: null,
+    lastUsedAt: null
+  }
+  await store.createServiceKey(row)
+  return { key: `${SERVICE_KEY_PREFIX}${keyId}_${secret}`, row }
+}
+
+export function looksLikeServiceKey (text: string): boolean {
+  return text.startsWith(SERVICE_KEY_PREFIX)
+}
+
+export class ServiceKeys {
+  readonly #store: Store
+  readonly #now: () => number
+  readonly #touched = new Map<string, number>()
+
+  constructor (store: Store, now: () => number = Date.now) {
+    this.#store = store
+    this.#now = now
+  }
+
+  /** The caller a presented key proves, or Unauthenticated. */
+  async authenticate (presented: string): Promise<Identity> {
+    const parts = KEY_PATTERN.exec(presented)
+    const row = parts === null ? undefined : await this.#store.findServiceKey(parts[1] as string)
+    // The secret is checked before anything about the key is said, so a key id alone reveals nothing.
+    if (parts === null || row === undefined || !sameHash(row.secretHash, secretHash(parts[2] as string))) {
+      throw new Unauthenticated('The service key is not recognised.')
+    }
+    const now = this.#now()
+    if (row.revokedAt !== null) throw new Unauthenticated('The service key has been revoked.')
+    if (row.expiresAt !== null && Date.parse(row.expiresAt) <= now) throw new Unauthenticated('The service key has expired.')
+    if (now - (this.#touched.get(row.keyId) ?? -Infinity) >= TOUCH_INTERVAL_MS) {
+      this.#touched.set(row.keyId, now)
+      await this.#store.touchServiceKey(row.keyId, new Date(now).toISOString())
+    }
+    return { subject: row.subject, email: null, groups: row.groups, method: 'service-key', keyId: row.keyId }
+  }
+}
+
+function sameHash (stored: string, presented: string): boolean {
+  const a = Buffer.from(stored, 'hex')
+  const b = Buffer.from(presented, 'hex')
+  return a.length === b.length && timingSafeEqual(a, b)
+}

@@ -1,0 +1,83 @@
+// Plain identity headers (X-Forwarded-User and friends) set by a gateway that has already
+// authenticated the caller. Anyone can send such headers, so they count only on connections
+// from the configured gateway addresses.
+import { BlockList, isIPv4, isIPv6 } from 'node:net'
+import { Unauthenticated } from '../errors.js'
+import type { Identity } from './identity.js'
+
+export interface TrustedHeaderOptions {
+  /** Addresses and CIDR ranges the gateway connects from; empty trusts no one. */
+  proxies: string[]
+  userHeader: string
+  emailHeader: string
+  groupsHeader: string
+}
+
+/** Printable characters only: a header value becomes an audit field and part of Agent-Id. */
+const IDENTITY_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
+const MAX_GROUPS = 256
+
+/** Parses `10.0.0.0/8`, `::1`, `fd00::/8`…; throws with the entry named when one is not. */
+export function trustedProxyList (entries: readonly string[]): BlockList {
+  const list = new BlockList()
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/')
+    const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined
+    const bits = prefix === undefined ? undefined : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN
+    if (type === undefined || rest.length > 0 || Number.isNaN(bits) || (bits ?? 0) > (type === 'ipv4' ? 32 : 128)) {
+      throw new TypeError(`${JSON.stringify(entry)} is not an IP address or CIDR range`)
+    }
+    if (bits === undefined) list.addAddress(address, type)
+    else list.addSubnet(address, bits, type)
+  }
+  return list
+}
+
+export class TrustedHeaders {
+  readonly #proxies: BlockList
+  readonly #names: TrustedHeaderOptions
+
+  constructor (options: TrustedHeaderOptions) {
+    this.#proxies = trustedProxyList(options.proxies)
+    this.#names = { ...options, userHeader: options.userHeader.toLowerCase(), emailHeader: options.emailHeader.toLowerCase(), groupsHeader: options.groupsHeader.toLowerCase() }
+  }
+
+  /** Header names to keep away from Code Ocean and out of the log. */
+  get names (): string[] {
+    return [this.#names.userHeader, this.#names.emailHeader, this.#names.groupsHeader]
+  }
+
+  /** Does the request carry any identity header at all? */
+  present (headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+    return this.names.some((name) => headers[name] !== undefined)
+  }
+
+  trusts (peer: string | undefined): boolean {
+    if (peer === undefined) return false
+    // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d.
+    const mapped = peer.startsWith('::ffff:') && isIPv4(peer.slice(7)) ? peer.slice(7) : peer
+    return this.#proxies.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6')
+  }
+
+  /** The caller the gateway names; Unauthenticated when the peer is not the gateway or the headers are unusable. */
+  identify (peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): Identity {
+    if (!this.trusts(peer)) {
+      throw new Unauthenticated(`Identity headers (${this.names.join(', ')}) are accepted only from the gateway: authenticate with a service key or through the gateway.`)
+    }
+    const user = headers[this.#names.userHeader]
+    if (typeof user !== 'string' || !IDENTITY_VALUE.test(user)) {
+      throw new Unauthenticated(`The gateway sent no usable ${this.#names.userHeader} header.`)
+    }
+    const email = headers[this.#names.emailHeader]
+    const groups = headers[this.#names.groupsHeader]
+    return {
+      subject: user,
+      email: typeof email === 'string' && IDENTITY_VALUE.test(email) ? email : null,
+      groups: typeof groups === 'string'
+        ? groups.split(',').map((group) => group.trim()).filter((group) => IDENTITY_VALUE.test(group)).slice(0, MAX_GROUPS)
+        : [],
+      method: 'trusted-header',
+      keyId: null
+    }
+  }
+}

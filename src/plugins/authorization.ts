@@ -1,0 +1,120 @@
+// Refuses callers without a proven identity, then applies the policy before anything is
+// forwarded: runs and lists by capsule or pipeline, per-computation calls by who started the
+// computation. A computation the caller may not see is answered as missing, so its id cannot be
+// probed. Afterwards it records who started a run, and drops from a list what the caller may not see.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { ComputationNotFound, Forbidden, UpstreamProtocolError } from '../errors.js'
+import type { Identity } from '../identity/identity.js'
+import { jsonArrayElements } from '../policy/json-array.js'
+import type { ComputationAction, Decision, Policy, Target } from '../policy/policy.js'
+import { listTargetOf, runTargetOf } from '../policy/targets.js'
+import type { Store } from '../store/store.js'
+import type { AnswerFilter } from '../upstream/forward.js'
+
+export type RouteAction = 'run' | 'list' | ComputationAction
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route does in the policy's terms; a route with an action needs a proven caller. */
+    action?: RouteAction
+  }
+  interface FastifyRequest {
+    /** Set for answers that must be read whole before they are sent (see forward.ts). */
+    answerFilter: AnswerFilter | null
+  }
+}
+
+export interface AuthorizationOptions {
+  policy: Policy
+  store: Store
+}
+
+function decided (request: FastifyRequest, decision: Decision): void {
+  request.audit.decision = { outcome: decision.allowed ? 'allow' : 'deny', reason: decision.reason }
+}
+
+async function authorization (app: FastifyInstance, options: AuthorizationOptions): Promise<void> {
+  const { policy, store } = options
+  app.decorateRequest('answerFilter', null)
+
+  // After the audit's own onRequest, so a refused caller is still audited.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.action === undefined) return
+    if (request.identity !== null) return
+    const failure = request.identityFailure as Error
+    request.audit.decision = { outcome: 'deny', reason: `no proven caller: ${failure.message}` }
+    throw failure
+  })
+
+  app.addHook('preHandler', async (request) => {
+    const { action } = request.routeOptions.config
+    if (action === undefined) return
+    const caller = request.identity as Identity
+    if (action === 'run' || action === 'list') {
+      const target = action === 'run' ? runTargetOf(request.body as object) : listTargetOf(request.params as object)
+      const decision = policy.onTarget(caller, action, target)
+      decided(request, decision)
+      if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
+      if (action === 'run') request.answerFilter = recordOwner(request, caller, target, store)
+      else if (!policy.seesAllOf(caller, target)) request.answerFilter = visibleOnly(caller, target, policy, store)
+      return
+    }
+    const id = (request.params as { computation_id: string }).computation_id
+    const decision = policy.onAnyComputation(caller, action) ??
+      policy.onComputation(caller, action, (await store.ownersOf([id])).get(id))
+    decided(request, decision)
+    if (!decision.visible) throw new ComputationNotFound(id)
+    if (!decision.allowed) throw new Forbidden(action, `computation ${id}`)
+  })
+}
+
+/** Remembers who started a run, so later calls on the computation can be decided. */
+function recordOwner (request: FastifyRequest, caller: Identity, target: Target, store: Store): AnswerFilter {
+  return async (body) => {
+    let id: unknown
+    try {
+      id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id
+    } catch {}
+    if (typeof id !== 'string' || id === '') {
+      request.log.error('Code Ocean answered a run without a computation id: its owner is not recorded')
+      request.audit.errorClass = 'owner_unrecorded'
+      return body
+    }
+    try {
+      await store.recordOwner({
+        computationId: id,
+        subject: caller.subject,
+        groups: caller.groups,
+        capsuleId: target.kind === 'capsule' ? target.id : null,
+        pipelineId: target.kind === 'pipeline' ? target.id : null,
+        createdAt: new Date().toISOString()
+      })
+    } catch (error) {
+      // The run exists either way: its id must reach the caller, who can find it again in the audit trail.
+      request.log.error({ err: error, computationId: id }, 'the owner of a new computation could not be recorded')
+      request.audit.errorClass = 'owner_unrecorded'
+    }
+    return body
+  }
+}
+
+/** Keeps the list elements the caller may see, each exactly as Code Ocean wrote it. */
+function visibleOnly (caller: Identity, target: Target, policy: Policy, store: Store): AnswerFilter {
+  return async (body) => {
+    const elements = jsonArrayElements(body.toString('utf8'))
+    if (elements === undefined) throw new UpstreamProtocolError()
+    const idOf = (value: unknown): string | undefined => {
+      const id = (value as { id?: unknown } | null)?.id
+      return typeof id === 'string' ? id : undefined
+    }
+    const owners = await store.ownersOf(elements.flatMap((element) => idOf(element.value) ?? []))
+    const visible = elements.filter((element) => {
+      const id = idOf(element.value)
+      return id !== undefined && policy.onComputation(caller, 'read', owners.get(id), target).visible
+    })
+    return Buffer.from(`[${visible.map((element) => element.text).join(',')}]`)
+  }
+}
+
+export default fp(authorization, { name: 'authorization', fastify: '5.x', dependencies: ['identity', 'audit'] })

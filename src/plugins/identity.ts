@@ -1,0 +1,41 @@
+// Works out who each request comes from before anything else looks at it, so even a refused
+// request's audit records name the caller (or say why none could be proven). Refusing is left
+// to the authorization plugin, which runs after the audit has started.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { agentIdFor } from '../identity/agent-id.js'
+import type { Authenticator } from '../identity/authenticate.js'
+import type { Identity } from '../identity/identity.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The proven caller; null when none could be proven (see identityFailure). */
+    identity: Identity | null
+    /** Why no caller could be proven: the error to answer with where a caller is required. */
+    identityFailure: Error | null
+    /** The Agent-Id Code Ocean is sent for this caller. */
+    agentId: string | null
+  }
+}
+
+export interface IdentityPluginOptions {
+  authenticator: Authenticator
+  agentIdTemplate: string
+}
+
+async function identity (app: FastifyInstance, options: IdentityPluginOptions): Promise<void> {
+  const { authenticator, agentIdTemplate } = options
+  app.decorateRequest('identity', null)
+  app.decorateRequest('identityFailure', null)
+  app.decorateRequest('agentId', null)
+  app.addHook('onRequest', async (request) => {
+    try {
+      request.identity = await authenticator.identify({ headers: request.headers, peer: request.socket.remoteAddress })
+      request.agentId = agentIdFor(agentIdTemplate, request.identity)
+    } catch (error) {
+      request.identityFailure = error as Error
+    }
+  })
+}
+
+export default fp(identity, { name: 'identity', fastify: '5.x' })

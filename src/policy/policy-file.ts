@@ -1,0 +1,76 @@
+// The policy file (POLICY_FILE, JSON or YAML): its schema and its loading. A file that does not
+// match stops the process at start-up with every problem named, never a half-understood policy.
+import { readFileSync } from 'node:fs'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { parse as parseYaml } from 'yaml'
+import { ConfigError } from '../errors.js'
+
+export const ACTIONS = ['run', 'read', 'rename', 'delete', 'attach', 'list', 'audit:read', 'admin'] as const
+export type Action = typeof ACTIONS[number]
+export const SCOPES = ['own', 'group', 'any'] as const
+export type Scope = typeof SCOPES[number]
+
+const Names = Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 10_000 })
+
+export const PolicyRule = Type.Object({
+  /** Shown in audit decisions: which rule let a call through. */
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /** Callers by subject; `*` is every authenticated caller. */
+  subjects: Type.Optional(Names),
+  /** Callers by group. */
+  groups: Type.Optional(Names),
+  actions: Type.Array(Type.Union(ACTIONS.map((action) => Type.Literal(action))), { minItems: 1 }),
+  /** Capsule ids, or `*` for all. */
+  capsules: Type.Optional(Names),
+  /** Pipeline ids, or `*` for all. */
+  pipelines: Type.Optional(Names),
+  /** Whose computations the per-computation actions reach: the caller's own, a shared group's, or anyone's. */
+  scope: Type.Optional(Type.Union(SCOPES.map((scope) => Type.Literal(scope))))
+}, { additionalProperties: false })
+export type PolicyRule = Static<typeof PolicyRule>
+
+export const PolicyDocument = Type.Object({
+  rules: Type.Array(PolicyRule, { minItems: 1 })
+}, { additionalProperties: false })
+export type PolicyDocument = Static<typeof PolicyDocument>
+
+/** Reads and checks a policy file; throws ConfigError naming the file and each problem. */
+export function loadPolicyFile (path: string): PolicyDocument {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError([`POLICY_FILE ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`])
+  }
+  let parsed: unknown
+  try {
+    parsed = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text)
+  } catch (error) {
+    throw new ConfigError([`POLICY_FILE ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0] ?? ''}`])
+  }
+  return checkPolicy(parsed, `POLICY_FILE ${path}`)
+}
+
+export function checkPolicy (document: unknown, where: string): PolicyDocument {
+  const problems: string[] = []
+  for (const error of Value.Errors(PolicyDocument, document)) {
+    if (problems.length === 20) break
+    const choices = (error.schema.anyOf as Array<{ const?: unknown }> | undefined)?.map((choice) => String(choice.const))
+    const expected = choices === undefined ? error.message.toLowerCase() : `must be one of ${choices.join(', ')}`
+    problems.push(`${where}: ${error.path === '' ? 'the document' : error.path} ${expected}`)
+  }
+  if (problems.length > 0) throw new ConfigError(dedupe(problems))
+  const policy = document as PolicyDocument
+  policy.rules.forEach((rule, index) => {
+    if ((rule.subjects?.length ?? 0) + (rule.groups?.length ?? 0) === 0) {
+      problems.push(`${where}: /rules/${index} names no subjects or groups, so it grants nothing (use subjects: ["*"] for everyone)`)
+    }
+  })
+  if (problems.length > 0) throw new ConfigError(problems)
+  return policy
+}
+
+function dedupe (problems: string[]): string[] {
+  return [...new Set(problems)]
+}
