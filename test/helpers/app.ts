@@ -31,9 +31,15 @@ export interface TestApp {
   inject (options: InjectOptions, caller?: Readonly<Record<string, string>> | null): Promise<LightMyRequestResponse>
 }
 
+/** A whole service key, or a signed JWT (a gateway assertion): neither may be logged or echoed. */
+const CALLER_SECRET_PATTERNS = [/cpx_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/, /eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/]
+
 export function assertNoSecret (t: Test, text: string, where: string): void {
   for (const secret of secretForms(TEST_TOKEN)) {
     if (text.includes(secret)) t.fail(`${where} contains the Code Ocean token`)
+  }
+  for (const pattern of CALLER_SECRET_PATTERNS) {
+    if (pattern.test(text)) t.fail(`${where} contains a caller's credential (${pattern.source.slice(0, 8)}…)`)
   }
 }
 
