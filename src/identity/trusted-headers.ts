@@ -13,8 +13,8 @@ export interface TrustedHeaderOptions {
   groupsHeader: string
 }
 
-/** Printable characters only: a header value becomes an audit field and part of Agent-Id. */
-const IDENTITY_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
+/** Printable characters only: a subject or group becomes an audit field and part of Agent-Id. */
+export const IDENTITY_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
 const MAX_GROUPS = 256
 
 /** Parses `10.0.0.0/8`, `::1`, `fd00::/8`…; throws with the entry named when one is not. */
