@@ -1,13 +1,16 @@
 // `npm run bench`: what the proxy costs, measured side by side in one run on loopback. For GET
 // computation and for a run, each configuration gets the same fixed load (connections, seconds);
 // reported: requests/s, p50/p99 latency and the proxy process's CPU per request (from
-// /proc/<pid>/stat). Configurations: straight to the simulator (no proxy), and the proxy with
-// its audit trail in in-memory SQLite (no durable store), a SQLite file, and PostgreSQL.
-import { spawn, type ChildProcess } from 'node:child_process'
+// /proc/<pid>/stat). Configurations: straight to the simulator (no proxy), and the proxy's full
+// pipeline (identity, the default policy with its ownership check, the audit trail) with its
+// store in in-memory SQLite (not durable; callers identified by trusted gateway headers), a
+// SQLite file and PostgreSQL (callers presenting a service key, looked up on every call).
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { SIMULATOR_CAPSULES } from '../src/simulator/index.js'
@@ -44,10 +47,10 @@ async function cpuTicks (pid: number): Promise<number> {
 
 interface Row { scenario: string, configuration: string, rps: number, p50: number, p99: number, cpuUsPerRequest: number | null }
 
-async function load (url: string, scenario: 'get' | 'run', computationId: string, pid: number | undefined): Promise<Omit<Row, 'scenario' | 'configuration'>> {
+const basic = (secret: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${secret}:`).toString('base64')}` })
+
+async function load (url: string, scenario: 'get' | 'run', computationId: string, pid: number | undefined, authorization: Record<string, string>): Promise<Omit<Row, 'scenario' | 'configuration'>> {
   const before = pid === undefined ? 0 : await cpuTicks(pid)
-  // Direct calls carry the token the proxy would have injected; proxied ones carry none.
-  const authorization = pid === undefined ? { authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` } : {}
   const result = await autocannon({
     connections: CONNECTIONS,
     duration: SECONDS,
@@ -64,35 +67,50 @@ async function load (url: string, scenario: 'get' | 'run', computationId: string
 const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-bench-'))
 const simulator = await startProcess(['--import', 'tsx', 'bench/simulator.ts'], { BENCH_TOKEN: TOKEN }, /(http:\/\/127\.0\.0\.1:\d+)/)
 const simulatorUrl = String(simulator.match[1])
-const seed = await fetch(`${simulatorUrl}/api/v1/computations`, {
-  method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}` }, body: JSON.stringify({ capsule_id: SIMULATOR_CAPSULES.analysis })
-})
-const computationId = (await seed.json() as { id: string }).id
+/** A run through `url` as the caller: under the default policy only its starter may read it. */
+async function seedComputation (url: string, authorization: Record<string, string>): Promise<string> {
+  const seed = await fetch(`${url}/api/v1/computations`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify({ capsule_id: SIMULATOR_CAPSULES.analysis })
+  })
+  if (!seed.ok) throw new Error(`seeding through ${url} failed: ${seed.status}`)
+  return (await seed.json() as { id: string }).id
+}
+
+/** A service key in the configuration's store, made with the keys command line as an operator would. */
+async function serviceKey (env: Record<string, string>): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['dist/src/cli/keys.js', 'create', '--subject', 'bench-client'], { env: { PATH: process.env.PATH ?? '', ...env } })
+  return stdout.trim()
+}
 
 const schema = `bench_${process.pid}`
 const admin = new pg.Client({ connectionString: DATABASE_URL })
 await admin.connect()
 await admin.query(`CREATE SCHEMA ${schema}`)
 
-const configurations: Array<{ name: string, env: Record<string, string> | undefined }> = [
-  { name: 'direct to the simulator (no proxy)', env: undefined },
-  { name: 'proxy, audit in SQLite :memory: (not durable)', env: { AUDIT_DB_PATH: ':memory:' } },
-  { name: 'proxy, audit in a SQLite file', env: { AUDIT_DB_PATH: join(directory, 'audit.sqlite') } },
-  { name: 'proxy, audit in PostgreSQL', env: { DATABASE_URL: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, AUDIT_HMAC_KEY: 'bench-hmac-key-0123456789' } }
+const GATEWAY_CALLER = { 'x-forwarded-user': 'bench-client@example.com' }
+const configurations: Array<{ name: string, env: Record<string, string> | undefined, caller: 'gateway' | 'key' }> = [
+  { name: 'direct to the simulator (no proxy)', env: undefined, caller: 'gateway' },
+  { name: 'proxy, store in SQLite :memory: (not durable), gateway headers', env: { AUDIT_DB_PATH: ':memory:', TRUSTED_PROXIES: '127.0.0.1/32' }, caller: 'gateway' },
+  { name: 'proxy, store in a SQLite file, service key', env: { AUDIT_DB_PATH: join(directory, 'audit.sqlite') }, caller: 'key' },
+  { name: 'proxy, store in PostgreSQL, service key', env: { DATABASE_URL: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, AUDIT_HMAC_KEY: 'bench-hmac-key-0123456789' }, caller: 'key' }
 ]
 const rows: Row[] = []
 try {
   for (const configuration of configurations) {
     let proxy: Awaited<ReturnType<typeof startProcess>> | undefined
+    // Direct calls carry the token the proxy would have injected; proxied ones the caller's proof.
+    let authorization = basic(TOKEN)
     if (configuration.env !== undefined) {
+      authorization = configuration.caller === 'key' ? basic(await serviceKey(configuration.env)) : GATEWAY_CALLER
       proxy = await startProcess(['--enable-source-maps', 'dist/src/server.js'], {
         CODEOCEAN_DOMAIN: simulatorUrl, CODEOCEAN_TOKEN: TOKEN, PORT: '0', ...configuration.env
       }, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
     }
     const url = proxy === undefined ? simulatorUrl : String(proxy.match[1])
+    const computationId = await seedComputation(url, authorization)
     for (const scenario of ['get', 'run'] as const) {
-      await load(url, scenario, computationId, proxy?.child.pid) // warm-up, discarded
-      rows.push({ scenario, configuration: configuration.name, ...await load(url, scenario, computationId, proxy?.child.pid) })
+      await load(url, scenario, computationId, proxy?.child.pid, authorization) // warm-up, discarded
+      rows.push({ scenario, configuration: configuration.name, ...await load(url, scenario, computationId, proxy?.child.pid, authorization) })
     }
     if (proxy !== undefined) {
       proxy.child.kill('SIGTERM')
