@@ -19,12 +19,15 @@ export interface CallerRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>
   /** The address of the connection's other end (the gateway, for gateway traffic). */
   peer: string | undefined
+  /** Each header's values before Node joined repeats with ", " (absent where the server cannot tell). */
+  headersDistinct?: Readonly<Record<string, string[] | undefined>>
 }
 
 export const ANONYMOUS: Identity = Object.freeze({ subject: 'anonymous', email: null, groups: [], method: 'anonymous', keyId: null })
 
 const NO_CREDENTIAL = 'Authentication required: send a service key as the Basic username (as the Code Ocean SDK sends its token) ' +
   'or as a Bearer token, or come through the SSO gateway.'
+const CODE_OCEAN_TOKEN_PREFIX = 'cop_'
 const CODE_OCEAN_TOKEN = 'That is a Code Ocean access token: the proxy holds its own. Send a service key of this proxy instead.'
 
 export class Authenticator {
@@ -36,17 +39,12 @@ export class Authenticator {
     this.#gatewayHeader = options.gateway?.header.toLowerCase()
   }
 
-  /** Request headers that carry identity or credentials: never forwarded, never logged. */
-  get credentialHeaders (): string[] {
-    return ['authorization', ...(this.#gatewayHeader === undefined ? [] : [this.#gatewayHeader]), ...this.#options.trusted.names]
-  }
-
   async identify (request: CallerRequest): Promise<Identity> {
     const { gateway, trusted, serviceKeys } = this.#options
     const authorization = single(request.headers.authorization)
     const assertion = this.#assertionOf(request.headers, authorization)
     if (gateway !== undefined && assertion !== undefined) return await gateway.verifier.verify(assertion)
-    if (trusted.present(request.headers)) return trusted.identify(request.peer, request.headers)
+    if (trusted.present(request.headers)) return trusted.identify(request.peer, request.headers, request.headersDistinct)
     if (authorization !== undefined) return await serviceKeys.authenticate(serviceKeyIn(authorization))
     if (this.#options.allowAnonymous) return ANONYMOUS
     throw new Unauthenticated(NO_CREDENTIAL)
@@ -57,7 +55,7 @@ export class Authenticator {
     if (this.#gatewayHeader !== 'authorization') return single(headers[this.#gatewayHeader])
     // Behind oauth2-proxy the ID token arrives as a Bearer token; a service key may arrive the same way.
     const bearer = authorization === undefined ? undefined : /^Bearer +(\S+)$/i.exec(authorization)?.[1]
-    return bearer === undefined || looksLikeServiceKey(bearer) ? undefined : bearer
+    return bearer === undefined || looksLikeServiceKey(bearer) || bearer.startsWith(CODE_OCEAN_TOKEN_PREFIX) ? undefined : bearer
   }
 }
 
@@ -79,6 +77,6 @@ function serviceKeyIn (authorization: string): string {
   } else {
     throw new Unauthenticated('Unsupported Authorization scheme: use Basic or Bearer with a service key.')
   }
-  if (key.startsWith('cop_')) throw new Unauthenticated(CODE_OCEAN_TOKEN)
+  if (key.startsWith(CODE_OCEAN_TOKEN_PREFIX)) throw new Unauthenticated(CODE_OCEAN_TOKEN)
   return key
 }

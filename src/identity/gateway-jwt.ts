@@ -212,7 +212,7 @@ function identityFrom (payload: JWTPayload, claims: GatewayJwtOptions['claims'])
     throw new Unauthenticated(`The gateway assertion has no subject: claim "${claims.subject}" must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters`)
   }
   const email = payload[claims.email]
-  return { subject, email: typeof email === 'string' ? email : null, groups: groupsFrom(payload[claims.groups]), method: 'jwt', keyId: null }
+  return { subject, email: typeof email === 'string' && email !== '' ? email : null, groups: groupsFrom(payload[claims.groups]), method: 'jwt', keyId: null }
 }
 
 /** Some gateways send groups as an array, others as one comma-separated string. */

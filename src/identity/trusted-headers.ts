@@ -60,10 +60,18 @@ export class TrustedHeaders {
   }
 
   /** The caller the gateway names; Unauthenticated when the peer is not the gateway or the headers are unusable. */
-  identify (peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): Identity {
+  identify (
+    peer: string | undefined,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    distinct: Readonly<Record<string, string[] | undefined>> = {}
+  ): Identity {
     if (!this.trusts(peer)) {
       throw new Unauthenticated(`Identity headers (${this.names.join(', ')}) are accepted only from the gateway: authenticate with a service key or through the gateway.`)
     }
+    // Node joins a repeated header with ", ": a gateway that appended to a caller's own header
+    // instead of replacing it would otherwise let the caller add a name or a group.
+    const repeated = this.names.find((name) => (distinct[name]?.length ?? 0) > 1)
+    if (repeated !== undefined) throw new Unauthenticated(`The ${repeated} header arrived more than once: the gateway must replace it, not add to it.`)
     const user = headers[this.#names.userHeader]
     if (typeof user !== 'string' || !IDENTITY_VALUE.test(user)) {
       throw new Unauthenticated(`The gateway sent no usable ${this.#names.userHeader} header.`)

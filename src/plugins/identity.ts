@@ -13,8 +13,8 @@ declare module 'fastify' {
     identity: Identity | null
     /** Why no caller could be proven: the error to answer with where a caller is required. */
     identityFailure: Error | null
-    /** The Agent-Id Code Ocean is sent for this caller. */
-    agentId: string | null
+    /** The Agent-Id Code Ocean is sent for this caller; empty for none. */
+    agentId: string
   }
 }
 
@@ -27,10 +27,15 @@ async function identity (app: FastifyInstance, options: IdentityPluginOptions): 
   const { authenticator, agentIdTemplate } = options
   app.decorateRequest('identity', null)
   app.decorateRequest('identityFailure', null)
-  app.decorateRequest('agentId', null)
+  app.decorateRequest('agentId', '')
   app.addHook('onRequest', async (request) => {
     try {
-      request.identity = await authenticator.identify({ headers: request.headers, peer: request.socket.remoteAddress })
+      request.identity = await authenticator.identify({
+        headers: request.headers,
+        peer: request.socket.remoteAddress,
+        // Undefined under app.inject, whose requests are not IncomingMessages.
+        ...(request.raw.headersDistinct === undefined ? {} : { headersDistinct: request.raw.headersDistinct })
+      })
       request.agentId = agentIdFor(agentIdTemplate, request.identity)
     } catch (error) {
       request.identityFailure = error as Error

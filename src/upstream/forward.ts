@@ -33,7 +33,7 @@ function upstreamCallFor (upstream: UpstreamClient, request: FastifyRequest): Up
       authorization: upstream.credential.authorization(),
       requestId: request.id,
       hasBody: body !== undefined,
-      agentId: request.agentId ?? undefined
+      agentId: request.agentId
     }),
     ...(body === undefined ? {} : { body })
   }

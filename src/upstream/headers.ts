@@ -37,7 +37,7 @@ export const USER_AGENT = `codeocean-proxy/${VERSION}`
 
 export function upstreamRequestHeaders (
   incoming: IncomingHttpHeaders,
-  options: { authorization: string, requestId: string, hasBody: boolean, agentId: string | undefined }
+  options: { authorization: string, requestId: string, hasBody: boolean, agentId: string }
 ): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -48,7 +48,8 @@ export function upstreamRequestHeaders (
   headers['accept-encoding'] = 'identity'
   headers['user-agent'] = USER_AGENT
   headers['x-request-id'] = options.requestId
-  if (options.agentId !== undefined && options.agentId !== '') headers['agent-id'] = options.agentId
+  // Empty when the template names only a field the caller lacks ({email}): then none is sent.
+  if (options.agentId !== '') headers['agent-id'] = options.agentId
   headers.authorization = options.authorization
   return headers
 }

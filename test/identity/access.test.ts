@@ -2,8 +2,15 @@
 // place, service keys in the SDK's Basic form and as Bearer (revoked, expired, unknown), the
 // gateway's signed assertion, and anonymous access only when switched on. A refused caller
 // never reaches Code Ocean, and no identity or credential header is ever forwarded.
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose'
 import t, { type Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { ConfigError } from '../../src/errors.js'
 import { createServiceKey } from '../../src/identity/service-keys.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startJwksServer } from '../helpers/jwks-server.js'
@@ -68,6 +75,11 @@ t.test('a service key works where the SDK puts its token, and as Bearer; its las
   t.equal(simulator.requests[0]?.headers['agent-id'], 'codeocean-proxy/nightly-job', 'Code Ocean is told who acted')
   t.match(proxy.log.audits().at(-1), { actor: { subject: 'nightly-job', groups: ['team-a'], method: 'service-key', keyId, email: null } })
   t.ok((await proxy.store.findServiceKey(keyId))?.lastUsedAt, 'last use recorded')
+})
+
+t.test('an Agent-Id template naming only what the caller lacks sends no Agent-Id', async (t) => {
+  const { simulator } = await keyedSetup(t, { AGENT_ID_TEMPLATE: '{email}' })
+  t.notOk('agent-id' in (simulator.requests[0]?.headers ?? {}), 'a service key has no email')
 })
 
 t.test('a revoked key is refused on its next call', async (t) => {
@@ -199,4 +211,51 @@ t.test('behind oauth2-proxy the ID token arrives as Bearer, next to service keys
   const { key } = await createServiceKey(proxy.store, { subject: 'svc', groups: ['proxy-admins'] })
   t.equal((await get(proxy, computation.id, { authorization: `Bearer ${key}` })).statusCode, 200, 'a service key')
   t.match(proxy.log.audits().at(-1), { actor: { method: 'service-key' } })
+})
+
+t.test('an identity header repeated on the wire is refused, even from the gateway', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  // Raw bytes: HTTP clients fold repeated headers before they reach the wire.
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(address.port), address.hostname, () => {
+      socket.end(`GET /api/v1/computations/${computation.id} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n` +
+        'X-Forwarded-User: mallory@example.com\r\nX-Forwarded-Groups: proxy-admins\r\nX-Forwarded-Groups: team-a\r\n\r\n')
+    })
+    let text = ''
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString() })
+    socket.on('end', () => resolve(text))
+    socket.on('error', reject)
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer')))
+  })
+  t.match(answer, /^HTTP\/1\.1 401 /)
+  t.match(answer, /x-forwarded-groups header arrived more than once/)
+  t.equal(simulator.requests.length, 0)
+})
+
+t.test('the gateway\'s key may be a PEM file instead of a JWKS URL; an unreadable or unusable one stops start-up', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-gateway-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const pem = join(directory, 'gateway.pem')
+  await writeFile(pem, await exportSPKI(publicKey))
+  const env = { ...gatewayEnv(''), GATEWAY_JWKS_URL: '', GATEWAY_PUBLIC_KEY_FILE: pem }
+  const proxy = await buildTestApp(t, simulator.url, env)
+  const now = Math.floor(Date.now() / 1000)
+  const assertion = await new SignJWT({ iss: 'https://auth.example.org', aud: 'codeocean-proxy', sub: 'u-9', groups: ['proxy-admins'], exp: now + 60 })
+    .setProtectedHeader({ alg: 'ES256' }).sign(privateKey as CryptoKey)
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  t.equal((await get(proxy, computation.id, { 'x-pomerium-jwt-assertion': assertion })).statusCode, 200)
+
+  const garbage = join(directory, 'garbage.pem')
+  await writeFile(garbage, 'not a key')
+  const base = { CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', ...env }
+  for (const [file, problem] of [[join(directory, 'missing.pem'), /GATEWAY_PUBLIC_KEY_FILE .* cannot be read: ENOENT/], [garbage, /the gateway settings are unusable: publicKeyPem is not a PEM public key/]] as const) {
+    await buildApp({ config: loadConfig({ ...base, GATEWAY_PUBLIC_KEY_FILE: file }) }).then(
+      () => t.fail('started'),
+      (error: ConfigError) => { t.type(error, ConfigError); t.match(error.problems, [problem]) })
+  }
 })

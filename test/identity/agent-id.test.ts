@@ -51,3 +51,7 @@ t.test('surrounding spaces are trimmed, after the cut too', async (t) => {
   t.equal(agentIdFor('  p/{user}  ', caller('alice')), 'p/alice')
   t.equal(agentIdFor('{subject}', caller(`${'x'.repeat(255)} y`)), 'x'.repeat(255), 'a space left last by the cut is trimmed')
 })
+
+t.test('{user} falls back to the subject for an empty email too', async (t) => {
+  t.equal(agentIdFor('codeocean-proxy/{user}', caller('alice', '')), 'codeocean-proxy/alice')
+})

@@ -206,17 +206,18 @@ t.test('with no proof at all, the caller is refused when anonymous use is not al
   await refusal(t, authenticator.identify(request({ authorization: undefined }, GATEWAY_PEER)))
 })
 
-t.test('credentialHeaders names Authorization and the identity headers', async (t) => {
+t.test('with the gateway header set to authorization, a Code Ocean token as Bearer gets its own explanation, not the verifier\'s', async (t) => {
+  const { authenticator, gateway } = await setup(t, { gatewayHeader: 'authorization' })
+  const error = await refusal(t, authenticator.identify(request({ authorization: 'Bearer cop_0123456789' })))
+  t.match(error.message, /Code Ocean access token/)
+  t.same(gateway.seen, [], 'the verifier never saw it')
+})
+
+t.test('an identity header repeated on the wire is refused, not merged', async (t) => {
   const { authenticator } = await setup(t)
-  t.same(authenticator.credentialHeaders, ['authorization', 'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups'])
-})
-
-t.test('credentialHeaders also names the gateway\'s assertion header, lower-cased', async (t) => {
-  const { authenticator } = await setup(t, { gatewayHeader: 'X-Pomerium-Jwt-Assertion' })
-  t.same(authenticator.credentialHeaders, ['authorization', 'x-pomerium-jwt-assertion', 'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups'])
-})
-
-t.test('credentialHeaders covers Authorization when the gateway uses it', async (t) => {
-  const { authenticator } = await setup(t, { gatewayHeader: 'Authorization' })
-  t.same(new Set(authenticator.credentialHeaders), new Set(['authorization', 'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups']))
+  const headers = { 'x-forwarded-user': 'mallory, alice', 'x-forwarded-groups': 'admins, staff' }
+  const error = await refusal(t, authenticator.identify({ headers, peer: GATEWAY_PEER, headersDistinct: { 'x-forwarded-user': ['mallory', 'alice'], 'x-forwarded-groups': ['admins, staff'] } }))
+  t.match(error.message, /x-forwarded-user header arrived more than once/)
+  const once = await authenticator.identify({ headers: { 'x-forwarded-user': 'alice' }, peer: GATEWAY_PEER, headersDistinct: { 'x-forwarded-user': ['alice'] } })
+  t.equal(once.subject, 'alice')
 })

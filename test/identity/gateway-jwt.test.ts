@@ -91,6 +91,8 @@ t.test('custom claim names are read; a missing or non-string email is null, odd 
   t.same(sparse, { subject: 'u-8', email: null, groups: [], method: 'jwt', keyId: null })
   const bare = await verifier.verify(await sign(rsa1, { user_id: 'u-9' }))
   t.same([bare.email, bare.groups], [null, []])
+  const empty = await verifier.verify(await sign(rsa1, { user_id: 'u-10', mail: '' }))
+  t.equal(empty.email, null, 'an empty email is no email')
 })
 
 t.test('an assertion without a usable subject is refused', async (t) => {

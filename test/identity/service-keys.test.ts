@@ -223,3 +223,17 @@ t.test('a refused use writes no last use', async (t) => {
   await refusal(t, keys.authenticate(key))
   t.equal((await store.findServiceKey(row.keyId))?.lastUsedAt, null)
 })
+
+t.test('a store that cannot record the last use does not lock a valid key out, and is tried again', async (t) => {
+  const store = memoryStore(t)
+  const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [] })
+  const touch = store.touchServiceKey
+  let failures = 0
+  store.touchServiceKey = async () => { failures++; throw new Error('read-only database') }
+  const keys = new ServiceKeys(store, clock().now)
+  t.equal((await keys.authenticate(key)).subject, 'ci', 'accepted although last use could not be written')
+  store.touchServiceKey = touch
+  await keys.authenticate(key)
+  t.equal(failures, 1)
+  t.equal((await store.findServiceKey(row.keyId))?.lastUsedAt, '2024-03-01T12:00:00.000Z', 'written on the next use')
+})

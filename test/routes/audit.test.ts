@@ -79,6 +79,8 @@ forEachStore(t, 'records are filtered and paged, oldest first', async (t, stores
   t.same((await page(proxy, `outcome=server_error&${within}`)).events, [])
   t.equal((await page(proxy, `outcome=success&${within}`)).events.length, 2)
   t.same((await page(proxy, 'since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z')).events, [])
+  t.equal((await page(proxy, `actor=tester%40example.com&${within}`)).events.length, 6, 'found by who called')
+  t.same((await page(proxy, `actor=nobody&${within}`)).events, [])
 
   // Page through the window two at a time: each record once, in order, then a null cursor.
   const everything = await page(proxy, `limit=1000&${within}`)
