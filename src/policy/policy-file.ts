@@ -1,9 +1,9 @@
 // The policy file (POLICY_FILE, JSON or YAML): its schema and its loading. A file that does not
 // match stops the process at start-up with every problem named, never a half-understood policy.
-import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
+import { readConfiguredFile } from '../config-file.js'
 import { ConfigError } from '../errors.js'
 
 export const ACTIONS = ['run', 'read', 'rename', 'delete', 'attach', 'list', 'audit:read', 'admin'] as const
@@ -37,17 +37,14 @@ export type PolicyDocument = Static<typeof PolicyDocument>
 
 /** Reads and checks a policy file; throws ConfigError naming the file and each problem. */
 export function loadPolicyFile (path: string): PolicyDocument {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ConfigError([`POLICY_FILE ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`])
-  }
+  const text = readConfiguredFile('POLICY_FILE', path)
   let parsed: unknown
   try {
     parsed = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
-    throw new ConfigError([`POLICY_FILE ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0] ?? ''}`])
+    // The parser's first line says where; the rest is an excerpt of the file.
+    const where = String((error as Error).message).replace(/\n[\s\S]*$/, '')
+    throw new ConfigError([`POLICY_FILE ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${where}`])
   }
   return checkPolicy(parsed, `POLICY_FILE ${path}`)
 }
@@ -62,13 +59,26 @@ export function checkPolicy (document: unknown, where: string): PolicyDocument {
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems))
   const policy = document as PolicyDocument
-  policy.rules.forEach((rule, index) => {
-    if ((rule.subjects?.length ?? 0) + (rule.groups?.length ?? 0) === 0) {
-      problems.push(`${where}: /rules/${index} names no subjects or groups, so it grants nothing (use subjects: ["*"] for everyone)`)
-    }
-  })
+  policy.rules.forEach((rule, index) => problems.push(...ruleProblems(rule).map((problem) => `${where}: /rules/${index} ${problem}`)))
   if (problems.length > 0) throw new ConfigError(problems)
   return policy
+}
+
+/** Rules that parse but would not do what they seem to say. */
+function ruleProblems (rule: PolicyRule): string[] {
+  const problems: string[] = []
+  if ((rule.subjects?.length ?? 0) + (rule.groups?.length ?? 0) === 0) {
+    problems.push('names no subjects or groups, so it grants nothing (use subjects: ["*"] for everyone)')
+  }
+  if (rule.groups?.includes('*') === true) problems.push('has "*" in groups: it is a wildcard only in subjects')
+  if (rule.actions.includes('admin')) {
+    if (rule.capsules !== undefined || rule.pipelines !== undefined || rule.scope !== undefined) {
+      problems.push('grants admin, which reaches every capsule and pipeline with scope any: drop its capsules, pipelines and scope, or grant other actions')
+    }
+  } else if (rule.actions.some((action) => action !== 'audit:read') && (rule.capsules?.length ?? 0) + (rule.pipelines?.length ?? 0) === 0) {
+    problems.push('names no capsules or pipelines, so its actions reach nothing (use capsules: ["*"] for all)')
+  }
+  return problems
 }
 
 function dedupe (problems: string[]): string[] {

@@ -3,6 +3,8 @@
 // Code Ocean sees no request at all; a group member with scope `group` and an admin get
 // through; lists keep only what the caller may see, each element exactly as Code Ocean sent it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -216,12 +218,14 @@ t.test('a list element without an id is dropped; a Code Ocean error passes throu
 t.test('a run whose answer has no id, or whose owner cannot be stored, still reaches the caller', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
-  simulator.inject({ status: 200, body: '{"state": "initializing"}', times: 1 })
-  // Unchecked: an answer without an id breaks the document, which is the point here.
-  const noId = await proxy.app.inject({ method: 'POST', url: '/api/v1/computations', headers: ALICE, payload: { capsule_id: simulator.capsules.analysis } })
-  await new Promise((resolve) => setTimeout(resolve, 20))
-  t.equal(noId.body, '{"state": "initializing"}')
-  t.match(proxy.log.audits().at(-1), { errorClass: 'owner_unrecorded' })
+  // Unchecked: answers without an id break the document, which is the point here.
+  for (const body of ['{"state": "initializing"}', 'not json at all']) {
+    simulator.inject({ status: 200, body, times: 1 })
+    const noId = await proxy.app.inject({ method: 'POST', url: '/api/v1/computations', headers: ALICE, payload: { capsule_id: simulator.capsules.analysis } })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    t.equal(noId.body, body, 'passed on as it came')
+    t.match(proxy.log.audits().at(-1), { errorClass: 'owner_unrecorded' })
+  }
   t.ok(proxy.log.lines().some((line) => line.msg === 'Code Ocean answered a run without a computation id: its owner is not recorded'))
 
   const failing = proxy.store.recordOwner
@@ -251,4 +255,49 @@ t.test('a malformed policy file stops start-up with the problem named', async (t
   await buildApp({ config }).then(() => t.fail('started without its policy'), (error: ConfigError) => {
     t.same(error.problems, ['POLICY_FILE /nonexistent/policy.yaml cannot be read: ENOENT'])
   })
+})
+
+/** A Code Ocean stand-in whose list answer is `write`n by hand. */
+async function listUpstream (t: Test, write: (response: import('node:http').ServerResponse) => void): Promise<string> {
+  const server = createServer((request, response) => { request.resume(); write(response) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const LIST_URL = '/api/v1/capsules/a1c3e5f7-0b2d-4e6f-8a1c-3e5f70b2d4e6/computations'
+
+t.test('a list answer that breaks off before it is whole is a reset, not a partial list', async (t) => {
+  const origin = await listUpstream(t, (response) => {
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
+    response.write('[{"id": "5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"},')
+    setTimeout(() => response.socket?.destroy(), 20)
+  })
+  const proxy = await buildTestApp(t, origin, { POLICY_FILE: '' })
+  const response = await proxy.inject({ method: 'GET', url: LIST_URL }, ALICE)
+  t.equal(response.statusCode, 502)
+  t.equal(response.json().code, 'PROXY_UPSTREAM_CONNECTION_RESET')
+  t.match(proxy.log.audits().at(-1), { status: 502, upstreamStatus: 200, errorClass: 'reset' })
+})
+
+t.test('a list answer too large to filter is refused, not buffered without end', async (t) => {
+  const origin = await listUpstream(t, (response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    const chunk = Buffer.alloc(1024 * 1024, 0x20)
+    let sent = 0
+    const more = (): void => {
+      while (sent < 40 && !response.destroyed) {
+        sent++
+        if (!response.write(chunk)) { response.once('drain', more); return }
+      }
+      response.end()
+    }
+    response.write('[')
+    more()
+  })
+  const proxy = await buildTestApp(t, origin, { POLICY_FILE: '' })
+  const response = await proxy.inject({ method: 'GET', url: LIST_URL }, ALICE)
+  t.equal(response.statusCode, 502)
+  t.equal(response.json().code, 'PROXY_UPSTREAM_PROTOCOL_ERROR')
+  t.match(proxy.log.audits().at(-1), { errorClass: 'protocol' })
 })

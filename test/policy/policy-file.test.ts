@@ -167,7 +167,7 @@ t.test('checkPolicy reports at most 20 schema problems', async (t) => {
 t.test('a rule naming no subjects and no groups is refused, as it would grant nothing', async (t) => {
   const problems = problemsOf(t, () => checkPolicy({
     rules: [
-      { subjects: ['*'], actions: ['run'] },
+      { subjects: ['*'], actions: ['run'], capsules: ['*'] },
       { actions: ['run'], capsules: ['*'] },
       { subjects: [], groups: [], actions: ['admin'] }
     ]
@@ -179,22 +179,25 @@ t.test('a rule naming no subjects and no groups is refused, as it would grant no
 })
 
 t.test('a rule naming only groups, or only subjects, is accepted', async (t) => {
-  t.doesNotThrow(() => checkPolicy({ rules: [{ groups: ['g'], actions: ['run'] }, { subjects: ['s'], actions: ['run'] }] }, 'here'))
+  t.doesNotThrow(() => checkPolicy({ rules: [{ groups: ['g'], actions: ['run'], pipelines: ['p'] }, { subjects: ['s'], actions: ['run'], capsules: ['c'] }] }, 'here'))
 })
 
-// The two fallbacks below cannot be reached through the real fs and parsers, whose errors always
-// carry a code and a message; they are checked with stand-ins so a change to them is still seen.
-t.test('a read failure without an error code is reported as an unknown error', async (t) => {
-  const { loadPolicyFile: load } = await t.mockImport<typeof import('../../src/policy/policy-file.js')>('../../src/policy/policy-file.js', {
-    'node:fs': { readFileSync: () => { throw new Error('no code') } }
-  })
-  t.same(problemsOf(t, () => load('/etc/policy.yaml')), ['POLICY_FILE /etc/policy.yaml cannot be read: unknown error'])
+t.test('rules that would not do what they seem to say are refused, each named', async (t) => {
+  const problems = problemsOf(t, () => checkPolicy({
+    rules: [
+      { groups: ['ops'], actions: ['admin'], capsules: ['only-this'] },
+      { groups: ['ops'], actions: ['admin'], scope: 'own' },
+      { groups: ['team'], actions: ['run', 'read'] },
+      { groups: ['*'], actions: ['read'], capsules: ['*'] },
+      { groups: ['auditors'], actions: ['audit:read'] },
+      { groups: ['root'], actions: ['admin'] }
+    ]
+  }, 'here'))
+  t.same(problems, [
+    'here: /rules/0 grants admin, which reaches every capsule and pipeline with scope any: drop its capsules, pipelines and scope, or grant other actions',
+    'here: /rules/1 grants admin, which reaches every capsule and pipeline with scope any: drop its capsules, pipelines and scope, or grant other actions',
+    'here: /rules/2 names no capsules or pipelines, so its actions reach nothing (use capsules: ["*"] for all)',
+    'here: /rules/3 has "*" in groups: it is a wildcard only in subjects'
+  ], 'audit:read alone needs no capsules, and a bare admin rule is fine')
 })
 
-t.test('a parse failure whose message has no first line still names the file', async (t) => {
-  const { loadPolicyFile: load } = await t.mockImport<typeof import('../../src/policy/policy-file.js')>('../../src/policy/policy-file.js', {
-    'node:fs': { readFileSync: () => 'rules: []' },
-    yaml: { parse: () => { throw Object.assign(new Error(), { message: { split: () => [] } }) } }
-  })
-  t.same(problemsOf(t, () => load('/etc/policy.yaml')), ['POLICY_FILE /etc/policy.yaml is not valid YAML: '])
-})
