@@ -1,6 +1,5 @@
 // Builds the Fastify application from a Config. Never reads process.env and never listens:
 // the server, the demo, the OpenAPI writer and the tests all build it the same way.
-import { readFileSync } from 'node:fs'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Dispatcher } from 'undici'
@@ -9,6 +8,7 @@ import capsuleRoutes from '../routes/capsules.js'
 import computationRoutes from '../routes/computations.js'
 import { namedSchemas } from '../schemas/index.js'
 import type { Config, GatewayConfig } from './config.js'
+import { readConfiguredFile } from './config-file.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
@@ -139,14 +139,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
 
 /** The gateway's verifier; its public key file is read here, at start-up. */
 function gatewayVerifierFor (gateway: GatewayConfig): GatewayJwtVerifier {
-  let publicKeyPem: string | undefined
-  if (gateway.publicKeyFile !== undefined) {
-    try {
-      publicKeyPem = readFileSync(gateway.publicKeyFile, 'utf8')
-    } catch (error) {
-      throw new ConfigError([`GATEWAY_PUBLIC_KEY_FILE ${gateway.publicKeyFile} cannot be read: ${String((error as NodeJS.ErrnoException).code)}`])
-    }
-  }
+  const publicKeyPem = gateway.publicKeyFile === undefined ? undefined : readConfiguredFile('GATEWAY_PUBLIC_KEY_FILE', gateway.publicKeyFile)
   try {
     return createGatewayJwtVerifier({
       ...(gateway.jwksUrl === undefined ? {} : { jwksUrl: gateway.jwksUrl }),

@@ -1,8 +1,8 @@
 // The one connection pool to Code Ocean and the call that forwards a validated request on it.
-import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
+import { readConfiguredFile } from '../config-file.js'
 import { ConfigError } from '../errors.js'
 import type { Credential } from './credential.js'
 import { classifyUpstreamFailure, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
@@ -40,12 +40,7 @@ export interface UpstreamClient {
 
 /** Reads CODEOCEAN_CA_FILE at start-up; an unreadable or empty file stops the process. */
 export function readCaFile (path: string): string {
-  let pem: string
-  try {
-    pem = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ConfigError([`CODEOCEAN_CA_FILE ${path} cannot be read: ${String((error as NodeJS.ErrnoException).code)}`])
-  }
+  const pem = readConfiguredFile('CODEOCEAN_CA_FILE', path)
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError([`CODEOCEAN_CA_FILE ${path} holds no PEM certificate`])
   return pem
 }
