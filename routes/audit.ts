@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AuditEventPage, AuditEventsQuery } from '../schemas/audit.js'
 import { ref, ErrorBody } from '../schemas/common.js'
-import { AuditKeyRequired, AuditQueriesDisabled, Forbidden, InvalidRequest } from '../src/errors.js'
+import { AuditKeyRequired, AuditQueriesDisabled, Forbidden, InvalidRequest, Unauthenticated } from '../src/errors.js'
 import type { Policy } from '../src/policy/policy.js'
 import type { AuditQuery, Store } from '../src/store/store.js'
 
@@ -57,6 +57,8 @@ const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, o
       }
     }
   }, async (request) => {
+    // An outage while proving the caller (store, JWKS) is answered as such, not as a refusal.
+    if (request.identity === null && request.identityFailure !== null && !(request.identityFailure instanceof Unauthenticated)) throw request.identityFailure
     const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
     const byKey = expected !== undefined && presented !== undefined && timingSafeEqual(digest(presented), expected)
     const granted = request.identity === null ? undefined : options.policy.mayReadAudit(request.identity)

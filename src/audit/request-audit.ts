@@ -16,6 +16,8 @@ export class RequestAudit {
   receivedSeq = 0
   /** Set once validation passed: only then are body fields trusted as the request's resource. */
   validated = false
+  /** The id Code Ocean gave a run: the run's records are found by it like every later call's. */
+  createdComputationId?: string
   upstreamStatus?: number
   upstreamMs?: number
   errorClass?: string
@@ -95,7 +97,7 @@ export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
   decision: RequestAudit['decision']
 }
 
-const RESOURCE_FIELDS = ['computation_id', 'capsule_id', 'pipeline_id'] as const
+const RESOURCE_FIELDS = ['computation_id', 'capsule_id', 'pipeline_id', 'resume_run_id'] as const
 const MAX_ID_LENGTH = 128
 
 /** Status recorded for a caller that left before any answer was sent (nginx's convention). */
@@ -116,6 +118,7 @@ export function resourceIdsOf (request: FastifyRequest): Record<string, string> 
       if (typeof value === 'string' && resource[field] === undefined) resource[field] = value.slice(0, MAX_ID_LENGTH)
     }
   }
+  if (request.audit.createdComputationId !== undefined) resource.computation_id = request.audit.createdComputationId.slice(0, MAX_ID_LENGTH)
   return resource
 }
 

@@ -4,7 +4,7 @@
 // probed. Afterwards it records who started a run, and drops from a list what the caller may not see.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ComputationNotFound, Forbidden, UpstreamProtocolError } from '../errors.js'
+import { ComputationNotFound, Forbidden, Unauthenticated, UpstreamProtocolError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { jsonArrayElements } from '../policy/json-array.js'
 import type { ComputationAction, Decision, Policy, Target } from '../policy/policy.js'
@@ -43,30 +43,48 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     if (request.routeOptions.config.action === undefined) return
     if (request.identity !== null) return
     const failure = request.identityFailure as Error
-    request.audit.decision = { outcome: 'deny', reason: `no proven caller: ${failure.message}` }
+    // A store or JWKS outage is not a denial: the record's errorCode tells it apart.
+    if (failure instanceof Unauthenticated) request.audit.decision = { outcome: 'deny', reason: `no proven caller: ${failure.message}` }
     throw failure
   })
+
+  /** Decides `action` on one computation; throws 404 when the caller may not see it, 403 when it may not act. */
+  async function onComputation (request: FastifyRequest, caller: Identity, action: ComputationAction, id: string, refused: string): Promise<void> {
+    const decision = policy.onAnyComputation(caller, action) ??
+      policy.onComputation(caller, action, (await store.ownersOf([id])).get(id))
+    decided(request, decision)
+    if (!decision.visible) throw new ComputationNotFound(id)
+    if (!decision.allowed) throw new Forbidden(refused, `computation ${id}`)
+  }
 
   app.addHook('preHandler', async (request) => {
     const { action } = request.routeOptions.config
     if (action === undefined) return
     const caller = request.identity as Identity
-    if (action === 'run' || action === 'list') {
-      const target = action === 'run' ? runTargetOf(request.body as object) : listTargetOf(request.params as object)
+    if (action === 'run') {
+      const target = runTargetOf(request.body as object)
       const decision = policy.onTarget(caller, action, target)
       decided(request, decision)
       if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
-      if (action === 'run') request.answerFilter = recordOwner(request, caller, target, store)
-      else if (!policy.seesAllOf(caller, target)) request.answerFilter = visibleOnly(caller, target, policy, store)
-      return
+      // Resuming builds on another computation's work: the caller must be allowed to read it.
+      const resumed = (request.body as { resume_run_id?: string | null }).resume_run_id
+      if (typeof resumed === 'string') await onComputation(request, caller, 'read', canonicalId(resumed), 'resume from')
+      request.answerFilter = recordOwner(request, caller, target, store)
+    } else if (action === 'list') {
+      const target = listTargetOf(request.params as object)
+      const decision = policy.onTarget(caller, action, target)
+      decided(request, decision)
+      if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
+      if (!policy.readsAllOf(caller, target)) request.answerFilter = readableOnly(caller, target, policy, store)
+    } else {
+      await onComputation(request, caller, action, canonicalId((request.params as { computation_id: string }).computation_id), action)
     }
-    const id = (request.params as { computation_id: string }).computation_id
-    const decision = policy.onAnyComputation(caller, action) ??
-      policy.onComputation(caller, action, (await store.ownersOf([id])).get(id))
-    decided(request, decision)
-    if (!decision.visible) throw new ComputationNotFound(id)
-    if (!decision.allowed) throw new Forbidden(action, `computation ${id}`)
   })
+}
+
+/** Ids are UUIDs, which Code Ocean writes in lower case: compared and stored that way whatever the caller typed. */
+function canonicalId (id: string): string {
+  return id.toLowerCase()
 }
 
 /** Remembers who started a run, so later calls on the computation can be decided. */
@@ -81,9 +99,10 @@ function recordOwner (request: FastifyRequest, caller: Identity, target: Target,
       request.audit.errorClass = 'owner_unrecorded'
       return body
     }
+    request.audit.createdComputationId = id
     try {
       await store.recordOwner({
-        computationId: id,
+        computationId: canonicalId(id),
         subject: caller.subject,
         groups: caller.groups,
         capsuleId: target.kind === 'capsule' ? target.id : null,
@@ -91,7 +110,7 @@ function recordOwner (request: FastifyRequest, caller: Identity, target: Target,
         createdAt: new Date().toISOString()
       })
     } catch (error) {
-      // The run exists either way: its id must reach the caller, who can find it again in the audit trail.
+      // The run exists either way: its id must reach the caller, and is in the run's audit record.
       request.log.error({ err: error, computationId: id }, 'the owner of a new computation could not be recorded')
       request.audit.errorClass = 'owner_unrecorded'
     }
@@ -99,19 +118,20 @@ function recordOwner (request: FastifyRequest, caller: Identity, target: Target,
   }
 }
 
-/** Keeps the list elements the caller may see, each exactly as Code Ocean wrote it. */
-function visibleOnly (caller: Identity, target: Target, policy: Policy, store: Store): AnswerFilter {
+/** Keeps the list elements the caller may read, each exactly as Code Ocean wrote it. */
+function readableOnly (caller: Identity, target: Target, policy: Policy, store: Store): AnswerFilter {
   return async (body) => {
     const elements = jsonArrayElements(body.toString('utf8'))
     if (elements === undefined) throw new UpstreamProtocolError()
     const idOf = (value: unknown): string | undefined => {
       const id = (value as { id?: unknown } | null)?.id
-      return typeof id === 'string' ? id : undefined
+      return typeof id === 'string' ? canonicalId(id) : undefined
     }
     const owners = await store.ownersOf(elements.flatMap((element) => idOf(element.value) ?? []))
     const visible = elements.filter((element) => {
       const id = idOf(element.value)
-      return id !== undefined && policy.onComputation(caller, 'read', owners.get(id), target).visible
+      // Read, not merely visible: an element carries everything a get would answer.
+      return id !== undefined && policy.onComputation(caller, 'read', owners.get(id), target).allowed
     })
     return Buffer.from(`[${visible.map((element) => element.text).join(',')}]`)
   }

@@ -54,9 +54,9 @@ function compile (rule: PolicyRule, index: number): CompiledRule {
     subjects: new Set(rule.subjects),
     groups: new Set(rule.groups),
     actions: new Set(rule.actions),
-    // An admin rule reaches everything, whatever else it names.
-    capsules: new Set(admin ? ['*'] : rule.capsules),
-    pipelines: new Set(admin ? ['*'] : rule.pipelines),
+    // An admin rule reaches everything. Ids are UUIDs, compared in lower case.
+    capsules: new Set(admin ? ['*'] : rule.capsules?.map((id) => id.toLowerCase())),
+    pipelines: new Set(admin ? ['*'] : rule.pipelines?.map((id) => id.toLowerCase())),
     scope: admin ? 'any' : rule.scope ?? 'own'
   }
 }
@@ -100,9 +100,9 @@ export class Policy {
     return rule === undefined ? undefined : { visible: true, allowed: true, reason: `${action} granted by ${rule.label} (scope any)` }
   }
 
-  /** True when every computation of the target is visible to the caller: a list needs no filtering. */
-  seesAllOf (caller: Identity, target: Target): boolean {
-    return COMPUTATION_ACTIONS.some((action) => this.#rulesFor(caller, action).some((rule) => rule.scope === 'any' && covers(rule, target)))
+  /** True when the caller may read every computation of the target: a list needs no filtering. */
+  readsAllOf (caller: Identity, target: Target): boolean {
+    return this.#rulesFor(caller, 'read').some((rule) => rule.scope === 'any' && covers(rule, target))
   }
 
   mayReadAudit (caller: Identity): Decision {

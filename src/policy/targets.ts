@@ -1,5 +1,5 @@
 // What a request acts on, read from its validated parts: the capsule or pipeline a run starts
-// or a list names, and the computation a per-computation call names.
+// or a list names. Ids are UUIDs, compared in lower case as Code Ocean writes them.
 import { InvalidRequest } from '../errors.js'
 import type { Target } from './policy.js'
 
@@ -13,14 +13,14 @@ export function runTargetOf (body: RunTargetFields): Target {
   const capsule = body.capsule_id ?? undefined
   const pipeline = body.pipeline_id ?? undefined
   if (capsule !== undefined && pipeline !== undefined) throw new InvalidRequest('body sets both capsule_id and pipeline_id: set exactly one')
-  if (capsule !== undefined) return { kind: 'capsule', id: capsule }
-  if (pipeline !== undefined) return { kind: 'pipeline', id: pipeline }
+  if (capsule !== undefined) return { kind: 'capsule', id: capsule.toLowerCase() }
+  if (pipeline !== undefined) return { kind: 'pipeline', id: pipeline.toLowerCase() }
   throw new InvalidRequest('body must set capsule_id (to run a capsule) or pipeline_id (to run a pipeline)')
 }
 
 /** The capsule or pipeline whose computations a list route names. */
 export function listTargetOf (params: { capsule_id?: string, pipeline_id?: string }): Target {
   return params.capsule_id === undefined
-    ? { kind: 'pipeline', id: String(params.pipeline_id) }
-    : { kind: 'capsule', id: params.capsule_id }
+    ? { kind: 'pipeline', id: String(params.pipeline_id).toLowerCase() }
+    : { kind: 'capsule', id: params.capsule_id.toLowerCase() }
 }

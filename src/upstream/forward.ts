@@ -98,7 +98,9 @@ async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseDa
     throw new UpstreamProtocolError()
   }
   if (reply.raw.destroyed) {
-    await response.body.dump()
+    // Nobody to answer, but a filter may still have to record what happened (a run's owner).
+    if (request.answerFilter !== null && response.statusCode === 200) await request.answerFilter(await readWhole(upstream, request, response))
+    else await response.body.dump()
     return reply
   }
 

@@ -3,7 +3,7 @@
 // Code Ocean sees no request at all; a group member with scope `group` and an admin get
 // through; lists keep only what the caller may see, each element exactly as Code Ocean sent it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { ConfigError } from '../../src/errors.js'
+import { StoreError } from '../../src/store/store.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { TEST_TOKEN } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -300,4 +301,94 @@ t.test('a list answer too large to filter is refused, not buffered without end',
   t.equal(response.statusCode, 502)
   t.equal(response.json().code, 'PROXY_UPSTREAM_PROTOCOL_ERROR')
   t.match(proxy.log.audits().at(-1), { errorClass: 'protocol' })
+})
+
+t.test('a run may resume only from a computation the caller may read', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const body = (resumeRunId: string): object => ({ pipeline_id: simulator.pipelines.main, resume_run_id: resumeRunId })
+  const alices = (await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { pipeline_id: simulator.pipelines.main } }, ALICE)).json().id as string
+  simulator.clearRequests()
+  const byBob = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: body(alices) }, BOB)
+  t.equal(byBob.statusCode, 404, 'Bob cannot build on Alice\'s run, nor learn that it exists')
+  t.equal(byBob.json().code, 'PROXY_COMPUTATION_NOT_FOUND')
+  t.equal(simulator.requests.length, 0)
+  const byAlice = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: body(alices.toUpperCase()) }, ALICE)
+  t.equal(byAlice.statusCode, 200, 'Alice resumes her own, however she spells its id')
+  t.match(proxy.log.audits().at(-1), { resource: { pipeline_id: simulator.pipelines.main, resume_run_id: alices.toUpperCase() } })
+})
+
+t.test('a run whose caller left before Code Ocean answered still gets its owner, and its records carry its id', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ method: 'POST', delayMs: 300, times: 1 })
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  await new Promise<void>((resolve) => {
+    const request = httpRequest({ host: address.hostname, port: address.port, path: '/api/v1/computations', method: 'POST', headers: { ...ALICE, 'content-type': 'application/json' } })
+    request.on('error', () => resolve())
+    setTimeout(() => { request.destroy(); resolve() }, 50)
+    request.end(JSON.stringify({ capsule_id: simulator.capsules.workstation }))
+  })
+  for (let wait = 0; wait < 200 && proxy.log.audits().length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  const id = JSON.parse(simulator.requests[0]?.response?.bodyText ?? '{}').id as string
+  t.match(proxy.log.audits()[0], { status: 499, clientAborted: true, upstreamStatus: 200, errorClass: null, resource: { computation_id: id } })
+  let found = 0
+  for (let wait = 0; wait < 100 && found === 0; wait++) {
+    found = (await proxy.store.queryAudit({ computationId: id, limit: 10 })).length
+    if (found === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.equal(found, 1, 'the run is found in the trail by the id it created')
+  t.equal((await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${id}` }, ALICE)).statusCode, 204, 'Alice can still stop the run she started')
+})
+
+t.test('a list shows whole computations only to callers who may read them', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const path = await policyFile(t, `
+rules:
+  - name: everyone runs and reads their own
+    subjects: ['*']
+    actions: [run, list, read]
+    capsules: ['*']
+  - name: team-b may delete each other's, not read them
+    groups: [team-b]
+    actions: [delete]
+    capsules: ['*']
+    scope: group
+`)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: path })
+  const carol = { 'x-forwarded-user': 'carol@example.com', 'x-forwarded-groups': 'team-b' }
+  const carols = await run(proxy, carol, simulator.capsules.analysis)
+  const bobs = await run(proxy, BOB, simulator.capsules.analysis)
+  t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${carols}` }, BOB)).statusCode, 403, 'Bob may not read Carol\'s run')
+  const list = await proxy.inject({ method: 'GET', url: `/api/v1/capsules/${simulator.capsules.analysis}/computations` }, BOB)
+  t.same(list.json().map((computation: { id: string }) => computation.id), [bobs], 'so her run is not in his list either')
+})
+
+t.test('ids are matched whatever their case: the policy, the run and later calls', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const path = await policyFile(t, `
+rules:
+  - name: team-a runs the analysis capsule
+    groups: [team-a]
+    actions: [run, list, read, rename, delete, attach]
+    capsules: [${simulator.capsules.analysis.toUpperCase()}]
+    scope: group
+`)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: path })
+  const id = await run(proxy, ALICE, simulator.capsules.analysis)
+  const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id.toUpperCase()}` }, CAROL)
+  t.notMatch(response.body, /PROXY_COMPUTATION_NOT_FOUND/, 'a team-a colleague reaches it by its upper-case id')
+  t.equal(simulator.requests.length, 2, 'the call was forwarded (what Code Ocean makes of the case is its own answer)')
+})
+
+t.test('with the store down, a caller proven by a service key gets 503, audited as an outage rather than a refusal', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '', AUDIT_ADMIN_KEY: 'audit-admin-key-0123456789' })
+  proxy.store.findServiceKey = async () => { throw new StoreError('SQLite store: find a service key failed', { cause: new Error('disk I/O error') }) }
+  const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${MISSING}`, headers: { authorization: `Bearer cpx_0123456789abcdef_${'A'.repeat(43)}` } }, null)
+  t.equal(response.statusCode, 503)
+  t.equal(response.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  t.match(proxy.log.audits().at(-1), { status: 503, decision: null, errorCode: 'PROXY_AUDIT_UNAVAILABLE' })
+  const search = await proxy.inject({ method: 'GET', url: '/audit/events', headers: { authorization: `Bearer cpx_0123456789abcdef_${'A'.repeat(43)}` } }, null)
+  t.equal(search.statusCode, 503, 'the audit search says the store is down, not that queries are refused')
 })

@@ -148,7 +148,7 @@ t.test('the two-teams policy', async (t) => {
       ['team-b, its pipeline', bob, pipeline('pipeline-b'), false],
       ['the CI key, its pipeline', ci, pipeline('pipeline-b'), false]
     ]
-    for (const [what, who, target, expected] of cases) t.equal(policy.seesAllOf(who, target), expected, what)
+    for (const [what, who, target, expected] of cases) t.equal(policy.readsAllOf(who, target), expected, what)
   })
 
   t.test('only admins and auditors read the audit trail', async (t) => {
@@ -173,7 +173,7 @@ t.test('without a policy file anyone runs anything and acts on their own computa
   t.equal(policy.onComputation(alice, 'read', owner('amir', ['team-a'], capsule('c'))).visible, false, 'a groupmate\'s is hidden')
   t.equal(policy.onComputation(alice, 'read', undefined).visible, false, 'an unrecorded one is hidden')
   t.equal(policy.onAnyComputation(alice, 'read'), undefined)
-  t.equal(policy.seesAllOf(alice, capsule('any-capsule')), false)
+  t.equal(policy.readsAllOf(alice, capsule('any-capsule')), false)
   t.equal(policy.mayReadAudit(alice).allowed, false)
 })
 
@@ -246,7 +246,7 @@ t.test('admin grants every action with scope any on everything, whatever else th
     t.same(policy.onAnyComputation(op, action), { visible: true, allowed: true, reason: `${action} granted by rule "ops" (scope any)` })
   }
   t.equal(policy.onComputation(op, 'delete', undefined).allowed, true, 'unrecorded computations too')
-  t.equal(policy.seesAllOf(op, capsule('elsewhere')), true)
+  t.equal(policy.readsAllOf(op, capsule('elsewhere')), true)
   t.same(policy.mayReadAudit(op), { allowed: true, reason: 'audit:read granted by rule "ops"' })
   t.equal(policy.onTarget(caller('olga'), 'run', capsule('only-this')).allowed, false, 'and only for the callers it names')
 })
@@ -364,16 +364,18 @@ t.test('onAnyComputation needs scope any on every capsule and every pipeline for
   }
 })
 
-t.test('seesAllOf needs a per-computation action with scope any covering the target', async (t) => {
+t.test('readsAllOf needs read with scope any covering the target', async (t) => {
   const policy = new Policy({
     rules: [
       { subjects: ['*'], actions: ['delete'], capsules: ['c'], scope: 'any' },
+      { subjects: ['*'], actions: ['read'], capsules: ['E'], scope: 'any' },
       { subjects: ['*'], actions: ['read'], capsules: ['*'], pipelines: ['*'], scope: 'group' },
       { subjects: ['*'], actions: ['run', 'list'], pipelines: ['*'], scope: 'any' }
     ]
   })
   const alice = caller('alice')
-  t.equal(policy.seesAllOf(alice, capsule('c')), true, 'any per-computation action will do')
-  t.equal(policy.seesAllOf(alice, capsule('d')), false, 'scope group is not enough')
-  t.equal(policy.seesAllOf(alice, pipeline('p')), false, 'run and list with scope any are not enough')
+  t.equal(policy.readsAllOf(alice, capsule('c')), false, 'delete alone does not let a list show whole computations')
+  t.equal(policy.readsAllOf(alice, capsule('e')), true, 'read with scope any does, the policy ids compared in lower case')
+  t.equal(policy.readsAllOf(alice, capsule('d')), false, 'scope group is not enough')
+  t.equal(policy.readsAllOf(alice, pipeline('p')), false, 'run and list with scope any are not enough')
 })

@@ -70,7 +70,7 @@ forEachStore(t, 'records are filtered and paged, oldest first', async (t, stores
   const completed = await page(proxy, `stage=completed&${within}`)
   t.same(completed.events.map((event) => event.action), ['runCapsule', 'getComputation', 'getComputation'])
   const aboutRun = await page(proxy, `computation_id=${id}&stage=completed&${within}`)
-  t.same(aboutRun.events.map((event) => event.action), ['getComputation'], 'found by computation id')
+  t.same(aboutRun.events.map((event) => event.action), ['runCapsule', 'getComputation'], 'found by computation id, the run that made it included')
   t.same((await page(proxy, `pipeline_id=${simulator.pipelines.main}`)).events, [], 'no pipeline was run')
   const byCapsule = await page(proxy, `capsule_id=${simulator.capsules.analysis}&${within}`)
   t.same(byCapsule.events.map((event) => [event.action, event.stage]), [['runCapsule', 'completed']])
