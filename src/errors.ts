@@ -99,6 +99,41 @@ export const ComputationNotFound = createError(
   'Computation %s not found.',
   404
 )
+export const UpstreamOverloaded = createError(
+  'PROXY_UPSTREAM_OVERLOADED',
+  'Too many calls to Code Ocean are waiting already; nothing was sent. Retry after the time given in Retry-After.',
+  503
+)
+export const UpstreamCircuitOpen = createError(
+  'PROXY_UPSTREAM_CIRCUIT_OPEN',
+  'Code Ocean has been failing, so the proxy is not calling it for a moment; nothing was sent. Retry after the time given in Retry-After.',
+  503
+)
+export const IdempotencyKeyRequired = createError(
+  'PROXY_IDEMPOTENCY_KEY_REQUIRED',
+  'Runs need an Idempotency-Key header here (a unique value per intended run, reused only to retry it).',
+  400
+)
+export const IdempotencyKeyReused = createError(
+  'PROXY_IDEMPOTENCY_KEY_REUSED',
+  'This Idempotency-Key was used for a run with a different body. Use a new key for a different run.',
+  422
+)
+export const IdempotencyInFlight = createError(
+  'PROXY_IDEMPOTENCY_IN_FLIGHT',
+  'A run with this Idempotency-Key is still in progress. Retry after the time given in Retry-After to get its answer.',
+  409
+)
+export const IdempotencyOutcomeUnknown = createError(
+  'PROXY_IDEMPOTENCY_OUTCOME_UNKNOWN',
+  'The run sent with this Idempotency-Key may or may not have started: Code Ocean did not answer. It was not sent again. List the %s\'s computations to check, then run with a new key if it is not there.',
+  409
+)
+export const RateLimited = createError(
+  'PROXY_RATE_LIMITED',
+  'Too many %s calls from you: at most %s per %s. Retry after the time given in Retry-After.',
+  429
+)
 export const InternalError = createError(
   'PROXY_INTERNAL_ERROR',
   'The proxy failed while handling this request. Quote the request id when reporting it.',
