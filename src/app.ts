@@ -16,6 +16,7 @@ import authorizationPlugin from './plugins/authorization.js'
 import identityPlugin from './plugins/identity.js'
 import errorHandlingPlugin, { frameworkErrorHandler } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
+import rateLimitsPlugin from './plugins/rate-limits.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
@@ -126,6 +127,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
   await app.register(authorizationPlugin, { policy, store })
+  await app.register(rateLimitsPlugin, config.rateLimits)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })

@@ -50,12 +50,30 @@ export const Environment = Type.Object({
   TRUSTED_GROUPS_HEADER: Type.String({ default: 'X-Forwarded-Groups', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
   ALLOW_ANONYMOUS: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'true or false' }),
   POLICY_FILE: Type.Optional(Type.String({ description: 'a JSON or YAML policy file' })),
-  AGENT_ID_TEMPLATE: Type.String({ default: 'codeocean-proxy/{user}', minLength: 1, maxLength: 200, description: 'a template using {user}, {subject} or {email}' })
+  AGENT_ID_TEMPLATE: Type.String({ default: 'codeocean-proxy/{user}', minLength: 1, maxLength: 200, description: 'a template using {user}, {subject} or {email}' }),
+  IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 720, description: 'a number of hours, 1 to 720' }),
+  IDEMPOTENCY_REQUIRED: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'true or false' }),
+  UPSTREAM_RETRY_ATTEMPTS: Type.Integer({ default: 3, minimum: 1, maximum: 10, description: 'a number of attempts, 1 to 10' }),
+  UPSTREAM_RETRY_BASE_MS: Milliseconds(200),
+  UPSTREAM_RETRY_BUDGET_MS: Milliseconds(10_000),
+  UPSTREAM_MAX_CONCURRENT: Type.Integer({ default: 64, minimum: 1, maximum: 4096, description: 'a call count, 1 to 4096' }),
+  UPSTREAM_MAX_PER_SECOND: Type.Integer({ default: 100, minimum: 1, maximum: 100_000, description: 'calls per second, 1 to 100000' }),
+  UPSTREAM_QUEUE_LIMIT: Type.Integer({ default: 256, minimum: 0, maximum: 100_000, description: 'a call count, 0 to 100000' }),
+  UPSTREAM_QUEUE_TIMEOUT_MS: Milliseconds(5_000),
+  BREAKER_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000, description: 'a failure count, 1 to 1000' }),
+  BREAKER_COOLDOWN_MS: Milliseconds(10_000),
+  POLL_CACHE_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 60_000, description: 'a whole number of milliseconds, 0 to 60000' }),
+  WAIT_POLL_INTERVAL_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 600_000, description: 'a whole number of milliseconds, 100 to 600000' }),
+  WAIT_MAX_SECONDS: Type.Integer({ default: 600, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'a Redis URL, redis://host:6379' })),
+  RATE_LIMIT_KEY_PREFIX: Type.String({ default: 'codeocean-proxy:rate:', minLength: 1, maxLength: 100, description: 'a Redis key prefix' }),
+  RATE_LIMIT_RUNS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, maximum: 1_000_000, description: 'a call count, 1 to 1000000' }),
+  RATE_LIMIT_CALLS_PER_MINUTE: Type.Integer({ default: 1_200, minimum: 1, maximum: 1_000_000, description: 'a call count, 1 to 1000000' })
 })
 export type Environment = Static<typeof Environment>
 
 /** Variables whose values are never echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY', 'AUDIT_ADMIN_KEY'])
+const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY', 'AUDIT_ADMIN_KEY', 'REDIS_URL'])
 
 export type TokenSource =
   | { kind: 'value', token: string }
@@ -112,7 +130,20 @@ export interface Config {
     headersTimeoutMs: number
     bodyTimeoutMs: number
     connections: number
+    /** Reads only: attempts in all, the first backoff, and the time all attempts must fit in. */
+    retry: { attempts: number, baseDelayMs: number, budgetMs: number }
+    /** Calls to Code Ocean at once and per second, and callers allowed to queue for one. */
+    limits: { maxConcurrent: number, maxPerSecond: number, queueLimit: number, queueTimeoutMs: number }
+    breaker: { failureThreshold: number, cooldownMs: number }
   }
+  idempotency: { ttlMs: number, required: boolean }
+  polling: {
+    /** How long a computation in a terminal state is answered from memory; 0 for never. */
+    terminalCacheMs: number
+    waitIntervalMs: number
+    waitMaxMs: number
+  }
+  rateLimits: { redisUrl?: string, keyPrefix: string, runsPerMinute: number, callsPerMinute: number }
 }
 
 /** Reads the variables the schema names (empty ones count as unset) and builds a Config, or throws ConfigError. */
@@ -184,7 +215,23 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       connectTimeoutMs: values.UPSTREAM_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: values.UPSTREAM_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: values.UPSTREAM_BODY_TIMEOUT_MS,
-      connections: values.UPSTREAM_CONNECTIONS
+      connections: values.UPSTREAM_CONNECTIONS,
+      retry: { attempts: values.UPSTREAM_RETRY_ATTEMPTS, baseDelayMs: values.UPSTREAM_RETRY_BASE_MS, budgetMs: values.UPSTREAM_RETRY_BUDGET_MS },
+      limits: {
+        maxConcurrent: values.UPSTREAM_MAX_CONCURRENT,
+        maxPerSecond: values.UPSTREAM_MAX_PER_SECOND,
+        queueLimit: values.UPSTREAM_QUEUE_LIMIT,
+        queueTimeoutMs: values.UPSTREAM_QUEUE_TIMEOUT_MS
+      },
+      breaker: { failureThreshold: values.BREAKER_FAILURES, cooldownMs: values.BREAKER_COOLDOWN_MS }
+    },
+    idempotency: { ttlMs: values.IDEMPOTENCY_TTL_HOURS * 3_600_000, required: values.IDEMPOTENCY_REQUIRED === 'true' },
+    polling: { terminalCacheMs: values.POLL_CACHE_MS, waitIntervalMs: values.WAIT_POLL_INTERVAL_MS, waitMaxMs: values.WAIT_MAX_SECONDS * 1000 },
+    rateLimits: {
+      ...(values.REDIS_URL === undefined ? {} : { redisUrl: values.REDIS_URL }),
+      keyPrefix: values.RATE_LIMIT_KEY_PREFIX,
+      runsPerMinute: values.RATE_LIMIT_RUNS_PER_MINUTE,
+      callsPerMinute: values.RATE_LIMIT_CALLS_PER_MINUTE
     }
   }
 }

@@ -30,7 +30,18 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
     port: 8080,
     logLevel: 'info',
     bodyLimitBytes: 1_048_576,
-    upstream: { connectTimeoutMs: 5000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, connections: 64 }
+    upstream: {
+      connectTimeoutMs: 5000,
+      headersTimeoutMs: 30_000,
+      bodyTimeoutMs: 30_000,
+      connections: 64,
+      retry: { attempts: 3, baseDelayMs: 200, budgetMs: 10_000 },
+      limits: { maxConcurrent: 64, maxPerSecond: 100, queueLimit: 256, queueTimeoutMs: 5000 },
+      breaker: { failureThreshold: 5, cooldownMs: 10_000 }
+    },
+    idempotency: { ttlMs: 86_400_000, required: false },
+    polling: { terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },
+    rateLimits: { keyPrefix: 'codeocean-proxy:rate:', runsPerMinute: 30, callsPerMinute: 1200 }
   })
 })
 
@@ -106,6 +117,31 @@ t.test('trusted proxies, anonymous access, the policy file and the Agent-Id temp
   t.match(problemsOf({ ...VALID, TRUSTED_PROXIES: '10.0.0.0/33,example.com' }), [/entry "10.0.0.0\/33" is invalid/, /entry "example.com" is invalid/])
   t.match(problemsOf({ ...VALID, ALLOW_ANONYMOUS: 'yes' }), [/^ALLOW_ANONYMOUS="yes" is invalid: expected true or false/])
   t.match(problemsOf({ ...VALID, AGENT_ID_TEMPLATE: 'codeocean-proxy' }), [/AGENT_ID_TEMPLATE is invalid: it must name the caller/])
+})
+
+t.test('idempotency, retries, upstream limits, polling and rate limits are read from the environment', async (t) => {
+  const config = loadConfig({
+    ...VALID,
+    IDEMPOTENCY_TTL_HOURS: '2',
+    IDEMPOTENCY_REQUIRED: 'true',
+    UPSTREAM_RETRY_ATTEMPTS: '1',
+    UPSTREAM_MAX_PER_SECOND: '5',
+    BREAKER_FAILURES: '2',
+    POLL_CACHE_MS: '0',
+    WAIT_MAX_SECONDS: '30',
+    REDIS_URL: 'redis://:secret@redis:6379/2',
+    RATE_LIMIT_RUNS_PER_MINUTE: '5'
+  })
+  t.same(config.idempotency, { ttlMs: 7_200_000, required: true })
+  t.equal(config.upstream.retry.attempts, 1)
+  t.equal(config.upstream.limits.maxPerSecond, 5)
+  t.equal(config.upstream.breaker.failureThreshold, 2)
+  t.same(config.polling, { terminalCacheMs: 0, waitIntervalMs: 5000, waitMaxMs: 30_000 })
+  t.equal(config.rateLimits.redisUrl, 'redis://:secret@redis:6379/2')
+  t.equal(config.rateLimits.runsPerMinute, 5)
+  const problems = problemsOf({ ...VALID, REDIS_URL: 'http://:secret@redis' })
+  t.match(problems, [/^REDIS_URL is invalid: expected a Redis URL/])
+  t.notMatch(problems.join(' '), /secret/, 'a Redis URL may hold a password: never echoed')
 })
 
 t.test('a token file is used instead of a token', async (t) => {

@@ -49,7 +49,10 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
   // Every error that reaches here is a PROXY_* error, which always carries its status.
   const statusCode = Number(error.statusCode)
   request.audit.errorCode = error.code
-  if (statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
+  // An error that knows when to come back says so (rate limits, a queue, an open circuit).
+  const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+  else if (statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
   // RFC 9110: a 401 names the ways to authenticate; the SDK's Basic form comes first.
   if (statusCode === 401) reply.header('www-authenticate', 'Basic realm="codeocean-proxy", Bearer realm="codeocean-proxy"')
   return reply.code(statusCode).type('application/json; charset=utf-8').send({

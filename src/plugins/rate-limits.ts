@@ -1,0 +1,62 @@
+// Per-caller rate limits (@fastify/rate-limit), keyed by the proven subject: runs, which are
+// scarce and billable, have their own smaller budget; every other API call shares another.
+// With REDIS_URL the counters live in Redis, so a limit holds across instances; in memory otherwise.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
+import { Redis } from 'ioredis'
+import { RateLimited } from '../errors.js'
+
+export interface RateLimitOptions {
+  redisUrl?: string
+  keyPrefix: string
+  runsPerMinute: number
+  callsPerMinute: number
+}
+
+const WINDOW_MS = 60_000
+
+function subjectOf (request: FastifyRequest): string {
+  // Only routes with an action are limited, and those have refused any caller without identity.
+  return `subject:${String(request.identity?.subject)}`
+}
+
+async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Promise<void> {
+  const redis = options.redisUrl === undefined
+    ? undefined
+    : new Redis(options.redisUrl, {
+      // A Redis that is down must not hold requests: fail fast, and let the limit be skipped.
+      connectTimeout: 1000,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: false
+    })
+  redis?.on('error', (error: Error) => { app.log.warn({ errMessage: error.message }, 'Redis for rate limits is unreachable: limits are not enforced until it is back') })
+  // Decided per route as routes are added: must run before the rate-limit plugin's own onRoute.
+  app.addHook('onRoute', (route) => {
+    const action = route.config?.action
+    if (action === undefined) return
+    const runs = action === 'run'
+    route.config = {
+      ...route.config,
+      rateLimit: { max: runs ? options.runsPerMinute : options.callsPerMinute, timeWindow: WINDOW_MS, groupId: runs ? ':runs' : ':calls' }
+    }
+  })
+  await app.register(rateLimit, {
+    global: false,
+    // After identity (onRequest), before the body is read: a caller over its limit costs little.
+    hook: 'preParsing',
+    keyGenerator: subjectOf,
+    enableDraftSpec: true,
+    skipOnError: true,
+    nameSpace: options.keyPrefix,
+    ...(redis === undefined ? {} : { redis }),
+    errorResponseBuilder: (request, context) => {
+      const error = new RateLimited(request.routeOptions.config.action === 'run' ? 'run' : 'API', context.max, 'minute')
+      return Object.assign(error, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) })
+    }
+  })
+  app.addHook('onClose', async () => { redis?.disconnect() })
+}
+
+export default fp(rateLimits, { name: 'rate-limits', fastify: '5.x', dependencies: ['identity'] })

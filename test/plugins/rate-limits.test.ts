@@ -1,0 +1,59 @@
+// Per-caller rate limits: runs and other calls have separate budgets per subject, the answer
+// past a limit is a 429 with Retry-After and RateLimit headers that reaches nothing upstream,
+// and with Redis the counters hold across instances.
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const ALICE = { 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'proxy-admins' }
+const BOB = { 'x-forwarded-user': 'bob@example.com', 'x-forwarded-groups': 'proxy-admins' }
+
+t.test('runs have their own budget per caller; past it, 429 with Retry-After, audited, not forwarded', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { RATE_LIMIT_RUNS_PER_MINUTE: '2' })
+  const run = async (caller: Record<string, string>) =>
+    await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } }, caller)
+  t.equal((await run(ALICE)).statusCode, 200)
+  const second = await run(ALICE)
+  t.equal(second.statusCode, 200)
+  t.equal(second.headers['ratelimit-limit'], '2')
+  t.equal(second.headers['ratelimit-remaining'], '0')
+  const third = await run(ALICE)
+  t.equal(third.statusCode, 429)
+  t.equal(third.json().code, 'PROXY_RATE_LIMITED')
+  t.match(third.json().message, /at most 2 per minute/)
+  t.ok(Number(third.headers['retry-after']) >= 1, 'Retry-After says when')
+  t.match(proxy.log.audits().at(-1), { action: 'runCapsule', status: 429, actor: { subject: 'alice@example.com' } })
+  t.equal(simulator.requests.length, 2, 'the third run never reached Code Ocean')
+  t.equal((await run(BOB)).statusCode, 200, 'another caller has a budget of its own')
+  const read = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${String(second.json().id)}` }, ALICE)
+  t.equal(read.statusCode, 200, 'reads are counted apart from runs')
+})
+
+t.test('with Redis, a limit holds across two instances', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const env = { REDIS_URL, RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`, RATE_LIMIT_CALLS_PER_MINUTE: '3' }
+  const a = await buildTestApp(t, simulator.url, env)
+  const b = await buildTestApp(t, simulator.url, env)
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const get = { method: 'GET', url: `/api/v1/computations/${computation.id}` } as const
+  const statuses = []
+  for (const proxy of [a, b, a, b]) statuses.push((await proxy.inject({ ...get }, ALICE)).statusCode)
+  t.same(statuses, [200, 200, 200, 429], 'three calls in all, whichever instance took them')
+  t.equal(simulator.requests.length, 3)
+})
+
+t.test('with Redis unreachable, calls go through rather than fail, and it is logged', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_CALLS_PER_MINUTE: '1' })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  for (let call = 0; call < 3; call++) {
+    t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` }, ALICE)).statusCode, 200)
+  }
+  for (let wait = 0; wait < 100 && !proxy.log.lines().some((line) => /Redis for rate limits is unreachable/.test(String(line.msg))); wait++) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.ok(proxy.log.lines().some((line) => /Redis for rate limits is unreachable/.test(String(line.msg))))
+})
