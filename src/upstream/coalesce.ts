@@ -1,0 +1,133 @@
+// Lets identical concurrent reads share one upstream call, and keeps answers that can no longer
+// change (a computation in a terminal state) in memory for a short while.
+
+/** A whole upstream answer, read into memory so several callers can be sent it. */
+export interface BufferedAnswer { status: number, headers: Record<string, string | string[]>, body: Buffer }
+
+export interface CoalescerOptions {
+  /** How long a terminal answer is served from memory; 0 turns the cache off. */
+  terminalCacheMs: number
+  isTerminal: (answer: BufferedAnswer) => boolean
+  /** Entries kept at most (oldest dropped first), so the cache is bounded. Default 10_000. */
+  maxEntries?: number
+  now?: () => number
+}
+
+export type AnswerSource = 'upstream' | 'coalesced' | 'cache'
+
+interface Flight {
+  /** Tells this fetch from a later one for the same key, started after an invalidate. */
+  generation: number
+  answer: Promise<BufferedAnswer>
+}
+
+interface CachedAnswer {
+  answer: BufferedAnswer
+  expiresAt: number
+}
+
+export class Coalescer {
+  readonly #terminalCacheMs: number
+  readonly #isTerminal: (answer: BufferedAnswer) => boolean
+  readonly #maxEntries: number
+  readonly #now: () => number
+  readonly #flights = new Map<string, Flight>()
+  // Insertion order is expiry order (every entry lives as long), so the oldest come first.
+  readonly #cache = new Map<string, CachedAnswer>()
+  #generation = 0
+
+  constructor (options: CoalescerOptions) {
+    const { terminalCacheMs, maxEntries = 10_000 } = options
+    if (!(Number.isFinite(terminalCacheMs) && terminalCacheMs >= 0)) {
+      throw new RangeError(`terminalCacheMs must be a non-negative number, got ${terminalCacheMs}`)
+    }
+    if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
+      throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`)
+    }
+    this.#terminalCacheMs = terminalCacheMs
+    this.#isTerminal = options.isTerminal
+    this.#maxEntries = maxEntries
+    this.#now = options.now ?? Date.now
+  }
+
+  /**
+   * The answer for `key`: from a fresh cached terminal answer, or by joining a fetch already in
+   * flight for the key, or by running `fetch`. A rejection of the shared fetch rejects every
+   * joiner with the same error. Only 200 answers that isTerminal are cached. Every caller of one
+   * fetch gets the same answer object: copy before changing it.
+   */
+  async run (key: string, fetch: () => Promise<BufferedAnswer>): Promise<{ answer: BufferedAnswer, source: AnswerSource }> {
+    const cached = this.#fresh(key)
+    if (cached !== undefined) return { answer: cached, source: 'cache' }
+    const flight = this.#flights.get(key)
+    if (flight !== undefined) return { answer: await flight.answer, source: 'coalesced' }
+    const generation = ++this.#generation
+    // A fetch that throws instead of rejecting must still reach its joiners as a rejection.
+    const answer = this.#land(key, generation, new Promise((resolve) => { resolve(fetch()) }))
+    this.#flights.set(key, { generation, answer })
+    return { answer: await answer, source: 'upstream' }
+  }
+
+  /**
+   * Drops the cached answer for `key` (after a rename or delete through the proxy). A fetch in
+   * flight is detached: it still answers its callers but is not cached, and later callers start
+   * a fresh fetch rather than join one that may predate the change.
+   */
+  invalidate (key: string): void {
+    this.#cache.delete(key)
+    this.#flights.delete(key)
+  }
+
+  /** Keys with a fetch that callers can join now. */
+  get inFlight (): number {
+    return this.#flights.size
+  }
+
+  /** Terminal answers held and still fresh. */
+  get cached (): number {
+    this.#dropExpired()
+    return this.#cache.size
+  }
+
+  async #land (key: string, generation: number, pending: Promise<BufferedAnswer>): Promise<BufferedAnswer> {
+    try {
+      const answer = await pending
+      if (this.#isCurrent(key, generation) && this.#cacheable(answer)) this.#remember(key, answer)
+      return answer
+    } finally {
+      if (this.#isCurrent(key, generation)) this.#flights.delete(key)
+    }
+  }
+
+  #isCurrent (key: string, generation: number): boolean {
+    return this.#flights.get(key)?.generation === generation
+  }
+
+  #cacheable (answer: BufferedAnswer): boolean {
+    return this.#terminalCacheMs > 0 && answer.status === 200 && this.#isTerminal(answer)
+  }
+
+  #remember (key: string, answer: BufferedAnswer): void {
+    // Deleted first so the entry moves to the end, keeping insertion order equal to expiry order.
+    this.#cache.delete(key)
+    this.#cache.set(key, { answer, expiresAt: this.#now() + this.#terminalCacheMs })
+    this.#dropExpired()
+    for (const oldest of this.#cache.keys()) {
+      if (this.#cache.size <= this.#maxEntries) break
+      this.#cache.delete(oldest)
+    }
+  }
+
+  #fresh (key: string): BufferedAnswer | undefined {
+    this.#dropExpired()
+    return this.#cache.get(key)?.answer
+  }
+
+  #dropExpired (): void {
+    const now = this.#now()
+    for (const [key, entry] of this.#cache) {
+      if (entry.expiresAt > now) break
+      this.#cache.delete(key)
+    }
+  }
+}
