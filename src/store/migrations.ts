@@ -74,6 +74,27 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE audit_records ADD COLUMN actor TEXT',
       'CREATE INDEX audit_records_actor ON audit_records (actor, recorded_at)'
     ]
+  },
+  {
+    version: 4,
+    name: 'idempotency keys',
+    statements: [
+      `CREATE TABLE idempotency_keys (
+        subject TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('in_flight', 'completed', 'unknown')),
+        status INTEGER,
+        headers_json TEXT,
+        body TEXT,
+        computation_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (subject, idempotency_key)
+      )`,
+      'CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_at)'
+    ]
   }
 ]
 

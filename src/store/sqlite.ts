@@ -7,9 +7,12 @@ import {
   OWNER_COLUMNS, OWNER_LOOKUP_CHUNK, SERVICE_KEY_COLUMNS, ownerValues, serviceKeyValues, toOwnerRow, toServiceKeyRow,
   type OwnerColumns, type ServiceKeyColumns
 } from './identity-columns.js'
+import {
+  IDEMPOTENCY_COLUMNS, idempotencyValues, settlementValues, toIdempotencyRow, type IdempotencyColumns
+} from './idempotency-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { StoreError, type AuditRow, type ChainHead, type OwnerRow, type Store } from './store.js'
+import { StoreError, type AuditRow, type ChainHead, type IdempotencyRow, type OwnerRow, type Store } from './store.js'
 
 /** Runs one store operation, turning any database failure into a StoreError. */
 function guarded<T> (what: string, operation: () => T): T {
@@ -61,6 +64,23 @@ export function openSqliteStore (path: string): Store {
   const revokeKey = db.prepare('UPDATE service_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL')
   const touchKey = db.prepare('UPDATE service_keys SET last_used_at = ? WHERE key_id = ?')
   const insertOwner = db.prepare(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (computation_id) DO NOTHING`)
+  const dropExpiredClaim = db.prepare('DELETE FROM idempotency_keys WHERE subject = ? AND idempotency_key = ? AND expires_at <= ?')
+  const insertClaim = db.prepare(`INSERT INTO idempotency_keys (${IDEMPOTENCY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (subject, idempotency_key) DO NOTHING`)
+  const findClaim = db.prepare('SELECT * FROM idempotency_keys WHERE subject = ? AND idempotency_key = ?')
+  // Run in one IMMEDIATE transaction, which holds the file's write lock throughout: the row read
+  // back is the one that refused the insert, even with other processes on the file.
+  const claim = db.transaction((row: IdempotencyRow): IdempotencyRow | undefined => {
+    dropExpiredClaim.run(row.subject, row.key, row.createdAt)
+    if (insertClaim.run(idempotencyValues(row)).changes === 1) return undefined
+    return toIdempotencyRow(findClaim.get(row.subject, row.key) as IdempotencyColumns)
+  })
+  const settleClaim = db.prepare(`UPDATE idempotency_keys
+    SET state = ?, status = ?, headers_json = ?, body = ?, computation_id = ?, updated_at = ?
+    WHERE subject = ? AND idempotency_key = ? AND state = 'in_flight'`)
+  const releaseClaim = db.prepare(`DELETE FROM idempotency_keys WHERE subject = ? AND idempotency_key = ? AND state = 'in_flight'`)
+  const pruneClaims = db.prepare(`DELETE FROM idempotency_keys WHERE rowid IN
+    (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`)
 
   return {
     kind: 'sqlite',
@@ -114,6 +134,18 @@ export function openSqliteStore (path: string): Store {
         }
         return owners
       })
+    },
+    async claimIdempotencyKey (row) {
+      return guarded('claim an idempotency key', () => claim.immediate(row))
+    },
+    async settleIdempotencyKey (subject, key, outcome) {
+      guarded('settle an idempotency key', () => settleClaim.run(...settlementValues(outcome), subject, key))
+    },
+    async releaseIdempotencyKey (subject, key) {
+      guarded('release an idempotency key', () => releaseClaim.run(subject, key))
+    },
+    async pruneIdempotencyKeys (before, limit) {
+      return guarded('prune idempotency keys', () => pruneClaims.run(before, limit).changes)
     },
     async ping () {
       guarded('ping', () => db.prepare('SELECT 1').get())

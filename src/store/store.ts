@@ -1,5 +1,5 @@
-// The one storage interface behind the audit trail, service keys and computation ownership:
-// a SQLite file by default, PostgreSQL when several instances share them.
+// The one storage interface behind the audit trail, service keys, computation ownership and
+// idempotency keys: a SQLite file by default, PostgreSQL when several instances share them.
 // Both adapters run the same versioned migrations (migrations.ts) and pass the same contract tests.
 
 /** One audit record as stored: a link in its instance's hash chain. */
@@ -76,6 +76,44 @@ export interface OwnerRow {
   createdAt: string
 }
 
+/**
+ * An Idempotency-Key as stored: which run it was sent with and, once known, how that run ended.
+ * A key belongs to its caller: the same key from two subjects is two keys.
+ */
+export interface IdempotencyRow {
+  subject: string
+  key: string
+  /** requestHash() of the body the key was first sent with. */
+  requestHash: string
+  /**
+   * in_flight: claimed, the run not yet answered; completed: answered, the answer below is replayed;
+   * unknown: sent, but whether Code Ocean started the run is not known, so it is never sent again.
+   */
+  state: 'in_flight' | 'completed' | 'unknown'
+  /** The answer (completed only): status, the headers to replay, and its text (Code Ocean answers JSON). */
+  status: number | null
+  headers: Record<string, string> | null
+  body: string | null
+  /** The computation the run started, when the answer named one. */
+  computationId: string | null
+  /** ISO-8601 UTC, like every time below; keys compare these as text, so always write toISOString(). */
+  createdAt: string
+  updatedAt: string
+  /** The key may be claimed afresh from this time on. */
+  expiresAt: string
+}
+
+/** How a claimed run ended, for settleIdempotencyKey. */
+export interface IdempotencyOutcome {
+  state: 'completed' | 'unknown'
+  status: number | null
+  headers: Record<string, string> | null
+  body: string | null
+  computationId: string | null
+  /** ISO-8601 UTC: becomes the row's updatedAt. */
+  at: string
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /**
@@ -108,6 +146,22 @@ export interface Store {
   recordOwner (row: OwnerRow): Promise<void>
   /** The owners recorded for these ids (ids without one are absent from the map). */
   ownersOf (computationIds: readonly string[]): Promise<Map<string, OwnerRow>>
+  /**
+   * Claims a key: inserts `row` (state in_flight) unless an unexpired row exists for (subject, key);
+   * an expired one (expires_at <= row.createdAt) is replaced. Returns undefined when this call
+   * claimed it, else the existing row. Atomic across instances (two concurrent claims: exactly one
+   * gets undefined).
+   */
+  claimIdempotencyKey (row: IdempotencyRow): Promise<IdempotencyRow | undefined>
+  /**
+   * Records how the claimed run ended (state completed or unknown, with the answer when completed).
+   * Only an in_flight row changes: a settled answer is never overwritten.
+   */
+  settleIdempotencyKey (subject: string, key: string, outcome: IdempotencyOutcome): Promise<void>
+  /** Forgets a claim whose run certainly did not start, so a retry may run. Only an in_flight row is forgotten. */
+  releaseIdempotencyKey (subject: string, key: string): Promise<void>
+  /** Deletes up to `limit` keys that expired before `before` (expires_at <= before, as a claim sees it); returns how many. */
+  pruneIdempotencyKeys (before: string, limit: number): Promise<number>
   /** Resolves when the store answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>

@@ -88,7 +88,7 @@ forEachStore(t, 'migrations run once, however many handles open the database', a
   await handles[0]?.appendAudit([row('a', 1)])
   const reopened = await stores.open()
   t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
-  t.equal(MIGRATIONS.length, 3)
+  t.equal(MIGRATIONS.length, 4)
 })
 
 function serviceKey (keyId: string, overrides: Partial<ServiceKeyRow> = {}): ServiceKeyRow {
@@ -155,6 +155,13 @@ forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
   await t.rejects(store.touchServiceKey('k1', '2026-01-01T00:00:00.000Z'), StoreError)
   await t.rejects(store.recordOwner({ computationId: 'c', subject: 's', groups: [], capsuleId: null, pipelineId: null, createdAt: '2026-01-01T00:00:00.000Z' }), StoreError)
   await t.rejects(store.ownersOf(['c']), StoreError)
+  await t.rejects(store.claimIdempotencyKey({
+    subject: 's', key: 'k', requestHash: 'h', state: 'in_flight', status: null, headers: null, body: null, computationId: null,
+    createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-02T00:00:00.000Z'
+  }), StoreError)
+  await t.rejects(store.settleIdempotencyKey('s', 'k', { state: 'unknown', status: null, headers: null, body: null, computationId: null, at: '2026-01-01T00:00:00.000Z' }), StoreError)
+  await t.rejects(store.releaseIdempotencyKey('s', 'k'), StoreError)
+  await t.rejects(store.pruneIdempotencyKeys('2026-01-01T00:00:00.000Z', 1), StoreError)
   await store.close()
 })
 
