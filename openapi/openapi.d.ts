@@ -12,7 +12,7 @@ export interface paths {
         put?: never;
         /**
          * Run a capsule or a pipeline
-         * @description Starts a computation. Set capsule_id to run a capsule or pipeline_id to run a pipeline.
+         * @description Starts a computation. Set capsule_id to run a capsule or pipeline_id to run a pipeline. With an Idempotency-Key, a retry with the same key and body gets the first answer again (header Idempotent-Replayed: true) and never starts a second computation.
          */
         post: operations["runCapsule"];
         delete?: never;
@@ -161,6 +161,26 @@ export interface paths {
         };
         /** List a pipeline's computations */
         get: operations["listPipelineComputations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/computations/{computation_id}/wait": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wait until a computation has finished
+         * @description Not part of Code Ocean's API. Answers 200 with the Computation exactly as Code Ocean sent it once its state is completed or failed, or 202 with the Computation as it last was when the timeout passes first (or the proxy is shutting down): call again to keep waiting. The proxy polls Code Ocean once per interval for each computation, however many callers wait.
+         */
+        get: operations["waitForComputation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -444,7 +464,10 @@ export interface operations {
     runCapsule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique value per intended run (e.g. a UUID), reused only to retry that run: the retry gets the first answer again. Keys belong to their caller and expire after IDEMPOTENCY_TTL_HOURS. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -499,6 +522,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A run with this Idempotency-Key is still in progress, or its outcome is unknown (see the message). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is larger than the proxy accepts. */
             413: {
                 headers: {
@@ -510,6 +542,15 @@ export interface operations {
             };
             /** @description The request body is not JSON. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was used for a run with a different body. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1699,6 +1740,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ComputationList"];
+                };
+            };
+            /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The proxy's policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy's token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or a computation the caller may not see (answered alike). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A path segment is longer than any Code Ocean id. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean is overloaded; back off before retrying. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean, or the proxy, failed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean could not be reached, reset the connection, or rejected the proxy's own token. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean or the proxy is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Code Ocean did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    waitForComputation: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait at most (1 to 9999; capped at WAIT_MAX_SECONDS, which is also the default). */
+                timeout?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The computation id.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                computation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Computation"];
+                };
+            };
+            /** @description Still running when the timeout passed: the computation as it last was. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Computation"];
                 };
             };
             /** @description Invalid request (rejected by the proxy before reaching Code Ocean), or rejected by Code Ocean. */

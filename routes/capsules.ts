@@ -10,7 +10,7 @@ const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const errors = errorResponses({ body: false, pathId: true })
 
   app.get('/capsules/:capsule_id/computations', {
-    config: { action: 'list' },
+    config: { action: 'list', retry: true },
     schema: {
       operationId: 'listCapsuleComputations',
       summary: 'List a capsule\'s computations',
@@ -22,7 +22,7 @@ const capsuleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/pipelines/:pipeline_id/computations', {
-    config: { action: 'list' },
+    config: { action: 'list', retry: true },
     schema: {
       operationId: 'listPipelineComputations',
       summary: 'List a pipeline\'s computations',

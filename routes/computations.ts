@@ -6,11 +6,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NoContent, NoQuery, errorResponses, ref } from '../schemas/common.js'
 import {
   Computation, ComputationIdParams, DataAssetAttachList, DataAssetAttachResultsList, DataAssetDetachList,
-  DownloadFileURL, FileURLs, Folder, ListFolderParams, RenameQuery, ResultFileQuery, RunParams
+  DownloadFileURL, FileURLs, Folder, ListFolderParams, RenameQuery, ResultFileQuery, RunHeaders, RunParams
 } from '../schemas/computations.js'
 
 const tags = ['Computations']
-const runErrors = errorResponses({ body: true, pathId: false })
+const runErrors = errorResponses({ body: true, pathId: false, idempotent: true })
 const withBody = errorResponses({ body: true, pathId: true })
 const withoutBody = errorResponses({ body: false, pathId: true })
 
@@ -22,8 +22,11 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'runCapsule',
       summary: 'Run a capsule or a pipeline',
-      description: 'Starts a computation. Set capsule_id to run a capsule or pipeline_id to run a pipeline.',
+      description: 'Starts a computation. Set capsule_id to run a capsule or pipeline_id to run a pipeline. ' +
+        'With an Idempotency-Key, a retry with the same key and body gets the first answer again (header Idempotent-Replayed: true) ' +
+        'and never starts a second computation.',
       tags,
+      headers: RunHeaders,
       querystring: NoQuery,
       body: ref(RunParams),
       response: { 200: ref(Computation), ...runErrors }
@@ -31,7 +34,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id', {
-    config: { action: 'read' },
+    config: { action: 'read', retry: true, coalesce: true },
     schema: {
       operationId: 'getComputation',
       summary: 'Get a computation',
@@ -69,7 +72,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/results', {
-    config: { action: 'read' },
+    config: { action: 'read', retry: true },
     schema: {
       operationId: 'listComputationResults',
       summary: 'List one folder of a computation\'s results',
@@ -82,7 +85,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id/results/urls', {
-    config: { action: 'read' },
+    config: { action: 'read', retry: true },
     schema: {
       operationId: 'getResultFileUrls',
       summary: 'Get signed URLs to download or view a result file',
@@ -94,7 +97,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id/results/download_url', {
-    config: { action: 'read' },
+    config: { action: 'read', retry: true },
     schema: {
       operationId: 'getResultFileDownloadUrl',
       summary: 'Get a signed URL to download a result file (deprecated)',

@@ -43,9 +43,11 @@ const ERROR_DESCRIPTIONS = {
   401: 'No caller identity was proven: send a service key (Basic username or Bearer) or come through the SSO gateway. See WWW-Authenticate.',
   403: 'The proxy\'s policy does not grant this action (PROXY_FORBIDDEN), or Code Ocean refused it for the proxy\'s token.',
   404: 'No such resource, or a computation the caller may not see (answered alike).',
+  409: 'A run with this Idempotency-Key is still in progress, or its outcome is unknown (see the message).',
   413: 'The request body is larger than the proxy accepts.',
   414: 'A path segment is longer than any Code Ocean id.',
   415: 'The request body is not JSON.',
+  422: 'This Idempotency-Key was used for a run with a different body.',
   429: 'Code Ocean is overloaded; back off before retrying.',
   500: 'Code Ocean, or the proxy, failed.',
   502: 'Code Ocean could not be reached, reset the connection, or rejected the proxy\'s own token.',
@@ -53,16 +55,18 @@ const ERROR_DESCRIPTIONS = {
   504: 'Code Ocean did not answer in time.'
 } as const
 
-/** Statuses only some routes can answer with: those that take a body, or an id in the path. */
+/** Statuses only some routes can answer with: those that take a body, an id in the path, or an Idempotency-Key. */
 const BODY_STATUSES = new Set(['413', '415'])
 const PATH_ID_STATUSES = new Set(['414'])
+const IDEMPOTENCY_STATUSES = new Set(['409', '422'])
 
 /** Every error status a mirrored route can answer with, all with the shared Error body. */
-export function errorResponses (route: { body: boolean, pathId: boolean }): Record<string, TSchema> {
+export function errorResponses (route: { body: boolean, pathId: boolean, idempotent?: boolean }): Record<string, TSchema> {
   const responses: Record<string, TSchema> = {}
   for (const [status, description] of Object.entries(ERROR_DESCRIPTIONS)) {
     if (BODY_STATUSES.has(status) && !route.body) continue
     if (PATH_ID_STATUSES.has(status) && !route.pathId) continue
+    if (IDEMPOTENCY_STATUSES.has(status) && route.idempotent !== true) continue
     responses[status] = { ...ref(ErrorBody), description }
   }
   return responses

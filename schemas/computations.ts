@@ -182,3 +182,13 @@ export const RenameQuery = Type.Object({
 export const ResultFileQuery = Type.Object({
   path: ResultPath('The file, relative to the results root.', 1)
 }, { additionalProperties: false })
+
+/** Headers a run may carry besides the usual ones (others are allowed and ignored). */
+export const RunHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 257,
+    description: 'A unique value per intended run (e.g. a UUID), reused only to retry that run: the retry gets the first answer again. ' +
+      'Keys belong to their caller and expire after IDEMPOTENCY_TTL_HOURS.'
+  }))
+}, { additionalProperties: true })

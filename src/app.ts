@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici'
 import auditRoutes from '../routes/audit.js'
 import capsuleRoutes from '../routes/capsules.js'
 import computationRoutes from '../routes/computations.js'
+import waitRoutes from '../routes/wait.js'
 import { namedSchemas } from '../schemas/index.js'
 import type { Config, GatewayConfig } from './config.js'
 import { readConfiguredFile } from './config-file.js'
@@ -13,6 +14,7 @@ import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
 import authorizationPlugin from './plugins/authorization.js'
+import idempotencyPlugin from './plugins/idempotency.js'
 import identityPlugin from './plugins/identity.js'
 import errorHandlingPlugin, { frameworkErrorHandler } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
@@ -107,6 +109,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     target: { origin: config.codeOcean.origin, basePath: config.codeOcean.basePath },
     credential,
     connections: config.upstream.connections,
+    limits: config.upstream.limits,
+    breaker: config.upstream.breaker,
     connectTimeoutMs: config.upstream.connectTimeoutMs,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyTimeoutMs: config.upstream.bodyTimeoutMs,
@@ -127,14 +131,26 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
   await app.register(authorizationPlugin, { policy, store })
+  await app.register(idempotencyPlugin, {
+    store,
+    ttlMs: config.idempotency.ttlMs,
+    required: config.idempotency.required,
+    // Past every timeout a run's call can take, a claim still in flight was lost after sending.
+    staleAfterMs: config.upstream.headersTimeoutMs + config.upstream.bodyTimeoutMs + config.upstream.limits.queueTimeoutMs + 60_000
+  })
   await app.register(rateLimitsPlugin, config.rateLimits)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })
-  await app.register(upstreamPlugin, { upstream })
+  await app.register(upstreamPlugin, {
+    upstream,
+    retry: { attempts: config.upstream.retry.attempts, baseDelayMs: config.upstream.retry.baseDelayMs, maxDelayMs: config.upstream.retry.budgetMs, budgetMs: config.upstream.retry.budgetMs },
+    polling: config.polling
+  })
   await app.register(openapiPlugin, { version: VERSION, ...(config.identity.gateway === undefined ? {} : { gatewayHeader: config.identity.gateway.header }) })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })
+  await app.register(waitRoutes)
   await app.register(auditRoutes, { store, policy, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
   return app
 }

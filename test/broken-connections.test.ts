@@ -50,9 +50,10 @@ t.test('a caller who leaves mid-download is recorded, and the pool keeps working
   simulator.inject({ times: 1, status: 200, body: JSON.stringify({ items: 'x'.repeat(8 * 1024 * 1024) }) })
   const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_CONNECTIONS: '1' })
   const address = await listen(proxy)
-  await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET' })
+  // Result URLs stream through; a poll of the computation itself is read whole (it may be shared).
+  await abandon(`${address}/api/v1/computations/${ID}/results/urls?path=a`, { method: 'GET' })
   const [record] = await audits(proxy, 1)
-  t.match(record, { action: 'getComputation', status: 200, clientAborted: true, upstreamStatus: 200, errorClass: null }, 'the answer had started')
+  t.match(record, { action: 'getResultFileUrls', status: 200, clientAborted: true, upstreamStatus: 200, errorClass: null }, 'the answer had started')
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const next = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
   t.equal(next.statusCode, 200, 'the single pooled connection was released')
@@ -108,10 +109,23 @@ t.test('Code Ocean breaking off mid-answer is recorded as a reset', async (t) =>
   })
   const proxy = await buildTestApp(t, origin)
   // The caller's connection is cut too, so it cannot take a truncated body for a whole one.
-  await t.rejects(proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}`, headers: DEFAULT_CALLER }), { code: 'LIGHT_ECONNRESET' })
+  await t.rejects(proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}/results/urls?path=a`, headers: DEFAULT_CALLER }), { code: 'LIGHT_ECONNRESET' })
   const [record] = await audits(proxy, 1)
   t.match(record, { status: 200, clientAborted: true, upstreamStatus: 200, errorClass: 'reset' })
   t.ok(proxy.log.lines().some((line) => line.msg === 'Code Ocean\'s answer broke off after it had started'))
+})
+
+t.test('a poll whose answer breaks off is read whole first, so its caller gets a clean 502', async (t) => {
+  const origin = await brokenUpstream(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
+    response.write('{"partial":')
+    setTimeout(() => response.socket?.destroy(), 20)
+  })
+  const proxy = await buildTestApp(t, origin)
+  const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${ID}` })
+  t.equal(response.statusCode, 502)
+  t.equal(response.json().code, 'PROXY_UPSTREAM_CONNECTION_RESET')
+  t.match(proxy.log.audits()[0], { status: 502, upstreamStatus: null, errorClass: 'reset', upstreamAttempts: 1 })
 })
 
 t.test('a status Code Ocean cannot mean is a 502, not a crash', async (t) => {

@@ -57,7 +57,8 @@ for (const [status, headers] of [[404, {}], [429, { 'retry-after': '7' }], [500,
     const simulator = await startTestSimulator(t)
     const body = { message: `simulated ${status}`, datasets: [{ id: '123', name: 'tv' }] }
     simulator.inject({ status, body, headers: { ...headers, 'set-cookie': 'upstream=1', server: 'internal' } })
-    const proxy = await buildTestApp(t, simulator.url)
+    // One attempt: what is shown is the pass-through, not the retries (test/upstream/resilience.test.ts).
+    const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_RETRY_ATTEMPTS: '1' })
     const response = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${ID}` })
     t.equal(response.statusCode, status)
     t.equal(response.body, simulator.requests[0]?.response?.bodyText, 'the body is byte for byte what Code Ocean sent')

@@ -18,9 +18,11 @@ t.test('in-flight requests finish and close does not wait for kept-alive connect
   const warm = await idle.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET', headers: DEFAULT_CALLER })
   await warm.body.dump()
   simulator.inject({ delayMs: 300 })
-  const inFlight = [1, 2, 3].map(async () => {
-    const response = await client.request({ path: `/api/v1/computations/${computation.id}`, method: 'GET', headers: DEFAULT_CALLER })
-    return { status: response.statusCode, connection: response.headers.connection, body: await response.body.json() as { id: string } }
+  // Three computations: identical polls of one would share a single upstream call.
+  const polled = [computation, ...[1, 2].map(() => simulator.addComputation({ capsule_id: simulator.capsules.analysis }))]
+  const inFlight = polled.map(async ({ id }) => {
+    const response = await client.request({ path: `/api/v1/computations/${id}`, method: 'GET', headers: DEFAULT_CALLER })
+    return { status: response.statusCode, connection: response.headers.connection, body: await response.body.json() as { id: string }, id }
   })
   for (let wait = 0; wait < 200 && simulator.requests.length < 4; wait++) await new Promise((resolve) => setTimeout(resolve, 5))
 
@@ -30,7 +32,7 @@ t.test('in-flight requests finish and close does not wait for kept-alive connect
   t.equal(outcome, 'closed', 'close returned once the in-flight requests were done')
   const answers = await Promise.all(inFlight)
   t.same(answers.map((answer) => answer.status), [200, 200, 200], 'every in-flight request completed')
-  t.ok(answers.every((answer) => answer.body.id === computation.id))
+  t.ok(answers.every((answer) => answer.body.id === answer.id))
   t.ok(answers.every((answer) => answer.connection === 'close'), 'and told the client not to reuse the connection')
   t.equal(proxy.log.audits().filter((audit) => audit.status === 200).length, 4, 'every call is audited')
 })

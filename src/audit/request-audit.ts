@@ -20,6 +20,10 @@ export class RequestAudit {
   createdComputationId?: string
   upstreamStatus?: number
   upstreamMs?: number
+  /** Calls made to Code Ocean for this request, retries included. */
+  upstreamAttempts = 0
+  /** Where the answer came from: Code Ocean itself, another caller's identical poll, the cache, or a stored idempotent answer. */
+  answerSource: 'upstream' | 'coalesced' | 'cache' | 'replay' = 'upstream'
   errorClass?: string
   errorCode?: string
   #responseClosed = false
@@ -27,6 +31,7 @@ export class RequestAudit {
   #written = false
   /** What the policy decided, and why; null where nothing was decided (no action, or refused earlier). */
   decision: { outcome: 'allow' | 'deny', reason: string } | null = null
+  readonly #afterwards: Array<() => void> = []
   readonly #write: (audit: RequestAudit) => void
   readonly #durable: (seq: number) => Promise<void>
 
@@ -50,6 +55,11 @@ export class RequestAudit {
     this.#writeWhenDone()
   }
 
+  /** Runs `action` once the request is over, after its completed record: what depends on how it ended. */
+  whenDone (action: () => void): void {
+    this.#afterwards.push(action)
+  }
+
   responseClosed (): void {
     this.#responseClosed = true
     this.#writeWhenDone()
@@ -59,6 +69,7 @@ export class RequestAudit {
     if (this.#written || !this.#responseClosed || this.#upstreamCalls > 0) return
     this.#written = true
     this.#write(this)
+    for (const action of this.#afterwards) action()
   }
 }
 
@@ -87,6 +98,9 @@ export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
   clientAborted: boolean
   upstreamStatus: number | null
   upstreamMs: number | null
+  /** Calls made to Code Ocean for this request (retries included); 0 for one answered from a shared poll or the cache. */
+  upstreamAttempts: number
+  answerSource: RequestAudit['answerSource']
   durationMs: number
   /** The request body's size, from its Content-Length. */
   requestBytes: number
@@ -163,6 +177,8 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     clientAborted: !answered,
     upstreamStatus: audit.upstreamStatus ?? null,
     upstreamMs: audit.upstreamMs === undefined ? null : round(audit.upstreamMs),
+    upstreamAttempts: audit.upstreamAttempts,
+    answerSource: audit.answerSource,
     durationMs: round(reply.elapsedTime),
     requestBytes: Number(request.headers['content-length'] ?? 0),
     responseBytes: sizeOf(reply.getHeader('content-length')),

@@ -89,7 +89,8 @@ function canonicalId (id: string): string {
 
 /** Remembers who started a run, so later calls on the computation can be decided. */
 function recordOwner (request: FastifyRequest, caller: Identity, target: Target, store: Store): AnswerFilter {
-  return async (body) => {
+  return async ({ status, body }) => {
+    if (status !== 200) return body
     let id: unknown
     try {
       id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id
@@ -120,7 +121,9 @@ function recordOwner (request: FastifyRequest, caller: Identity, target: Target,
 
 /** Keeps the list elements the caller may read, each exactly as Code Ocean wrote it. */
 function readableOnly (caller: Identity, target: Target, policy: Policy, store: Store): AnswerFilter {
-  return async (body) => {
+  return async ({ status, body }) => {
+    // Errors pass as they are: only a list of computations has anything to hide.
+    if (status !== 200) return body
     const elements = jsonArrayElements(body.toString('utf8'))
     if (elements === undefined) throw new UpstreamProtocolError()
     const idOf = (value: unknown): string | undefined => {

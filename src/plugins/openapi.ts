@@ -18,6 +18,7 @@ export const OPENAPI_TAGS = [
   { name: 'Computations', description: 'Run capsules and pipelines, follow them, fetch their results, rename, stop and delete them.' },
   { name: 'Capsules', description: 'Computations of a capsule.' },
   { name: 'Pipelines', description: 'Computations of a pipeline.' },
+  { name: 'Extensions', description: 'What the proxy adds to Code Ocean\'s API (not part of it): waiting for a computation to finish.' },
   { name: 'Audit', description: 'The proxy\'s own audit trail (not part of Code Ocean\'s API).' }
 ]
 

@@ -1,6 +1,7 @@
 // Per-caller rate limits (@fastify/rate-limit), keyed by the proven subject: runs, which are
 // scarce and billable, have their own smaller budget; every other API call shares another.
 // With REDIS_URL the counters live in Redis, so a limit holds across instances; in memory otherwise.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
@@ -15,6 +16,7 @@ export interface RateLimitOptions {
 }
 
 const WINDOW_MS = 60_000
+const READY_WAIT_MS = 1_000
 
 function subjectOf (request: FastifyRequest): string {
   // Only routes with an action are limited, and those have refused any caller without identity.
@@ -32,6 +34,11 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
       lazyConnect: false
     })
   redis?.on('error', (error: Error) => { app.log.warn({ errMessage: error.message }, 'Redis for rate limits is unreachable: limits are not enforced until it is back') })
+  // Ready before the first request where it can be (a Redis that is down does not hold start-up).
+  if (redis !== undefined) {
+    const settled = new Promise((resolve) => { redis.once('ready', resolve).once('error', resolve) })
+    await Promise.race([settled, sleep(READY_WAIT_MS)])
+  }
   // Decided per route as routes are added: must run before the rate-limit plugin's own onRoute.
   app.addHook('onRoute', (route) => {
     const action = route.config?.action

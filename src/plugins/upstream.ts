@@ -1,12 +1,22 @@
 // Wires the Code Ocean client into the app: routes get `app.forwardToCodeOcean` as their
-// handler, and the pool and token watcher close with the app.
+// handler and the wait route `app.waitForComputation`; polls of one computation are shared,
+// and the pool, the token watcher and the waiters close with the app.
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { ProxyUnavailable, UpstreamTimeout } from '../errors.js'
 import type { UpstreamClient } from '../upstream/client.js'
-import { forwardToCodeOcean } from '../upstream/forward.js'
+import { Coalescer, type BufferedAnswer } from '../upstream/coalesce.js'
+import { ComputationWatcher } from '../upstream/computation-watch.js'
+import { fetchWhole, forwardToCodeOcean, pollKey, sendBuffered, UpstreamCallFailed, type Forwarder } from '../upstream/forward.js'
+import { upstreamRequestHeaders, USER_AGENT } from '../upstream/headers.js'
+import type { RetryPolicy } from '../upstream/retry.js'
+import { upstreamPath } from '../upstream/url.js'
 
 export interface UpstreamPluginOptions {
   upstream: UpstreamClient
+  retry: RetryPolicy
+  polling: { terminalCacheMs: number, waitIntervalMs: number, waitMaxMs: number }
 }
 
 /**
@@ -19,13 +29,79 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The route handler of every mirrored endpoint. */
     forwardToCodeOcean: ForwardHandler
+    /** The handler of GET /computations/{id}/wait. */
+    waitForComputation: ForwardHandler
+  }
+}
+
+const COMPUTATION = '/api/v1/computations/:computation_id'
+const TERMINAL_STATES = new Set(['completed', 'failed'])
+
+/** A 200 answer for a computation that will not change state again. */
+export function isTerminal (answer: BufferedAnswer): boolean {
+  if (answer.status !== 200) return false
+  try {
+    return TERMINAL_STATES.has(String((JSON.parse(answer.body.toString('utf8')) as { state?: unknown }).state))
+  } catch {
+    return false
   }
 }
 
 async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOptions): Promise<void> {
-  const { upstream } = options
-  const forward: ForwardHandler = async (request, reply) => await forwardToCodeOcean(upstream, request, reply)
+  const { upstream, polling } = options
+  const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
+  const forwarder: Forwarder = { upstream, retry: options.retry, polls }
+
+  /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
+  const pollComputation = async (id: string): Promise<BufferedAnswer> => {
+    const call = {
+      method: 'GET' as const,
+      path: upstreamPath(upstream.target, COMPUTATION, { computation_id: id }),
+      // Made for every waiter at once, so it names the proxy rather than any one of them.
+      headers: upstreamRequestHeaders({}, { authorization: upstream.credential.authorization(), requestId: randomUUID(), hasBody: false, agentId: USER_AGENT })
+    }
+    return (await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call))).answer
+  }
+  const watcher = new ComputationWatcher({ intervalMs: polling.waitIntervalMs, fetch: pollComputation, isTerminal })
+
+  const forward: ForwardHandler = async (request, reply) => {
+    try {
+      return await forwardToCodeOcean(forwarder, request, reply)
+    } finally {
+      // A rename or delete through the proxy makes any remembered answer for it stale.
+      const id = (request.params as { computation_id?: string }).computation_id
+      if (request.routeOptions.config.mutates === true && id !== undefined) {
+        for (const spelling of new Set([id, id.toLowerCase()])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
+      }
+    }
+  }
+
+  const wait: ForwardHandler = async (request, reply) => {
+    const id = (request.params as { computation_id: string }).computation_id.toLowerCase()
+    const seconds = (request.query as { timeout?: string }).timeout
+    const timeoutMs = Math.min(seconds === undefined ? polling.waitMaxMs : Number(seconds) * 1000, polling.waitMaxMs)
+    const left = new AbortController()
+    reply.raw.once('close', () => { left.abort() })
+    request.audit.upstreamStarted()
+    try {
+      const outcome = await watcher.wait(id, timeoutMs, left.signal)
+      request.audit.answerSource = 'coalesced'
+      if (outcome.kind === 'terminal' || outcome.kind === 'answer') return await sendBuffered(outcome.answer, request, reply)
+      if (reply.raw.destroyed) return reply
+      // Not finished yet (timeout, or the proxy is closing): 202 with the computation as it last was.
+      if (outcome.latest !== undefined) return await sendBuffered(outcome.latest, request, reply, 202)
+      if (outcome.kind === 'closed') throw new ProxyUnavailable()
+      // Code Ocean never answered in all that time: its last failure, or a timeout if it just hung.
+      throw outcome.error instanceof UpstreamCallFailed ? outcome.error.failure.error : new UpstreamTimeout(timeoutMs)
+    } finally {
+      request.audit.upstreamSettled()
+    }
+  }
+
   app.decorate('forwardToCodeOcean', forward)
+  app.decorate('waitForComputation', wait)
+  // Waiters are released before the server waits for in-flight requests to end.
+  app.addHook('preClose', async () => { watcher.close() })
   app.addHook('onClose', async () => {
     await upstream.close()
   })

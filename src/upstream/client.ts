@@ -1,12 +1,19 @@
-// The one connection pool to Code Ocean and the call that forwards a validated request on it.
+// The one connection pool to Code Ocean and the call that forwards a validated request on it,
+// behind a global limit (calls at once and per second, a bounded queue) and a circuit breaker
+// that stops calling a Code Ocean that keeps failing, so the proxy never piles load onto it.
 import { rootCertificates } from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 import { readConfiguredFile } from '../config-file.js'
 import { ConfigError } from '../errors.js'
+import { CircuitBreaker, type BreakerOptions } from './breaker.js'
 import type { Credential } from './credential.js'
+import { UpstreamLimiter, type LimiterOptions } from './limiter.js'
 import { classifyUpstreamFailure, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
 import type { UpstreamTarget } from './url.js'
+
+/** Answers that say Code Ocean is failing or overloaded: they count toward opening the circuit. */
+const OVERLOAD_STATUSES = new Set([502, 503, 504])
 
 export interface UpstreamOptions extends UpstreamTimeouts {
   target: UpstreamTarget
@@ -16,6 +23,8 @@ export interface UpstreamOptions extends UpstreamTimeouts {
   ca?: string
   /** A dispatcher to use instead of creating a pool (left open on close: its owner closes it). */
   dispatcher?: Dispatcher
+  limits: Omit<LimiterOptions, 'now'>
+  breaker: Omit<BreakerOptions, 'now'>
 }
 
 export interface UpstreamCall {
@@ -34,6 +43,8 @@ export interface UpstreamClient {
   readonly target: UpstreamTarget
   readonly credential: Credential
   readonly timeouts: UpstreamTimeouts
+  readonly limiter: UpstreamLimiter
+  readonly breaker: CircuitBreaker
   call (request: UpstreamCall): Promise<UpstreamResult>
   close (): Promise<void>
 }
@@ -60,12 +71,29 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
     }
   })
 
+  const limiter = new UpstreamLimiter(options.limits)
+  const breaker = new CircuitBreaker(options.breaker)
   return {
     target,
     credential,
     timeouts: { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs },
+    limiter,
+    breaker,
     async call (request) {
       const started = performance.now()
+      // Refused here, nothing is sent: the failure classes say so (idempotency keys rely on it).
+      let release: () => void
+      try {
+        release = await limiter.acquire()
+      } catch (error) {
+        return { ok: false, failure: { errorClass: 'overloaded', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
+      }
+      try {
+        breaker.admit()
+      } catch (error) {
+        release()
+        return { ok: false, failure: { errorClass: 'circuit_open', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
+      }
       try {
         const response = await dispatcher.request({
           origin: target.origin,
@@ -76,9 +104,16 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
           headersTimeout: headersTimeoutMs,
           bodyTimeout: bodyTimeoutMs
         })
+        if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure()
+        else breaker.success()
         return { ok: true, response, durationMs: performance.now() - started }
       } catch (error) {
-        return { ok: false, failure: classifyUpstreamFailure(error, options), durationMs: performance.now() - started }
+        const failure = classifyUpstreamFailure(error, options)
+        // A closed pool is the proxy shutting down, not Code Ocean failing.
+        if (failure.errorClass !== 'closed') breaker.failure()
+        return { ok: false, failure, durationMs: performance.now() - started }
+      } finally {
+        release()
       }
     },
     async close () {

@@ -1,22 +1,50 @@
-// Forwards one validated, authorized request to the same path on Code Ocean and streams the
-// answer back unchanged (status, body bytes, allowlisted headers). Only Code Ocean's 401 is not
-// passed on: it means the proxy's own token is wrong, which the caller can do nothing about. A
-// request may carry an answer filter (ownership: record a run's owner, drop list elements the
-// caller may not see), which reads a successful answer whole before it is sent.
+// Forwards one validated, authorized request to the same path on Code Ocean and sends the answer
+// back unchanged (status, body bytes, allowlisted headers). Only Code Ocean's 401 is not passed
+// on: it means the proxy's own token is wrong, which the caller can do nothing about. Reads are
+// retried on connect errors, 429 and 502–504 within a budget; identical concurrent polls of one
+// computation share one call. A request may carry an answer filter (a run's owner and
+// idempotency record, a list cut to what the caller may read), which reads the answer whole.
 import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { AuditUnavailable, UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
-import type { UpstreamCall, UpstreamClient } from './client.js'
-import { classifyUpstreamFailure } from './failures.js'
+import type { UpstreamCall, UpstreamClient, UpstreamResult } from './client.js'
+import type { BufferedAnswer, Coalescer } from './coalesce.js'
+import { classifyUpstreamFailure, type UpstreamFailure } from './failures.js'
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js'
+import { retryDelay, sleep, type RetryPolicy } from './retry.js'
 import { upstreamPath } from './url.js'
 
 const BODYLESS_STATUSES = new Set([204, 205, 304])
-/** A successful answer an answer filter must read whole; Code Ocean's are far smaller. */
-export const MAX_FILTERED_ANSWER_BYTES = 32 * 1024 * 1024
+/** An answer the proxy must read whole (to filter or share it); Code Ocean's are far smaller. */
+export const MAX_BUFFERED_ANSWER_BYTES = 32 * 1024 * 1024
 
-/** Reads a successful answer and returns the bytes to send instead (the same ones, or fewer). */
-export type AnswerFilter = (body: Buffer) => Promise<Buffer>
+/** Reads a whole answer and returns the bytes to send instead (the same ones, or fewer). */
+export type AnswerFilter = (answer: BufferedAnswer) => Promise<Buffer>
+
+export interface Forwarder {
+  upstream: UpstreamClient
+  retry: RetryPolicy
+  /** Shares concurrent identical polls, and answers recent terminal ones from memory. */
+  polls: Coalescer
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A read: retried on connect errors, 429 and 502–504 (never set on calls that change something). */
+    retry?: boolean
+    /** A poll of one computation: identical concurrent ones share one upstream call. */
+    coalesce?: boolean
+  }
+}
+
+/** No usable answer came: carries the failure, shared by every caller of one coalesced poll. */
+export class UpstreamCallFailed extends Error {
+  readonly failure: UpstreamFailure
+  constructor (failure: UpstreamFailure) {
+    super(failure.error.message)
+    this.failure = failure
+  }
+}
 
 /**
  * The upstream call for a request, from validated parts only: every mirrored route declares a
@@ -39,11 +67,12 @@ function upstreamCallFor (upstream: UpstreamClient, request: FastifyRequest): Up
   }
 }
 
-export async function forwardToCodeOcean (
-  upstream: UpstreamClient,
-  request: FastifyRequest,
-  reply: FastifyReply
-): Promise<FastifyReply> {
+/** What makes two polls the same: the path (Code Ocean answers JSON whatever Accept says; who asks does not change the answer). */
+export function pollKey (call: UpstreamCall): string {
+  return call.path
+}
+
+export async function forwardToCodeOcean (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   // A caller already gone gets nothing forwarded on its behalf (its record says it left).
   if (reply.raw.destroyed) return reply
   if (request.routeOptions.config.mutates === true) {
@@ -53,31 +82,87 @@ export async function forwardToCodeOcean (
       throw new AuditUnavailable({ cause: error })
     }
   }
-  const call = upstreamCallFor(upstream, request)
+  const call = upstreamCallFor(forwarder.upstream, request)
   request.audit.upstreamStarted()
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.
-    return await relay(upstream, call, request, reply)
+    // A poll naming a Min-Server-Version is its own question: it is not shared.
+    if (request.routeOptions.config.coalesce === true && call.headers['min-server-version'] === undefined) {
+      return await sendBuffered(await poll(forwarder, call, request), request, reply)
+    }
+    return await relay(forwarder, call, request, reply)
   } finally {
     request.audit.upstreamSettled()
   }
 }
 
-async function relay (upstream: UpstreamClient, call: UpstreamCall, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const result = await upstream.call(call)
-  request.audit.upstreamMs = result.durationMs
+/** One poll: shared with identical ones in flight, or answered from the terminal cache. */
+async function poll (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest): Promise<BufferedAnswer> {
+  const started = performance.now()
+  try {
+    const { answer, source } = await forwarder.polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, request))
+    request.audit.answerSource = source
+    return answer
+  } catch (error) {
+    const { failure } = error as UpstreamCallFailed
+    failed(request, failure)
+    throw failure.error
+  } finally {
+    request.audit.upstreamMs ??= performance.now() - started
+  }
+}
+
+/** Calls with retries and reads the answer whole; throws UpstreamCallFailed when no answer came. */
+export async function fetchWhole (forwarder: Forwarder, call: UpstreamCall, request?: FastifyRequest): Promise<BufferedAnswer> {
+  const result = await callWithRetries(forwarder, call, request)
+  if (!result.ok) throw new UpstreamCallFailed(result.failure)
+  const { response } = result
+  return { status: response.statusCode, headers: callerResponseHeaders(response.headers), body: await readWhole(forwarder.upstream, response) }
+}
+
+/** Makes the call, again after a pause while the route allows retries and the outcome and budget do. */
+async function callWithRetries (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest | undefined): Promise<UpstreamResult> {
+  const retries = request === undefined || request.routeOptions.config.retry === true
+  const started = performance.now()
+  for (let attempts = 1; ; attempts++) {
+    const result = await forwarder.upstream.call(call)
+    if (request !== undefined) {
+      request.audit.upstreamAttempts = attempts
+      request.audit.upstreamMs = result.durationMs
+    }
+    const outcome = result.ok
+      ? { kind: 'answer' as const, status: result.response.statusCode, ...retryAfterOf(result.response) }
+      : { kind: 'failure' as const, errorClass: result.failure.errorClass }
+    const delay = retries ? retryDelay(forwarder.retry, outcome, attempts, performance.now() - started) : undefined
+    if (delay === undefined) return result
+    if (result.ok) await result.response.body.dump()
+    request?.log.info({ attempt: attempts, delayMs: delay, outcome }, 'retrying a read from Code Ocean')
+    await sleep(delay)
+  }
+}
+
+function retryAfterOf (response: Dispatcher.ResponseData): { retryAfter?: string } {
+  const value = response.headers['retry-after']
+  return typeof value === 'string' ? { retryAfter: value } : {}
+}
+
+function failed (request: FastifyRequest, failure: UpstreamFailure): void {
+  // Recorded here too: if the caller has left, the error handler never runs.
+  request.audit.errorClass = failure.errorClass
+  request.audit.errorCode = failure.error.code
+  request.log.warn({ errorClass: failure.errorClass, errno: (failure.error.cause as { code?: string } | undefined)?.code }, 'Code Ocean call failed')
+}
+
+async function relay (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const result = await callWithRetries(forwarder, call, request)
   if (!result.ok) {
-    // Recorded here too: if the caller has left, the error handler never runs.
-    request.audit.errorClass = result.failure.errorClass
-    request.audit.errorCode = result.failure.error.code
-    request.log.warn({ errorClass: result.failure.errorClass, errno: (result.failure.error.cause as { code?: string } | undefined)?.code }, 'Code Ocean call failed')
+    failed(request, result.failure)
     throw result.failure.error
   }
-
   const { response } = result
   request.audit.upstreamStatus = response.statusCode
   try {
-    return await answer(upstream, response, request, reply)
+    return await answer(forwarder.upstream, response, request, reply)
   } catch (error) {
     // Never leave an undici body unread: it would hold the pooled connection.
     await response.body.dump()
@@ -85,25 +170,35 @@ async function relay (upstream: UpstreamClient, call: UpstreamCall, request: Fas
   }
 }
 
-async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseData, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  if (response.statusCode === 401) {
+/** Code Ocean's 401 and impossible statuses are the proxy's problem, not the caller's answer. */
+function refuseUnusable (status: number, request: FastifyRequest): void {
+  if (status === 401) {
     request.audit.errorClass = 'credential_rejected'
     request.audit.errorCode = UpstreamCredentialRejected.prototype.code
     request.log.error('Code Ocean answered 401 to the proxy\'s token: check CODEOCEAN_TOKEN or CODEOCEAN_TOKEN_FILE')
     throw new UpstreamCredentialRejected()
   }
-  if (response.statusCode > 599) {
+  if (status > 599) {
     request.audit.errorClass = 'protocol'
     request.audit.errorCode = UpstreamProtocolError.prototype.code
     throw new UpstreamProtocolError()
   }
+}
+
+async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseData, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  refuseUnusable(response.statusCode, request)
+  if (request.answerFilter !== null) {
+    const body = await readWhole(upstream, response).catch((error: UpstreamCallFailed) => {
+      request.audit.errorClass = error.failure.errorClass
+      throw error.failure.error
+    })
+    // Run even for a caller who has left: the filter may record what happened (a run's owner).
+    return await sendBuffered({ status: response.statusCode, headers: callerResponseHeaders(response.headers), body }, request, reply)
+  }
   if (reply.raw.destroyed) {
-    // Nobody to answer, but a filter may still have to record what happened (a run's owner).
-    if (request.answerFilter !== null && response.statusCode === 200) await request.answerFilter(await readWhole(upstream, request, response))
-    else await response.body.dump()
+    await response.body.dump()
     return reply
   }
-
   response.body.once('error', (error) => {
     // The caller leaving makes Fastify abort the body; anything else broke mid-answer.
     if (reply.raw.destroyed) return
@@ -112,11 +207,6 @@ async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseDa
     request.log.warn({ errorClass: failure.errorClass }, 'Code Ocean\'s answer broke off after it had started')
   })
   reply.code(response.statusCode).headers(callerResponseHeaders(response.headers))
-  if (request.answerFilter !== null && response.statusCode === 200) {
-    const filtered = await request.answerFilter(await readWhole(upstream, request, response))
-    reply.removeHeader('content-length')
-    return reply.send(filtered)
-  }
   if (BODYLESS_STATUSES.has(response.statusCode)) {
     await response.body.dump()
     return reply.send()
@@ -124,21 +214,28 @@ async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseDa
   return reply.send(response.body)
 }
 
-async function readWhole (upstream: UpstreamClient, request: FastifyRequest, response: Dispatcher.ResponseData): Promise<Buffer> {
+/** Sends an answer already in memory, through the request's filter if it has one; `status` overrides Code Ocean's. */
+export async function sendBuffered (buffered: BufferedAnswer, request: FastifyRequest, reply: FastifyReply, status = buffered.status): Promise<FastifyReply> {
+  request.audit.upstreamStatus = buffered.status
+  refuseUnusable(buffered.status, request)
+  const body = request.answerFilter === null ? buffered.body : await request.answerFilter(buffered)
+  if (reply.raw.destroyed) return reply
+  reply.code(status).headers(buffered.headers).removeHeader('content-length')
+  return BODYLESS_STATUSES.has(status) ? reply.send() : reply.send(body)
+}
+
+/** The whole body, bounded; rejects with UpstreamCallFailed when it breaks off or is too large. */
+async function readWhole (upstream: UpstreamClient, response: Dispatcher.ResponseData): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
   try {
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       size += chunk.length
-      if (size > MAX_FILTERED_ANSWER_BYTES) throw new UpstreamProtocolError()
+      if (size > MAX_BUFFERED_ANSWER_BYTES) throw new UpstreamProtocolError()
       chunks.push(chunk)
     }
   } catch (error) {
-    const failure = error instanceof UpstreamProtocolError
-      ? { errorClass: 'protocol', error }
-      : classifyUpstreamFailure(error, upstream.timeouts)
-    request.audit.errorClass = failure.errorClass
-    throw failure.error
+    throw new UpstreamCallFailed(error instanceof UpstreamProtocolError ? { errorClass: 'protocol', error } : classifyUpstreamFailure(error, upstream.timeouts))
   }
   return Buffer.concat(chunks)
 }

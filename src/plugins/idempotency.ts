@@ -1,0 +1,123 @@
+// Idempotency keys on runs (the IETF Idempotency-Key header): a run retried with the same key and
+// body gets the first run's answer again and never launches a second computation, on whichever
+// instance the retry lands (the keys live in the shared store). A retry while the first is still
+// out gets 409; one whose first attempt's outcome is unknown gets 409 with advice, never a blind
+// second launch; the same key with another body gets 422.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import {
+  IdempotencyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused, IdempotencyOutcomeUnknown
+} from '../errors.js'
+import { idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
+import type { Identity } from '../identity/identity.js'
+import type { IdempotencyRow, Store } from '../store/store.js'
+import type { BufferedAnswer } from '../upstream/coalesce.js'
+
+export interface IdempotencyOptions {
+  store: Store
+  ttlMs: number
+  required: boolean
+  /** A claim still in flight after this long is taken as lost after sending: its outcome is unknown. */
+  staleAfterMs: number
+}
+
+/** Failure classes that mean the proxy itself refused to send: nothing reached Code Ocean. */
+const NOT_SENT = new Set(['circuit_open', 'overloaded', 'closed'])
+const PRUNE_EVERY_MS = 3_600_000
+
+function replayHeaders (headers: BufferedAnswer['headers']): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]))
+}
+
+async function idempotency (app: FastifyInstance, options: IdempotencyOptions): Promise<void> {
+  const { store } = options
+
+  /** Records how the run ended, once the request is over; the caller's answer does not wait for it. */
+  function settleWhenDone (request: FastifyRequest, subject: string, key: string, answer: () => BufferedAnswer | undefined): void {
+    request.audit.whenDone(() => {
+      const { audit } = request
+      const captured = answer()
+      const forwarded = audit.upstreamAttempts > 0 && !NOT_SENT.has(String(audit.errorClass))
+      let fate = settlementFor({ forwarded, upstreamStatus: audit.upstreamStatus, errorClass: audit.errorClass })
+      // An answer that started but could not be read whole is not one to replay.
+      if (fate === 'complete' && captured === undefined) fate = 'unknown'
+      const at = new Date().toISOString()
+      const settled = fate === 'release'
+        ? store.releaseIdempotencyKey(subject, key)
+        : store.settleIdempotencyKey(subject, key, {
+          state: fate === 'complete' ? 'completed' : 'unknown',
+          status: captured?.status ?? audit.upstreamStatus ?? null,
+          headers: captured === undefined ? null : replayHeaders(captured.headers),
+          body: captured?.body.toString('utf8') ?? null,
+          computationId: audit.createdComputationId ?? null,
+          at
+        })
+      settled.catch((error: unknown) => {
+        // The key stays in flight until it goes stale, then answers "outcome unknown": never a second launch.
+        request.log.error({ err: error, fate }, 'an idempotency key could not be settled')
+      })
+    })
+  }
+
+  function replay (row: IdempotencyRow, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    request.audit.answerSource = 'replay'
+    if (row.computationId !== null) request.audit.createdComputationId = row.computationId
+    return reply.code(Number(row.status)).headers(row.headers ?? {}).header('idempotent-replayed', 'true').send(row.body ?? '')
+  }
+
+  // After authorization's: a refused run claims nothing.
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.config.action !== 'run') return
+    const key = idempotencyKeyOf(request.headers['idempotency-key'])
+    if (key === undefined) {
+      if (options.required) throw new IdempotencyKeyRequired()
+      return
+    }
+    const { subject } = request.identity as Identity
+    const hash = requestHash(request.body)
+    const now = new Date()
+    const existing = await store.claimIdempotencyKey({
+      subject,
+      key,
+      requestHash: hash,
+      state: 'in_flight',
+      status: null,
+      headers: null,
+      body: null,
+      computationId: null,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + options.ttlMs).toISOString()
+    })
+    const verdict = verdictFor(existing, hash, now.getTime(), options.staleAfterMs)
+    switch (verdict.kind) {
+      case 'proceed': {
+        let captured: BufferedAnswer | undefined
+        const inner = request.answerFilter
+        request.answerFilter = async (answer) => {
+          captured = answer
+          return inner === null ? answer.body : await inner(answer)
+        }
+        settleWhenDone(request, subject, key, () => captured)
+        return
+      }
+      case 'replay':
+        return replay(verdict.row, request, reply)
+      case 'reused':
+        throw new IdempotencyKeyReused()
+      case 'in_flight':
+        throw Object.assign(new IdempotencyInFlight(), { retryAfterSeconds: 1 })
+      case 'unknown':
+        throw new IdempotencyOutcomeUnknown((request.body as { capsule_id?: string | null }).capsule_id == null ? 'pipeline' : 'capsule')
+    }
+  })
+
+  const pruning = setInterval(() => {
+    store.pruneIdempotencyKeys(new Date().toISOString(), 1000).catch((error: unknown) => {
+      app.log.warn({ err: error }, 'expired idempotency keys could not be pruned; trying again later')
+    })
+  }, PRUNE_EVERY_MS).unref()
+  app.addHook('onClose', async () => { clearInterval(pruning) })
+}
+
+export default fp(idempotency, { name: 'idempotency', fastify: '5.x', dependencies: ['authorization'] })
