@@ -1,0 +1,162 @@
+// Idempotency keys through the real app: a retried run never launches a second computation,
+// whichever instance the retry reaches; a reused key with another body is 422; a retry while
+// the first is out is 409; an outcome nobody knows is never retried blindly.
+import { request as httpRequest } from 'node:http'
+import t, { type Test } from 'tap'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+import { TEST_DATABASE_URL, forEachStore } from '../helpers/stores.js'
+
+const ALICE = { 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'team-a' }
+const BOB = { 'x-forwarded-user': 'bob@example.com', 'x-forwarded-groups': 'team-b' }
+const KEY = '5b0e8a52-6a8c-4e5b-9e0c-2f7d1d2c9a11'
+
+async function run (proxy: TestApp, body: object, key: string | null = KEY, caller = ALICE) {
+  return await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: body, headers: key === null ? {} : { 'idempotency-key': key } }, caller)
+}
+
+/** POSTs seen by the simulator: launched runs, or attempts at one. */
+function runsSeen (simulator: Awaited<ReturnType<typeof startTestSimulator>>): number {
+  return simulator.requests.filter((request) => request.method === 'POST' && request.path === '/api/v1/computations').length
+}
+
+/** Polls until the key's first run is no longer in flight; its final answer. */
+async function settled (t: Test, proxy: TestApp, body: object) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await run(proxy, body)
+    if (response.statusCode !== 409 || response.json().code !== 'PROXY_IDEMPOTENCY_IN_FLIGHT') return response
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.fail('the first run never settled')
+  throw new Error('unsettled')
+}
+
+t.test('a retry with the same key and body replays the first answer and launches nothing', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const body = { capsule_id: simulator.capsules.analysis, parameters: ['1'] }
+  const first = await run(proxy, body)
+  t.equal(first.statusCode, 200)
+  t.notOk(first.headers['idempotent-replayed'])
+  // Fields in another order are the same run.
+  const again = await run(proxy, { parameters: ['1'], capsule_id: simulator.capsules.analysis })
+  t.equal(again.statusCode, 200)
+  t.equal(again.headers['idempotent-replayed'], 'true')
+  t.equal(again.body, first.body, 'the same answer, byte for byte')
+  t.equal(runsSeen(simulator), 1, 'one computation launched')
+  t.match(proxy.log.audits().at(-1), { answerSource: 'replay', upstreamAttempts: 0, resource: { computation_id: first.json().id } })
+  t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${String(first.json().id)}` }, ALICE)).statusCode, 200, 'the replayed run is still the caller\'s')
+})
+
+t.test('the same key with another body is 422, and a key is its caller\'s own', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  t.equal((await run(proxy, { capsule_id: simulator.capsules.analysis })).statusCode, 200)
+  const other = await run(proxy, { capsule_id: simulator.capsules.analysis, parameters: ['2'] })
+  t.equal(other.statusCode, 422)
+  t.equal(other.json().code, 'PROXY_IDEMPOTENCY_KEY_REUSED')
+  const bobs = await run(proxy, { capsule_id: simulator.capsules.analysis, parameters: ['2'] }, KEY, BOB)
+  t.equal(bobs.statusCode, 200, 'Bob\'s key of the same text is another key')
+  t.equal(runsSeen(simulator), 2)
+})
+
+t.test('a caller who drops the connection and retries gets the run that was made, once it is known', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ method: 'POST', delayMs: 300, times: 1 })
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const body = { capsule_id: simulator.capsules.analysis }
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  await new Promise<void>((resolve) => {
+    const request = httpRequest({ host: address.hostname, port: address.port, path: '/api/v1/computations', method: 'POST', headers: { ...ALICE, 'content-type': 'application/json', 'idempotency-key': KEY } })
+    request.on('error', () => resolve())
+    setTimeout(() => { request.destroy(); resolve() }, 50)
+    request.end(JSON.stringify(body))
+  })
+  const inFlight = await run(proxy, body)
+  t.equal(inFlight.statusCode, 409, 'while the first is still out')
+  t.equal(inFlight.json().code, 'PROXY_IDEMPOTENCY_IN_FLIGHT')
+  t.equal(inFlight.headers['retry-after'], '1')
+  const retried = await settled(t, proxy, body)
+  t.equal(retried.statusCode, 200)
+  t.equal(retried.headers['idempotent-replayed'], 'true')
+  t.equal(retried.json().id, JSON.parse(simulator.requests[0]?.response?.bodyText ?? '{}').id, 'the computation the first attempt made')
+  t.equal(runsSeen(simulator), 1, 'exactly one computation launched')
+})
+
+t.test('after a 504 that hides whether the run started, a retry is refused with advice, not launched', async (t) => {
+  const simulator = await startTestSimulator(t)
+  // Code Ocean is slower than the proxy waits (undici checks its timeouts about once a second).
+  simulator.inject({ method: 'POST', delayMs: 2500, times: 1 })
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '', UPSTREAM_HEADERS_TIMEOUT_MS: '300' })
+  const body = { capsule_id: simulator.capsules.analysis }
+  const first = await run(proxy, body)
+  t.equal(first.statusCode, 504)
+  const retried = await settled(t, proxy, body)
+  t.equal(retried.statusCode, 409)
+  t.equal(retried.json().code, 'PROXY_IDEMPOTENCY_OUTCOME_UNKNOWN')
+  t.match(retried.json().message, /List the capsule's computations/)
+  t.equal(runsSeen(simulator), 1, 'the retry was not sent: one attempt reached Code Ocean')
+  t.equal((await run(proxy, body, 'a-new-key')).statusCode, 200, 'a new key runs again, as the advice says')
+})
+
+t.test('a run Code Ocean certainly did not start (503, 429, refused) leaves the key free for the retry', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ method: 'POST', status: 503, body: { message: 'maintenance' }, times: 1 })
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const body = { pipeline_id: simulator.pipelines.main }
+  t.equal((await run(proxy, body)).statusCode, 503)
+  const retried = await settled(t, proxy, body)
+  t.equal(retried.statusCode, 200)
+  t.notOk(retried.headers['idempotent-replayed'])
+  t.equal(runsSeen(simulator), 2, 'the refused attempt and the run')
+})
+
+t.test('a run the proxy refuses before forwarding claims nothing', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '', UPSTREAM_MAX_CONCURRENT: '1', UPSTREAM_QUEUE_LIMIT: '0' })
+  simulator.inject({ method: 'POST', delayMs: 300, times: 1 })
+  const slow = run(proxy, { pipeline_id: simulator.pipelines.main }, 'another-key')
+  for (let wait = 0; wait < 100 && simulator.requests.length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 5))
+  const body = { capsule_id: simulator.capsules.analysis }
+  const refused = await run(proxy, body)
+  t.equal(refused.statusCode, 503, 'the only upstream slot is taken and nobody may queue')
+  t.equal(refused.json().code, 'PROXY_UPSTREAM_OVERLOADED')
+  t.ok(Number(refused.headers['retry-after']) >= 1)
+  t.equal((await slow).statusCode, 200)
+  t.equal((await settled(t, proxy, body)).statusCode, 200, 'the key was released, so the retry runs')
+  t.equal(runsSeen(simulator), 2, 'the slow run and the retried one: the refused attempt never left')
+})
+
+t.test('IDEMPOTENCY_REQUIRED refuses runs without a key; a malformed key is 400', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '', IDEMPOTENCY_REQUIRED: 'true' })
+  const body = { capsule_id: simulator.capsules.analysis }
+  const missing = await run(proxy, body, null)
+  t.equal(missing.statusCode, 400)
+  t.equal(missing.json().code, 'PROXY_IDEMPOTENCY_KEY_REQUIRED')
+  const malformed = await run(proxy, body, 'bad\tkey')
+  t.equal(malformed.statusCode, 400)
+  t.equal(runsSeen(simulator), 0)
+})
+
+forEachStore(t, 'a retry that lands on another instance sharing the store replays the same answer', async (t, stores) => {
+  const simulator = await startTestSimulator(t)
+  const env = { POLICY_FILE: '', ...(stores.name === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}) }
+  const a = await buildTestApp(t, simulator.url, env, { store: await stores.open() })
+  const b = await buildTestApp(t, simulator.url, env, { store: await stores.open() })
+  const body = { capsule_id: simulator.capsules.analysis }
+  const first = await run(a, body)
+  t.equal(first.statusCode, 200)
+  // The key is settled once the first request is over, which can trail its answer by a moment.
+  let second = await run(b, body)
+  for (let attempt = 0; attempt < 50 && second.statusCode === 409; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    second = await run(b, body)
+  }
+  t.equal(second.statusCode, 200)
+  t.equal(second.headers['idempotent-replayed'], 'true')
+  t.equal(second.body, first.body)
+  t.equal(runsSeen(simulator), 1)
+  const conflicting = await run(b, { capsule_id: simulator.capsules.workstation })
+  t.equal(conflicting.statusCode, 422, 'and the other instance also refuses the key for another body')
+})
