@@ -62,6 +62,7 @@ export const Environment = Type.Object({
   UPSTREAM_QUEUE_TIMEOUT_MS: Milliseconds(5_000),
   BREAKER_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000, description: 'a failure count, 1 to 1000' }),
   BREAKER_COOLDOWN_MS: Milliseconds(10_000),
+  POLL_COALESCE: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: 'true or false' }),
   POLL_CACHE_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 60_000, description: 'a whole number of milliseconds, 0 to 60000' }),
   WAIT_POLL_INTERVAL_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 600_000, description: 'a whole number of milliseconds, 100 to 600000' }),
   WAIT_MAX_SECONDS: Type.Integer({ default: 600, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' }),
@@ -138,6 +139,8 @@ export interface Config {
   }
   idempotency: { ttlMs: number, required: boolean }
   polling: {
+    /** Identical concurrent polls of one computation share one upstream call. */
+    coalesce: boolean
     /** How long a computation in a terminal state is answered from memory; 0 for never. */
     terminalCacheMs: number
     waitIntervalMs: number
@@ -226,7 +229,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       breaker: { failureThreshold: values.BREAKER_FAILURES, cooldownMs: values.BREAKER_COOLDOWN_MS }
     },
     idempotency: { ttlMs: values.IDEMPOTENCY_TTL_HOURS * 3_600_000, required: values.IDEMPOTENCY_REQUIRED === 'true' },
-    polling: { terminalCacheMs: values.POLL_CACHE_MS, waitIntervalMs: values.WAIT_POLL_INTERVAL_MS, waitMaxMs: values.WAIT_MAX_SECONDS * 1000 },
+    polling: { coalesce: values.POLL_COALESCE === 'true', terminalCacheMs: values.POLL_CACHE_MS, waitIntervalMs: values.WAIT_POLL_INTERVAL_MS, waitMaxMs: values.WAIT_MAX_SECONDS * 1000 },
     rateLimits: {
       ...(values.REDIS_URL === undefined ? {} : { redisUrl: values.REDIS_URL }),
       keyPrefix: values.RATE_LIMIT_KEY_PREFIX,

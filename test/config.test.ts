@@ -40,7 +40,7 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
       breaker: { failureThreshold: 5, cooldownMs: 10_000 }
     },
     idempotency: { ttlMs: 86_400_000, required: false },
-    polling: { terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },
+    polling: { coalesce: true, terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },
     rateLimits: { keyPrefix: 'codeocean-proxy:rate:', runsPerMinute: 30, callsPerMinute: 1200 }
   })
 })
@@ -128,6 +128,7 @@ t.test('idempotency, retries, upstream limits, polling and rate limits are read 
     UPSTREAM_MAX_PER_SECOND: '5',
     BREAKER_FAILURES: '2',
     POLL_CACHE_MS: '0',
+    POLL_COALESCE: 'false',
     WAIT_MAX_SECONDS: '30',
     REDIS_URL: 'redis://:secret@redis:6379/2',
     RATE_LIMIT_RUNS_PER_MINUTE: '5'
@@ -136,7 +137,7 @@ t.test('idempotency, retries, upstream limits, polling and rate limits are read 
   t.equal(config.upstream.retry.attempts, 1)
   t.equal(config.upstream.limits.maxPerSecond, 5)
   t.equal(config.upstream.breaker.failureThreshold, 2)
-  t.same(config.polling, { terminalCacheMs: 0, waitIntervalMs: 5000, waitMaxMs: 30_000 })
+  t.same(config.polling, { coalesce: false, terminalCacheMs: 0, waitIntervalMs: 5000, waitMaxMs: 30_000 })
   t.equal(config.rateLimits.redisUrl, 'redis://:secret@redis:6379/2')
   t.equal(config.rateLimits.runsPerMinute, 5)
   const problems = problemsOf({ ...VALID, REDIS_URL: 'http://:secret@redis' })

@@ -16,7 +16,7 @@ import { upstreamPath } from '../upstream/url.js'
 export interface UpstreamPluginOptions {
   upstream: UpstreamClient
   retry: RetryPolicy
-  polling: { terminalCacheMs: number, waitIntervalMs: number, waitMaxMs: number }
+  polling: { coalesce: boolean, terminalCacheMs: number, waitIntervalMs: number, waitMaxMs: number }
 }
 
 /**
@@ -50,7 +50,7 @@ export function isTerminal (answer: BufferedAnswer): boolean {
 async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOptions): Promise<void> {
   const { upstream, polling } = options
   const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
-  const forwarder: Forwarder = { upstream, retry: options.retry, polls }
+  const forwarder: Forwarder = { upstream, retry: options.retry, polls: polling.coalesce ? polls : undefined }
 
   /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
   const pollComputation = async (id: string): Promise<BufferedAnswer> => {

@@ -24,8 +24,8 @@ export type AnswerFilter = (answer: BufferedAnswer) => Promise<Buffer>
 export interface Forwarder {
   upstream: UpstreamClient
   retry: RetryPolicy
-  /** Shares concurrent identical polls, and answers recent terminal ones from memory. */
-  polls: Coalescer
+  /** Shares concurrent identical polls, and answers recent terminal ones from memory; undefined turns that off. */
+  polls: Coalescer | undefined
 }
 
 declare module 'fastify' {
@@ -87,8 +87,8 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.
     // A poll naming a Min-Server-Version is its own question: it is not shared.
-    if (request.routeOptions.config.coalesce === true && call.headers['min-server-version'] === undefined) {
-      return await sendBuffered(await poll(forwarder, call, request), request, reply)
+    if (forwarder.polls !== undefined && request.routeOptions.config.coalesce === true && call.headers['min-server-version'] === undefined) {
+      return await sendBuffered(await poll(forwarder.polls, forwarder, call, request), request, reply)
     }
     return await relay(forwarder, call, request, reply)
   } finally {
@@ -97,10 +97,10 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
 }
 
 /** One poll: shared with identical ones in flight, or answered from the terminal cache. */
-async function poll (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest): Promise<BufferedAnswer> {
+async function poll (polls: Coalescer, forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest): Promise<BufferedAnswer> {
   const started = performance.now()
   try {
-    const { answer, source } = await forwarder.polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, request))
+    const { answer, source } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, request))
     request.audit.answerSource = source
     return answer
   } catch (error) {
