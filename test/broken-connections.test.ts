@@ -45,6 +45,18 @@ t.test('a caller who leaves before Code Ocean answers a run still leaves a recor
   t.notOk(proxy.log.lines().some((line) => (line.level as number) >= 50), 'a caller leaving is not a proxy failure')
 })
 
+t.test('a caller who leaves before Code Ocean answers a rename is recorded with Code Ocean\'s answer', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ delayMs: 300, method: 'PATCH' })
+  const proxy = await buildTestApp(t, simulator.url)
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations/${computation.id}?name=renamed`, { method: 'PATCH', afterMs: 50 })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { action: 'renameComputation', status: 499, clientAborted: true, upstreamStatus: 204 })
+  t.equal(simulator.getComputation(computation.id)?.name, 'renamed', 'Code Ocean did rename it')
+})
+
 t.test('a caller who leaves mid-download is recorded, and the pool keeps working', async (t) => {
   const simulator = await startTestSimulator(t)
   simulator.inject({ times: 1, status: 200, body: JSON.stringify({ items: 'x'.repeat(8 * 1024 * 1024) }) })

@@ -23,7 +23,7 @@ export class RequestAudit {
   /** Calls made to Code Ocean for this request, retries included. */
   upstreamAttempts = 0
   /** Where the answer came from: Code Ocean itself, another caller's identical poll, the cache, or a stored idempotent answer. */
-  answerSource: 'upstream' | 'coalesced' | 'cache' | 'replay' = 'upstream'
+  answerSource: 'upstream' | 'coalesced' | 'cache' | 'replay' | null = null
   errorClass?: string
   errorCode?: string
   #responseClosed = false

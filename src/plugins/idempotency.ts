@@ -3,7 +3,7 @@
 // instance the retry lands (the keys live in the shared store). A retry while the first is still
 // out gets 409; one whose first attempt's outcome is unknown gets 409 with advice, never a blind
 // second launch; the same key with another body gets 422.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
   IdempotencyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused, IdempotencyOutcomeUnknown
@@ -11,7 +11,9 @@ import {
 import { idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
 import type { Identity } from '../identity/identity.js'
 import type { IdempotencyRow, Store } from '../store/store.js'
+import { runTargetOf } from '../policy/targets.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
+import type { AnswerFilter } from '../upstream/forward.js'
 
 export interface IdempotencyOptions {
   store: Store
@@ -26,7 +28,17 @@ const NOT_SENT = new Set(['circuit_open', 'overloaded', 'closed'])
 const PRUNE_EVERY_MS = 3_600_000
 
 function replayHeaders (headers: BufferedAnswer['headers']): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]))
+  // A repeated header (none of Code Ocean's allowlisted ones is) would come back comma-joined.
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]))
+}
+
+/** Forgets keys past their expiry, a batch at a time; a store that cannot is tried again next time. */
+export async function pruneExpiredKeys (store: Store, log: FastifyBaseLogger): Promise<void> {
+  try {
+    await store.pruneIdempotencyKeys(new Date().toISOString(), 1000)
+  } catch (error) {
+    log.warn({ err: error }, 'expired idempotency keys could not be pruned; trying again later')
+  }
 }
 
 async function idempotency (app: FastifyInstance, options: IdempotencyOptions): Promise<void> {
@@ -62,7 +74,8 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
   function replay (row: IdempotencyRow, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     request.audit.answerSource = 'replay'
     if (row.computationId !== null) request.audit.createdComputationId = row.computationId
-    return reply.code(Number(row.status)).headers(row.headers ?? {}).header('idempotent-replayed', 'true').send(row.body ?? '')
+    // A completed key always holds the whole answer.
+    return reply.code(Number(row.status)).headers(row.headers as Record<string, string>).header('idempotent-replayed', 'true').send(row.body)
   }
 
   // After authorization's: a refused run claims nothing.
@@ -93,10 +106,11 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
     switch (verdict.kind) {
       case 'proceed': {
         let captured: BufferedAnswer | undefined
-        const inner = request.answerFilter
+        // Authorization always gives a run its filter (the owner's record); this one wraps it.
+        const inner = request.answerFilter as AnswerFilter
         request.answerFilter = async (answer) => {
           captured = answer
-          return inner === null ? answer.body : await inner(answer)
+          return await inner(answer)
         }
         settleWhenDone(request, subject, key, () => captured)
         return
@@ -108,15 +122,11 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
       case 'in_flight':
         throw Object.assign(new IdempotencyInFlight(), { retryAfterSeconds: 1 })
       case 'unknown':
-        throw new IdempotencyOutcomeUnknown((request.body as { capsule_id?: string | null }).capsule_id == null ? 'pipeline' : 'capsule')
+        throw new IdempotencyOutcomeUnknown(runTargetOf(request.body as object).kind)
     }
   })
 
-  const pruning = setInterval(() => {
-    store.pruneIdempotencyKeys(new Date().toISOString(), 1000).catch((error: unknown) => {
-      app.log.warn({ err: error }, 'expired idempotency keys could not be pruned; trying again later')
-    })
-  }, PRUNE_EVERY_MS).unref()
+  const pruning = setInterval(pruneExpiredKeys, PRUNE_EVERY_MS, store, app.log).unref()
   app.addHook('onClose', async () => { clearInterval(pruning) })
 }
 

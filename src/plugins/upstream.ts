@@ -36,6 +36,17 @@ declare module 'fastify' {
 
 const COMPUTATION = '/api/v1/computations/:computation_id'
 const TERMINAL_STATES = new Set(['completed', 'failed'])
+/** Answers that say "not now" rather than anything about the computation: a wait polls on through them. */
+const PASSING_TROUBLE = new Set([429, 500, 502, 503, 504])
+
+/** A poll Code Ocean answered with passing trouble; passed on only if the wait ends on it. */
+class TroubledPoll extends Error {
+  readonly answer: BufferedAnswer
+  constructor (answer: BufferedAnswer) {
+    super(`Code Ocean answered ${answer.status}`)
+    this.answer = answer
+  }
+}
 
 /** A 200 answer for a computation that will not change state again. */
 export function isTerminal (answer: BufferedAnswer): boolean {
@@ -60,7 +71,9 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // Made for every waiter at once, so it names the proxy rather than any one of them.
       headers: upstreamRequestHeaders({}, { authorization: upstream.credential.authorization(), requestId: randomUUID(), hasBody: false, agentId: USER_AGENT })
     }
-    return (await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call))).answer
+    const { answer } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, app.log))
+    if (PASSING_TROUBLE.has(answer.status)) throw new TroubledPoll(answer)
+    return answer
   }
   const watcher = new ComputationWatcher({ intervalMs: polling.waitIntervalMs, fetch: pollComputation, isTerminal })
 
@@ -91,7 +104,8 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // Not finished yet (timeout, or the proxy is closing): 202 with the computation as it last was.
       if (outcome.latest !== undefined) return await sendBuffered(outcome.latest, request, reply, 202)
       if (outcome.kind === 'closed') throw new ProxyUnavailable()
-      // Code Ocean never answered in all that time: its last failure, or a timeout if it just hung.
+      // Code Ocean never answered well in all that time: its last answer, its last failure, or a timeout if it just hung.
+      if (outcome.error instanceof TroubledPoll) return await sendBuffered(outcome.error.answer, request, reply)
       throw outcome.error instanceof UpstreamCallFailed ? outcome.error.failure.error : new UpstreamTimeout(timeoutMs)
     } finally {
       request.audit.upstreamSettled()

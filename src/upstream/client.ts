@@ -94,8 +94,10 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
         release()
         return { ok: false, failure: { errorClass: 'circuit_open', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
       }
+      // The slot is held until the answer's headers arrive (or the call fails), not while its body streams.
+      let response: Dispatcher.ResponseData
       try {
-        const response = await dispatcher.request({
+        response = await dispatcher.request({
           origin: target.origin,
           method: request.method,
           path: request.path,
@@ -104,17 +106,15 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
           headersTimeout: headersTimeoutMs,
           bodyTimeout: bodyTimeoutMs
         })
-        if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure()
-        else breaker.success()
-        return { ok: true, response, durationMs: performance.now() - started }
       } catch (error) {
-        const failure = classifyUpstreamFailure(error, options)
-        // A closed pool is the proxy shutting down, not Code Ocean failing.
-        if (failure.errorClass !== 'closed') breaker.failure()
-        return { ok: false, failure, durationMs: performance.now() - started }
-      } finally {
         release()
+        breaker.failure()
+        return { ok: false, failure: classifyUpstreamFailure(error, options), durationMs: performance.now() - started }
       }
+      release()
+      if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure()
+      else breaker.success()
+      return { ok: true, response, durationMs: performance.now() - started }
     },
     async close () {
       credential.close()

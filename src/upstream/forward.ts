@@ -4,7 +4,7 @@
 // retried on connect errors, 429 and 502–504 within a budget; identical concurrent polls of one
 // computation share one call. A request may carry an answer filter (a run's owner and
 // idempotency record, a list cut to what the caller may read), which reads the answer whole.
-import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { AuditUnavailable, UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
 import type { UpstreamCall, UpstreamClient, UpstreamResult } from './client.js'
@@ -99,46 +99,57 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
 /** One poll: shared with identical ones in flight, or answered from the terminal cache. */
 async function poll (polls: Coalescer, forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest): Promise<BufferedAnswer> {
   const started = performance.now()
+  // A caller who joined another's call records how long it waited for it.
+  const waited = (): void => { request.audit.upstreamMs ??= performance.now() - started }
   try {
-    const { answer, source } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, request))
+    const { answer, source } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, request.log, request))
     request.audit.answerSource = source
+    waited()
     return answer
   } catch (error) {
+    waited()
     const { failure } = error as UpstreamCallFailed
     failed(request, failure)
     throw failure.error
-  } finally {
-    request.audit.upstreamMs ??= performance.now() - started
   }
 }
 
 /** Calls with retries and reads the answer whole; throws UpstreamCallFailed when no answer came. */
-export async function fetchWhole (forwarder: Forwarder, call: UpstreamCall, request?: FastifyRequest): Promise<BufferedAnswer> {
-  const result = await callWithRetries(forwarder, call, request)
+export async function fetchWhole (forwarder: Forwarder, call: UpstreamCall, log: FastifyBaseLogger, request?: FastifyRequest): Promise<BufferedAnswer> {
+  const result = await callWithRetries(forwarder, call, log, request)
   if (!result.ok) throw new UpstreamCallFailed(result.failure)
   const { response } = result
   return { status: response.statusCode, headers: callerResponseHeaders(response.headers), body: await readWhole(forwarder.upstream, response) }
 }
 
 /** Makes the call, again after a pause while the route allows retries and the outcome and budget do. */
-async function callWithRetries (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest | undefined): Promise<UpstreamResult> {
+async function callWithRetries (forwarder: Forwarder, call: UpstreamCall, log: FastifyBaseLogger, request: FastifyRequest | undefined): Promise<UpstreamResult> {
   const retries = request === undefined || request.routeOptions.config.retry === true
   const started = performance.now()
-  for (let attempts = 1; ; attempts++) {
+  let attempts = 0
+  /** One attempt, and the pause before the next one (undefined: no next one). */
+  const attempt = async (): Promise<{ result: UpstreamResult, delay: number | undefined }> => {
+    attempts++
     const result = await forwarder.upstream.call(call)
     if (request !== undefined) {
       request.audit.upstreamAttempts = attempts
       request.audit.upstreamMs = result.durationMs
+      request.audit.answerSource = 'upstream'
     }
     const outcome = result.ok
       ? { kind: 'answer' as const, status: result.response.statusCode, ...retryAfterOf(result.response) }
       : { kind: 'failure' as const, errorClass: result.failure.errorClass }
     const delay = retries ? retryDelay(forwarder.retry, outcome, attempts, performance.now() - started) : undefined
-    if (delay === undefined) return result
-    if (result.ok) await result.response.body.dump()
-    request?.log.info({ attempt: attempts, delayMs: delay, outcome }, 'retrying a read from Code Ocean')
-    await sleep(delay)
+    if (delay !== undefined) log.info({ attempt: attempts, delayMs: delay, outcome }, 'retrying a read from Code Ocean')
+    return { result, delay }
   }
+  let next = await attempt()
+  while (next.delay !== undefined) {
+    if (next.result.ok) await next.result.response.body.dump()
+    await sleep(next.delay)
+    next = await attempt()
+  }
+  return next.result
 }
 
 function retryAfterOf (response: Dispatcher.ResponseData): { retryAfter?: string } {
@@ -154,7 +165,7 @@ function failed (request: FastifyRequest, failure: UpstreamFailure): void {
 }
 
 async function relay (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const result = await callWithRetries(forwarder, call, request)
+  const result = await callWithRetries(forwarder, call, request.log, request)
   if (!result.ok) {
     failed(request, result.failure)
     throw result.failure.error
@@ -220,8 +231,8 @@ export async function sendBuffered (buffered: BufferedAnswer, request: FastifyRe
   refuseUnusable(buffered.status, request)
   const body = request.answerFilter === null ? buffered.body : await request.answerFilter(buffered)
   if (reply.raw.destroyed) return reply
-  reply.code(status).headers(buffered.headers).removeHeader('content-length')
-  return BODYLESS_STATUSES.has(status) ? reply.send() : reply.send(body)
+  // Fastify itself sends no body with a 204 or 304.
+  return reply.code(status).headers(buffered.headers).removeHeader('content-length').send(body)
 }
 
 /** The whole body, bounded; rejects with UpstreamCallFailed when it breaks off or is too large. */

@@ -1,8 +1,11 @@
 // Idempotency keys through the real app: a retried run never launches a second computation,
 // whichever instance the retry reaches; a reused key with another body is 422; a retry while
 // the first is out is 409; an outcome nobody knows is never retried blindly.
-import { request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
+import { pruneExpiredKeys } from '../../src/plugins/idempotency.js'
+import { StoreError } from '../../src/store/store.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { TEST_DATABASE_URL, forEachStore } from '../helpers/stores.js'
@@ -159,4 +162,53 @@ forEachStore(t, 'a retry that lands on another instance sharing the store replay
   t.equal(runsSeen(simulator), 1)
   const conflicting = await run(b, { capsule_id: simulator.capsules.workstation })
   t.equal(conflicting.statusCode, 422, 'and the other instance also refuses the key for another body')
+})
+
+t.test('a key that cannot be settled is logged and stays in flight, so a retry is never launched blindly', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  proxy.store.settleIdempotencyKey = async () => { throw new StoreError('SQLite store: settle failed', { cause: new Error('disk full') }) }
+  const body = { capsule_id: simulator.capsules.analysis }
+  t.equal((await run(proxy, body)).statusCode, 200)
+  for (let wait = 0; wait < 100 && !proxy.log.lines().some((line) => line.msg === 'an idempotency key could not be settled'); wait++) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.ok(proxy.log.lines().some((line) => line.msg === 'an idempotency key could not be settled'))
+  t.equal((await run(proxy, body)).statusCode, 409, 'the retry is held, not run')
+  t.equal(runsSeen(simulator), 1)
+})
+
+t.test('expired keys are pruned; a store that cannot prune is logged and tried again later', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const pruned: string[] = []
+  proxy.store.pruneIdempotencyKeys = async (before) => { pruned.push(before); return 0 }
+  await pruneExpiredKeys(proxy.store, proxy.app.log)
+  t.equal(pruned.length, 1)
+  proxy.store.pruneIdempotencyKeys = async () => { throw new StoreError('SQLite store: prune failed', { cause: new Error('locked') }) }
+  await pruneExpiredKeys(proxy.store, proxy.app.log)
+  t.ok(proxy.log.lines().some((line) => line.msg === 'expired idempotency keys could not be pruned; trying again later'))
+})
+
+t.test('a run whose answer breaks off after Code Ocean started it is an unknown outcome, never replayed as whole', async (t) => {
+  let runs = 0
+  const server = createServer((request, response) => {
+    request.resume()
+    runs++
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' })
+    response.write('{"id": "5f5c3c4e-1a2b-')
+    setTimeout(() => response.socket?.destroy(), 20)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  const proxy = await buildTestApp(t, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, { POLICY_FILE: '' })
+  const body = { pipeline_id: '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f' }
+  const first = await run(proxy, body)
+  t.equal(first.statusCode, 502)
+  t.equal(first.json().code, 'PROXY_UPSTREAM_CONNECTION_RESET')
+  const retried = await settled(t, proxy, body)
+  t.equal(retried.statusCode, 409)
+  t.equal(retried.json().code, 'PROXY_IDEMPOTENCY_OUTCOME_UNKNOWN')
+  t.match(retried.json().message, /List the pipeline's computations/)
+  t.equal(runs, 1, 'the retry was not sent')
 })
