@@ -103,3 +103,20 @@ export function settlementFor (facts: { forwarded: boolean, upstreamStatus: numb
   if (NOT_STARTED.has(upstreamStatus)) return 'release'
   return upstreamStatus >= 500 ? 'unknown' : 'complete'
 }
+
+/** A fresh claim: the key in flight for `subject`, with nothing known yet of the run's answer. */
+export function claimFor (subject: string, key: string, hash: string, now: Date, ttlMs: number): IdempotencyRow {
+  return {
+    subject,
+    key,
+    requestHash: hash,
+    state: 'in_flight',
+    status: null,
+    headers: null,
+    body: null,
+    computationId: null,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + ttlMs).toISOString()
+  }
+}

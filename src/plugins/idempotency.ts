@@ -8,7 +8,7 @@ import fp from 'fastify-plugin'
 import {
   IdempotencyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused, IdempotencyOutcomeUnknown
 } from '../errors.js'
-import { idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
+import { claimFor, idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
 import type { Identity } from '../identity/identity.js'
 import type { IdempotencyRow, Store } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
@@ -89,19 +89,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
     const { subject } = request.identity as Identity
     const hash = requestHash(request.body)
     const now = new Date()
-    const existing = await store.claimIdempotencyKey({
-      subject,
-      key,
-      requestHash: hash,
-      state: 'in_flight',
-      status: null,
-      headers: null,
-      body: null,
-      computationId: null,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + options.ttlMs).toISOString()
-    })
+    const existing = await store.claimIdempotencyKey(claimFor(subject, key, hash, now, options.ttlMs))
     const verdict = verdictFor(existing, hash, now.getTime(), options.staleAfterMs)
     switch (verdict.kind) {
       case 'proceed': {

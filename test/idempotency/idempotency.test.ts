@@ -2,7 +2,7 @@
 // run's ending does to its key.
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../../src/idempotency/idempotency.js'
+import { claimFor, idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../../src/idempotency/idempotency.js'
 import type { IdempotencyRow } from '../../src/store/store.js'
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
@@ -79,20 +79,7 @@ const NOW = Date.UTC(2026, 10, 26, 12, 0, 0)
 const STALE_AFTER = 60_000
 
 function stored (overrides: Partial<IdempotencyRow> = {}): IdempotencyRow {
-  return {
-    subject: 'alice@example.com',
-    key: 'k1',
-    requestHash: 'hash-a',
-    state: 'in_flight',
-    status: null,
-    headers: null,
-    body: null,
-    computationId: null,
-    createdAt: new Date(NOW - 1000).toISOString(),
-    updatedAt: new Date(NOW - 1000).toISOString(),
-    expiresAt: new Date(NOW + 86_400_000).toISOString(),
-    ...overrides
-  }
+  return { ...claimFor('alice@example.com', 'k1', 'hash-a', new Date(NOW - 1000), 86_400_000 + 1000), ...overrides }
 }
 
 t.test('verdictFor: what a request gets, given what its claim found', async (t) => {

@@ -1,6 +1,7 @@
 // The idempotency-key part of the store contract, run against SQLite and PostgreSQL alike:
 // a key is claimed once, settled or released by its holder, replaced once expired, pruned.
 import t from 'tap'
+import { claimFor } from '../../src/idempotency/idempotency.js'
 import type { IdempotencyOutcome, IdempotencyRow } from '../../src/store/store.js'
 import { forEachStore } from '../helpers/stores.js'
 
@@ -8,20 +9,7 @@ import { forEachStore } from '../helpers/stores.js'
 const at = (minute: number): string => new Date(Date.UTC(2026, 10, 26, 10, minute)).toISOString()
 
 function claimRow (key: string, overrides: Partial<IdempotencyRow> = {}): IdempotencyRow {
-  return {
-    subject: 'alice@example.com',
-    key,
-    requestHash: 'hash-a',
-    state: 'in_flight',
-    status: null,
-    headers: null,
-    body: null,
-    computationId: null,
-    createdAt: at(0),
-    updatedAt: at(0),
-    expiresAt: at(60),
-    ...overrides
-  }
+  return { ...claimFor('alice@example.com', key, 'hash-a', new Date(at(0)), 3_600_000), ...overrides }
 }
 
 const answered: IdempotencyOutcome = {
