@@ -179,6 +179,11 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
   for (const proxy of proxies) {
     if (!isTrustedProxyEntry(proxy)) problems.push(`TRUSTED_PROXIES entry ${JSON.stringify(proxy)} is invalid: expected an IP address or CIDR range`)
   }
+  // A run can still be out this long; its key must outlive that, or a retry could claim it afresh.
+  const longestRunCallMs = values.UPSTREAM_HEADERS_TIMEOUT_MS + values.UPSTREAM_BODY_TIMEOUT_MS + values.UPSTREAM_QUEUE_TIMEOUT_MS + 60_000
+  if (values.IDEMPOTENCY_TTL_HOURS * 3_600_000 <= longestRunCallMs) {
+    problems.push('IDEMPOTENCY_TTL_HOURS is too short: keys must outlive the longest call (UPSTREAM_HEADERS_TIMEOUT_MS + UPSTREAM_BODY_TIMEOUT_MS + UPSTREAM_QUEUE_TIMEOUT_MS + 60 s)')
+  }
   if (!/\{(user|subject|email)\}/.test(values.AGENT_ID_TEMPLATE)) {
     problems.push('AGENT_ID_TEMPLATE is invalid: it must name the caller with {user}, {subject} or {email}')
   }

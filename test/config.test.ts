@@ -145,6 +145,10 @@ t.test('idempotency, retries, upstream limits, polling and rate limits are read 
   t.notMatch(problems.join(' '), /secret/, 'a Redis URL may hold a password: never echoed')
 })
 
+t.test('idempotency keys must outlive the longest call a run can make', async (t) => {
+  t.match(problemsOf({ ...VALID, IDEMPOTENCY_TTL_HOURS: '1', UPSTREAM_HEADERS_TIMEOUT_MS: '3600000' }), [/^IDEMPOTENCY_TTL_HOURS is too short/])
+})
+
 t.test('a token file is used instead of a token', async (t) => {
   const config = loadConfig({ CODEOCEAN_DOMAIN: VALID.CODEOCEAN_DOMAIN, CODEOCEAN_TOKEN_FILE: '/run/secrets/token', CODEOCEAN_TOKEN_FILE_CHECK_MS: '250' })
   t.same(config.codeOcean.token, { kind: 'file', path: '/run/secrets/token', checkIntervalMs: 250 })

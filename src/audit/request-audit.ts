@@ -57,7 +57,9 @@ export class RequestAudit {
 
   /** Runs `action` once the request is over, after its completed record: what depends on how it ended. */
   whenDone (action: () => void): void {
-    this.#afterwards.push(action)
+    // A caller can leave while a hook is still working: then the request is over already.
+    if (this.#written) action()
+    else this.#afterwards.push(action)
   }
 
   responseClosed (): void {

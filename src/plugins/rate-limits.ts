@@ -29,6 +29,8 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
     : new Redis(options.redisUrl, {
       // A Redis that is down must not hold requests: fail fast, and let the limit be skipped.
       connectTimeout: 1000,
+      // A Redis that stops answering on an open connection must not hold requests either.
+      commandTimeout: 500,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       lazyConnect: false
@@ -39,20 +41,8 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
     const settled = new Promise((resolve) => { redis.once('ready', resolve).once('error', resolve) })
     await Promise.race([settled, sleep(READY_WAIT_MS)])
   }
-  // Decided per route as routes are added: must run before the rate-limit plugin's own onRoute.
-  app.addHook('onRoute', (route) => {
-    const action = route.config?.action
-    if (action === undefined) return
-    const runs = action === 'run'
-    route.config = {
-      ...route.config,
-      rateLimit: { max: runs ? options.runsPerMinute : options.callsPerMinute, timeWindow: WINDOW_MS, groupId: runs ? ':runs' : ':calls' }
-    }
-  })
   await app.register(rateLimit, {
     global: false,
-    // After identity (onRequest), before the body is read: a caller over its limit costs little.
-    hook: 'preParsing',
     keyGenerator: subjectOf,
     enableDraftSpec: true,
     skipOnError: true,
@@ -62,6 +52,16 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
       const error = new RateLimited(request.routeOptions.config.action === 'run' ? 'run' : 'API', context.max, 'minute')
       return Object.assign(error, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) })
     }
+  })
+  // One counter per caller for all its runs, and one for all its other calls: a limit configured
+  // on each route would give every route a store (and so a budget) of its own.
+  const runs = app.rateLimit({ max: options.runsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:runs` })
+  const calls = app.rateLimit({ max: options.callsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:calls` })
+  app.addHook('onRoute', (route) => {
+    const action = route.config?.action
+    if (action === undefined) return
+    // After identity (onRequest), before the body is read: a caller over its limit costs little.
+    route.preParsing = [...[route.preParsing ?? []].flat(), action === 'run' ? runs : calls]
   })
   app.addHook('onClose', async () => { redis?.disconnect() })
 }

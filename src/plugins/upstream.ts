@@ -95,6 +95,8 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
     const timeoutMs = Math.min(seconds === undefined ? polling.waitMaxMs : Number(seconds) * 1000, polling.waitMaxMs)
     const left = new AbortController()
     reply.raw.once('close', () => { left.abort() })
+    // A caller who left while it was being authorized is not waited for at all.
+    if (reply.raw.destroyed) left.abort()
     request.audit.upstreamStarted()
     try {
       const outcome = await watcher.wait(id, timeoutMs, left.signal)

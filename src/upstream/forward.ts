@@ -145,7 +145,8 @@ async function callWithRetries (forwarder: Forwarder, call: UpstreamCall, log: F
   }
   let next = await attempt()
   while (next.delay !== undefined) {
-    if (next.result.ok) await next.result.response.body.dump()
+    // Dropped, not drained: an error body that trickles must not push the retry past its budget.
+    if (next.result.ok) next.result.response.body.once('error', () => {}).destroy()
     await sleep(next.delay)
     next = await attempt()
   }

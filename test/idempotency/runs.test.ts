@@ -212,3 +212,26 @@ t.test('a run whose answer breaks off after Code Ocean started it is an unknown 
   t.match(retried.json().message, /List the pipeline's computations/)
   t.equal(runs, 1, 'the retry was not sent')
 })
+
+t.test('a caller who leaves while its key is being claimed leaves the key free: nothing was sent', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const claim = proxy.store.claimIdempotencyKey.bind(proxy.store)
+  proxy.store.claimIdempotencyKey = async (row) => {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    return await claim(row)
+  }
+  const body = { capsule_id: simulator.capsules.analysis }
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  await new Promise<void>((resolve) => {
+    const request = httpRequest({ host: address.hostname, port: address.port, path: '/api/v1/computations', method: 'POST', headers: { ...ALICE, 'content-type': 'application/json', 'idempotency-key': KEY } })
+    request.on('error', () => resolve())
+    setTimeout(() => { request.destroy(); resolve() }, 50)
+    request.end(JSON.stringify(body))
+  })
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  t.equal(runsSeen(simulator), 0, 'the first attempt sent nothing')
+  const retried = await settled(t, proxy, body)
+  t.equal(retried.statusCode, 200, 'so the retry runs')
+  t.equal(runsSeen(simulator), 1)
+})

@@ -32,6 +32,22 @@ t.test('runs have their own budget per caller; past it, 429 with Retry-After, au
   t.equal(read.statusCode, 200, 'reads are counted apart from runs')
 })
 
+for (const redis of [false, true]) {
+  t.test(`every call but a run counts toward one budget per caller, whichever route it takes${redis ? ' (Redis)' : ''}`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const proxy = await buildTestApp(t, simulator.url, {
+      RATE_LIMIT_CALLS_PER_MINUTE: '3',
+      ...(redis ? { REDIS_URL, RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:` } : {})
+    })
+    const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+    const urls = [`/api/v1/computations/${id}`, `/api/v1/computations/${id}/results/urls?path=a`, `/api/v1/capsules/${simulator.capsules.analysis}/computations`, `/api/v1/computations/${id}`]
+    const statuses = []
+    for (const url of urls) statuses.push((await proxy.inject({ method: 'GET', url }, ALICE)).statusCode)
+    t.equal(statuses.filter((status) => status === 429).length, 1, `three calls over three routes, then 429: ${statuses.join(', ')}`)
+    t.equal(statuses.at(-1), 429)
+  })
+}
+
 t.test('with Redis, a limit holds across two instances', async (t) => {
   const simulator = await startTestSimulator(t)
   const env = { REDIS_URL, RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`, RATE_LIMIT_CALLS_PER_MINUTE: '3' }

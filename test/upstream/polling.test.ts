@@ -569,3 +569,25 @@ t.test('a wait on a Code Ocean that has not answered by the timeout answers 504'
   t.equal(response.json().code, 'PROXY_UPSTREAM_TIMEOUT')
   t.equal(getsOf(simulator, id).length, 1)
 })
+
+t.test('a waiter who leaves while being authorized is not waited for', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '', WAIT_POLL_INTERVAL_MS: '100' })
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.workstation } }, { 'x-forwarded-user': 'alice@example.com' })
+  const id = String(run.json().id)
+  const owners = proxy.store.ownersOf.bind(proxy.store)
+  proxy.store.ownersOf = async (ids) => {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    return await owners(ids)
+  }
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  simulator.clearRequests()
+  await new Promise<void>((resolve) => {
+    const request = httpRequest({ host: address.hostname, port: address.port, path: `/computations/${id}/wait?timeout=30`, headers: { 'x-forwarded-user': 'alice@example.com' } })
+    request.on('error', () => resolve())
+    setTimeout(() => { request.destroy(); resolve() }, 50)
+    request.end()
+  })
+  await new Promise((resolve) => setTimeout(resolve, 700))
+  t.equal(simulator.requests.length, 0, 'no poll was made for a caller who had gone')
+})
