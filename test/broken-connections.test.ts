@@ -1,8 +1,9 @@
 // Connections that break half-way, on either side: the audit line still says what happened,
 // nothing is logged as a proxy failure, and the pooled connection is not leaked.
-import { request as httpRequest, createServer, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
+import { abandon } from './helpers/abandon.js'
 import { buildTestApp, DEFAULT_CALLER, type TestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -10,19 +11,6 @@ const ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
 
 async function listen (proxy: TestApp): Promise<string> {
   return await proxy.app.listen({ host: '127.0.0.1', port: 0 })
-}
-
-/** Sends a request and destroys the connection after `afterMs`, or once the first body bytes arrive. */
-async function abandon (url: string, options: { method: string, body?: string, afterMs?: number }): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const headers = { ...DEFAULT_CALLER, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) }
-    const request = httpRequest(url, { method: options.method, headers }, (response) => {
-      response.once('data', () => { request.destroy(); resolve() })
-    })
-    request.on('error', () => resolve())
-    if (options.afterMs !== undefined) setTimeout(() => { request.destroy(); resolve() }, options.afterMs)
-    request.end(options.body)
-  })
 }
 
 /** Waits (bounded) until the proxy has written `count` audit lines. */
@@ -38,7 +26,7 @@ t.test('a caller who leaves before Code Ocean answers a run still leaves a recor
   simulator.inject({ delayMs: 300, method: 'POST' })
   const proxy = await buildTestApp(t, simulator.url)
   const address = await listen(proxy)
-  await abandon(`${address}/api/v1/computations`, { method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
+  await abandon(`${address}/api/v1/computations`, { headers: DEFAULT_CALLER, method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
   const [record] = await audits(proxy, 1)
   t.match(record, { action: 'runCapsule', status: 499, clientAborted: true, upstreamStatus: 200, errorClass: null }, 'the run Code Ocean made is on record')
   t.equal(simulator.requests[0]?.response?.status, 200)
@@ -51,7 +39,7 @@ t.test('a caller who leaves before Code Ocean answers a rename is recorded with 
   const proxy = await buildTestApp(t, simulator.url)
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const address = await listen(proxy)
-  await abandon(`${address}/api/v1/computations/${computation.id}?name=renamed`, { method: 'PATCH', afterMs: 50 })
+  await abandon(`${address}/api/v1/computations/${computation.id}?name=renamed`, { headers: DEFAULT_CALLER, method: 'PATCH', afterMs: 50 })
   const [record] = await audits(proxy, 1)
   t.match(record, { action: 'renameComputation', status: 499, clientAborted: true, upstreamStatus: 204 })
   t.equal(simulator.getComputation(computation.id)?.name, 'renamed', 'Code Ocean did rename it')
@@ -63,7 +51,7 @@ t.test('a caller who leaves mid-download is recorded, and the pool keeps working
   const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_CONNECTIONS: '1' })
   const address = await listen(proxy)
   // Result URLs stream through; a poll of the computation itself is read whole (it may be shared).
-  await abandon(`${address}/api/v1/computations/${ID}/results/urls?path=a`, { method: 'GET' })
+  await abandon(`${address}/api/v1/computations/${ID}/results/urls?path=a`, { headers: DEFAULT_CALLER, method: 'GET' })
   const [record] = await audits(proxy, 1)
   t.match(record, { action: 'getResultFileUrls', status: 200, clientAborted: true, upstreamStatus: 200, errorClass: null }, 'the answer had started')
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
@@ -77,7 +65,7 @@ t.test('a caller who leaves before Code Ocean fails is recorded with both facts'
   simulator.inject({ delayMs: 200, status: 500 })
   const proxy = await buildTestApp(t, simulator.url)
   const address = await listen(proxy)
-  await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET', afterMs: 50 })
+  await abandon(`${address}/api/v1/computations/${ID}`, { headers: DEFAULT_CALLER, method: 'GET', afterMs: 50 })
   const [record] = await audits(proxy, 1)
   t.match(record, { status: 499, clientAborted: true, upstreamStatus: 500, errorClass: null, errorCode: null })
 })
@@ -87,7 +75,7 @@ t.test('a caller who leaves while Code Ocean hangs is recorded with the timeout 
   simulator.inject({ hang: true })
   const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_HEADERS_TIMEOUT_MS: '200' })
   const address = await listen(proxy)
-  await abandon(`${address}/api/v1/computations/${ID}`, { method: 'GET', afterMs: 50 })
+  await abandon(`${address}/api/v1/computations/${ID}`, { headers: DEFAULT_CALLER, method: 'GET', afterMs: 50 })
   const [record] = await audits(proxy, 1)
   t.match(record, { status: 499, clientAborted: true, upstreamStatus: null, errorClass: 'timeout', errorCode: 'PROXY_UPSTREAM_TIMEOUT' })
 })
@@ -98,7 +86,7 @@ t.test('nothing is forwarded for a caller who left before the handler ran', asyn
   // Stands in for slower steps before forwarding (identity, policy, a durable audit write).
   proxy.app.addHook('preHandler', async () => { await new Promise((resolve) => setTimeout(resolve, 150)) })
   const address = await listen(proxy)
-  await abandon(`${address}/api/v1/computations`, { method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
+  await abandon(`${address}/api/v1/computations`, { headers: DEFAULT_CALLER, method: 'POST', body: JSON.stringify({ capsule_id: simulator.capsules.analysis }), afterMs: 50 })
   const [record] = await audits(proxy, 1)
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.equal(simulator.requests.length, 0, 'no run was started for nobody')

@@ -1,11 +1,12 @@
 // Idempotency keys through the real app: a retried run never launches a second computation,
 // whichever instance the retry reaches; a reused key with another body is 422; a retry while
 // the first is out is 409; an outcome nobody knows is never retried blindly.
-import { createServer, request as httpRequest } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { pruneExpiredKeys } from '../../src/plugins/idempotency.js'
 import { StoreError } from '../../src/store/store.js'
+import { abandon } from '../helpers/abandon.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { TEST_DATABASE_URL, forEachStore } from '../helpers/stores.js'
@@ -69,12 +70,7 @@ t.test('a caller who drops the connection and retries gets the run that was made
   const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
   const body = { capsule_id: simulator.capsules.analysis }
   const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
-  await new Promise<void>((resolve) => {
-    const request = httpRequest({ host: address.hostname, port: address.port, path: '/api/v1/computations', method: 'POST', headers: { ...ALICE, 'content-type': 'application/json', 'idempotency-key': KEY } })
-    request.on('error', () => resolve())
-    setTimeout(() => { request.destroy(); resolve() }, 50)
-    request.end(JSON.stringify(body))
-  })
+  await abandon(`${address.origin}/api/v1/computations`, { method: 'POST', headers: { ...ALICE, 'idempotency-key': KEY }, body: JSON.stringify(body), afterMs: 50 })
   const inFlight = await run(proxy, body)
   t.equal(inFlight.statusCode, 409, 'while the first is still out')
   t.equal(inFlight.json().code, 'PROXY_IDEMPOTENCY_IN_FLIGHT')
@@ -223,12 +219,7 @@ t.test('a caller who leaves while its key is being claimed leaves the key free: 
   }
   const body = { capsule_id: simulator.capsules.analysis }
   const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
-  await new Promise<void>((resolve) => {
-    const request = httpRequest({ host: address.hostname, port: address.port, path: '/api/v1/computations', method: 'POST', headers: { ...ALICE, 'content-type': 'application/json', 'idempotency-key': KEY } })
-    request.on('error', () => resolve())
-    setTimeout(() => { request.destroy(); resolve() }, 50)
-    request.end(JSON.stringify(body))
-  })
+  await abandon(`${address.origin}/api/v1/computations`, { method: 'POST', headers: { ...ALICE, 'idempotency-key': KEY }, body: JSON.stringify(body), afterMs: 50 })
   await new Promise((resolve) => setTimeout(resolve, 400))
   t.equal(runsSeen(simulator), 0, 'the first attempt sent nothing')
   const retried = await settled(t, proxy, body)

@@ -3,7 +3,7 @@
 // Code Ocean sees no request at all; a group member with scope `group` and an admin get
 // through; lists keep only what the caller may see, each element exactly as Code Ocean sent it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, request as httpRequest } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { ConfigError } from '../../src/errors.js'
 import { StoreError } from '../../src/store/store.js'
+import { abandon } from '../helpers/abandon.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { TEST_TOKEN } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -323,12 +324,7 @@ t.test('a run whose caller left before Code Ocean answered still gets its owner,
   simulator.inject({ method: 'POST', delayMs: 300, times: 1 })
   const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
   const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
-  await new Promise<void>((resolve) => {
-    const request = httpRequest({ host: address.hostname, port: address.port, path: '/api/v1/computations', method: 'POST', headers: { ...ALICE, 'content-type': 'application/json' } })
-    request.on('error', () => resolve())
-    setTimeout(() => { request.destroy(); resolve() }, 50)
-    request.end(JSON.stringify({ capsule_id: simulator.capsules.workstation }))
-  })
+  await abandon(`${address.origin}/api/v1/computations`, { method: 'POST', headers: ALICE, body: JSON.stringify({ capsule_id: simulator.capsules.workstation }), afterMs: 50 })
   for (let wait = 0; wait < 200 && proxy.log.audits().length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
   const id = JSON.parse(simulator.requests[0]?.response?.bodyText ?? '{}').id as string
   t.match(proxy.log.audits()[0], { status: 499, clientAborted: true, upstreamStatus: 200, errorClass: null, resource: { computation_id: id } })

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import type { AuditRecord } from '../../src/audit/request-audit.js'
 import { isTerminal } from '../../src/plugins/upstream.js'
 import type { RecordedRequest, Simulator } from '../../src/simulator/index.js'
+import { abandon } from '../helpers/abandon.js'
 import { assertNoSecret, buildTestApp, DEFAULT_CALLER, type TestApp } from '../helpers/app.js'
 import { conformanceProblems } from '../helpers/openapi-conformance.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -582,12 +583,7 @@ t.test('a waiter who leaves while being authorized is not waited for', async (t)
   }
   const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
   simulator.clearRequests()
-  await new Promise<void>((resolve) => {
-    const request = httpRequest({ host: address.hostname, port: address.port, path: `/computations/${id}/wait?timeout=30`, headers: { 'x-forwarded-user': 'alice@example.com' } })
-    request.on('error', () => resolve())
-    setTimeout(() => { request.destroy(); resolve() }, 50)
-    request.end()
-  })
+  await abandon(`${address.origin}/computations/${id}/wait?timeout=30`, { headers: { 'x-forwarded-user': 'alice@example.com' }, afterMs: 50 })
   await new Promise((resolve) => setTimeout(resolve, 700))
   t.equal(simulator.requests.length, 0, 'no poll was made for a caller who had gone')
 })
