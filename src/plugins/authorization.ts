@@ -7,8 +7,8 @@ import fp from 'fastify-plugin'
 import { ComputationNotFound, Forbidden, Unauthenticated, UpstreamProtocolError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { jsonArrayElements } from '../policy/json-array.js'
-import type { ComputationAction, Decision, Policy, Target } from '../policy/policy.js'
-import { listTargetOf, runTargetOf } from '../policy/targets.js'
+import type { ComputationAction, Decision, Policy, Target, TargetAction } from '../policy/policy.js'
+import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
 import type { Store } from '../store/store.js'
 import type { AnswerFilter } from '../upstream/forward.js'
 
@@ -57,34 +57,32 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     if (!decision.allowed) throw new Forbidden(refused, `computation ${id}`)
   }
 
+  /** Decides a run or a list on its capsule or pipeline; throws 403 when the policy does not grant it. */
+  function onTarget (request: FastifyRequest, caller: Identity, action: TargetAction, target: Target): void {
+    const decision = policy.onTarget(caller, action, target)
+    decided(request, decision)
+    if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
+  }
+
   app.addHook('preHandler', async (request) => {
     const { action } = request.routeOptions.config
     if (action === undefined) return
     const caller = request.identity as Identity
     if (action === 'run') {
       const target = runTargetOf(request.body as object)
-      const decision = policy.onTarget(caller, action, target)
-      decided(request, decision)
-      if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
+      onTarget(request, caller, action, target)
       // Resuming builds on another computation's work: the caller must be allowed to read it.
       const resumed = (request.body as { resume_run_id?: string | null }).resume_run_id
       if (typeof resumed === 'string') await onComputation(request, caller, 'read', canonicalId(resumed), 'resume from')
       request.answerFilter = recordOwner(request, caller, target, store)
     } else if (action === 'list') {
       const target = listTargetOf(request.params as object)
-      const decision = policy.onTarget(caller, action, target)
-      decided(request, decision)
-      if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
+      onTarget(request, caller, action, target)
       if (!policy.readsAllOf(caller, target)) request.answerFilter = readableOnly(caller, target, policy, store)
     } else {
       await onComputation(request, caller, action, canonicalId((request.params as { computation_id: string }).computation_id), action)
     }
   })
-}
-
-/** Ids are UUIDs, which Code Ocean writes in lower case: compared and stored that way whatever the caller typed. */
-function canonicalId (id: string): string {
-  return id.toLowerCase()
 }
 
 /** Remembers who started a run, so later calls on the computation can be decided. */

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyUnavailable, UpstreamTimeout } from '../errors.js'
+import { canonicalId } from '../policy/targets.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { Coalescer, type BufferedAnswer } from '../upstream/coalesce.js'
 import { ComputationWatcher } from '../upstream/computation-watch.js'
@@ -84,13 +85,13 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
       if (request.routeOptions.config.mutates === true && id !== undefined) {
-        for (const spelling of new Set([id, id.toLowerCase()])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
+        for (const spelling of new Set([id, canonicalId(id)])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
       }
     }
   }
 
   const wait: ForwardHandler = async (request, reply) => {
-    const id = (request.params as { computation_id: string }).computation_id.toLowerCase()
+    const id = canonicalId((request.params as { computation_id: string }).computation_id)
     const seconds = (request.query as { timeout?: string }).timeout
     const timeoutMs = Math.min(seconds === undefined ? polling.waitMaxMs : Number(seconds) * 1000, polling.waitMaxMs)
     const left = new AbortController()

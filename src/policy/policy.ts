@@ -4,6 +4,7 @@
 import type { Identity } from '../identity/identity.js'
 import type { OwnerRow } from '../store/store.js'
 import type { Action, PolicyDocument, PolicyRule, Scope } from './policy-file.js'
+import { canonicalId } from './targets.js'
 
 export type TargetAction = 'run' | 'list'
 export type ComputationAction = 'read' | 'rename' | 'delete' | 'attach'
@@ -55,8 +56,8 @@ function compile (rule: PolicyRule, index: number): CompiledRule {
     groups: new Set(rule.groups),
     actions: new Set(rule.actions),
     // An admin rule reaches everything. Ids are UUIDs, compared in lower case.
-    capsules: new Set(admin ? ['*'] : rule.capsules?.map((id) => id.toLowerCase())),
-    pipelines: new Set(admin ? ['*'] : rule.pipelines?.map((id) => id.toLowerCase())),
+    capsules: new Set(admin ? ['*'] : rule.capsules?.map(canonicalId)),
+    pipelines: new Set(admin ? ['*'] : rule.pipelines?.map(canonicalId)),
     scope: admin ? 'any' : rule.scope ?? 'own'
   }
 }

@@ -3,6 +3,11 @@
 import { InvalidRequest } from '../errors.js'
 import type { Target } from './policy.js'
 
+/** Ids are UUIDs, which Code Ocean writes in lower case: compared and stored that way whatever the caller typed. */
+export function canonicalId (id: string): string {
+  return id.toLowerCase()
+}
+
 interface RunTargetFields {
   capsule_id?: string | null
   pipeline_id?: string | null
@@ -13,14 +18,14 @@ export function runTargetOf (body: RunTargetFields): Target {
   const capsule = body.capsule_id ?? undefined
   const pipeline = body.pipeline_id ?? undefined
   if (capsule !== undefined && pipeline !== undefined) throw new InvalidRequest('body sets both capsule_id and pipeline_id: set exactly one')
-  if (capsule !== undefined) return { kind: 'capsule', id: capsule.toLowerCase() }
-  if (pipeline !== undefined) return { kind: 'pipeline', id: pipeline.toLowerCase() }
+  if (capsule !== undefined) return { kind: 'capsule', id: canonicalId(capsule) }
+  if (pipeline !== undefined) return { kind: 'pipeline', id: canonicalId(pipeline) }
   throw new InvalidRequest('body must set capsule_id (to run a capsule) or pipeline_id (to run a pipeline)')
 }
 
 /** The capsule or pipeline whose computations a list route names. */
 export function listTargetOf (params: { capsule_id?: string, pipeline_id?: string }): Target {
   return params.capsule_id === undefined
-    ? { kind: 'pipeline', id: String(params.pipeline_id).toLowerCase() }
-    : { kind: 'capsule', id: params.capsule_id.toLowerCase() }
+    ? { kind: 'pipeline', id: canonicalId(String(params.pipeline_id)) }
+    : { kind: 'capsule', id: canonicalId(params.capsule_id) }
 }
