@@ -1,6 +1,6 @@
 // The process's configuration: one TypeBox schema over the environment, turned into a typed
 // Config, with one message per bad variable so an operator can fix them all in one go.
-import { Type, type Static, type TInteger, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TInteger, type TLiteral, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigError } from './errors.js'
 import { trustedProxyList } from './identity/trusted-headers.js'
@@ -12,6 +12,14 @@ const LogLevel = Type.Union(
 
 const Milliseconds = (fallback: number): TInteger =>
   Type.Integer({ minimum: 1, maximum: 3_600_000, default: fallback, description: 'a whole number of milliseconds, 1 to 3600000' })
+
+const HEADER_NAME = '^[A-Za-z0-9-]{1,100}$'
+const HeaderName = (fallback: string): TString =>
+  Type.String({ default: fallback, pattern: HEADER_NAME, description: 'a header name' })
+
+/** A switch written out as `true` or `false`, nothing looser. */
+const Flag = (fallback: 'true' | 'false'): TUnion<[TLiteral<'true'>, TLiteral<'false'>]> =>
+  Type.Union([Type.Literal('true'), Type.Literal('false')], { default: fallback, description: 'true or false' })
 
 export const Environment = Type.Object({
   CODEOCEAN_DOMAIN: Type.String({ description: 'the Code Ocean origin, e.g. https://codeocean.example.com' }),
@@ -34,7 +42,7 @@ export const Environment = Type.Object({
   AUDIT_ADMIN_KEY: Type.Optional(Type.String({ minLength: 16, description: 'a key of at least 16 characters for GET /audit/events' })),
   AUDIT_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'a number of days, 1 to 36500' })),
   AUDIT_QUEUE_LIMIT: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'a record count, 1 to 1000000' }),
-  GATEWAY_JWT_HEADER: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name, e.g. X-Pomerium-Jwt-Assertion, or Authorization for a Bearer ID token' })),
+  GATEWAY_JWT_HEADER: Type.Optional(Type.String({ pattern: HEADER_NAME, description: 'a header name, e.g. X-Pomerium-Jwt-Assertion, or Authorization for a Bearer ID token' })),
   GATEWAY_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of the gateway\'s JWKS' })),
   GATEWAY_PUBLIC_KEY_FILE: Type.Optional(Type.String({ description: 'a PEM file holding the gateway\'s public key' })),
   GATEWAY_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the issuer (iss) the gateway signs with' })),
@@ -45,14 +53,14 @@ export const Environment = Type.Object({
   GATEWAY_GROUPS_CLAIM: Type.String({ default: 'groups', minLength: 1, description: 'a claim name' }),
   GATEWAY_JWKS_TIMEOUT_MS: Milliseconds(3_000),
   TRUSTED_PROXIES: Type.Optional(Type.String({ description: 'comma-separated addresses or CIDR ranges of the gateway, e.g. 10.0.0.0/8,::1' })),
-  TRUSTED_USER_HEADER: Type.String({ default: 'X-Forwarded-User', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
-  TRUSTED_EMAIL_HEADER: Type.String({ default: 'X-Forwarded-Email', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
-  TRUSTED_GROUPS_HEADER: Type.String({ default: 'X-Forwarded-Groups', pattern: '^[A-Za-z0-9-]{1,100}$', description: 'a header name' }),
-  ALLOW_ANONYMOUS: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'true or false' }),
+  TRUSTED_USER_HEADER: HeaderName('X-Forwarded-User'),
+  TRUSTED_EMAIL_HEADER: HeaderName('X-Forwarded-Email'),
+  TRUSTED_GROUPS_HEADER: HeaderName('X-Forwarded-Groups'),
+  ALLOW_ANONYMOUS: Flag('false'),
   POLICY_FILE: Type.Optional(Type.String({ description: 'a JSON or YAML policy file' })),
   AGENT_ID_TEMPLATE: Type.String({ default: 'codeocean-proxy/{user}', minLength: 1, maxLength: 200, description: 'a template using {user}, {subject} or {email}' }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 720, description: 'a number of hours, 1 to 720' }),
-  IDEMPOTENCY_REQUIRED: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'true or false' }),
+  IDEMPOTENCY_REQUIRED: Flag('false'),
   UPSTREAM_RETRY_ATTEMPTS: Type.Integer({ default: 3, minimum: 1, maximum: 10, description: 'a number of attempts, 1 to 10' }),
   UPSTREAM_RETRY_BASE_MS: Milliseconds(200),
   UPSTREAM_RETRY_BUDGET_MS: Milliseconds(10_000),
@@ -62,7 +70,7 @@ export const Environment = Type.Object({
   UPSTREAM_QUEUE_TIMEOUT_MS: Milliseconds(5_000),
   BREAKER_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000, description: 'a failure count, 1 to 1000' }),
   BREAKER_COOLDOWN_MS: Milliseconds(10_000),
-  POLL_COALESCE: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: 'true or false' }),
+  POLL_COALESCE: Flag('true'),
   POLL_CACHE_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 60_000, description: 'a whole number of milliseconds, 0 to 60000' }),
   WAIT_POLL_INTERVAL_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 600_000, description: 'a whole number of milliseconds, 100 to 600000' }),
   WAIT_MAX_SECONDS: Type.Integer({ default: 600, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' }),
