@@ -34,9 +34,12 @@ export function conformanceProblems (method: string, path: string, status: numbe
   const response = operation.responses[String(status)]
   if (response === undefined) return [`${method} ${route.template} answered ${status}, which is not documented`]
   if (response.content === undefined) return body === '' ? [] : [`${status} is documented without a body but one was sent`]
-  if (!(contentType ?? '').startsWith('application/json')) {
-    // Error pages from gateways in front of Code Ocean pass through as they are; successes are JSON.
-    return status < 400 ? [`${method} ${route.template} ${status} was sent as ${String(contentType)}, documented as application/json`] : []
+  const mediaType = (contentType ?? '').split(';')[0]?.trim() ?? ''
+  if (mediaType !== 'application/json') {
+    // A documented text answer (metrics) is what it says; error pages from gateways in front of
+    // Code Ocean pass through as they are; every other success is JSON.
+    if (response.content[mediaType] !== undefined) return []
+    return status < 400 ? [`${method} ${route.template} ${status} was sent as ${String(contentType)}, documented as ${Object.keys(response.content).join(', ')}`] : []
   }
   const validate = ajv.getSchema(`${DOCUMENT_ID}#/${pointer('paths', route.template, method.toLowerCase(), 'responses', String(status), 'content', 'application/json', 'schema')}`)
   if (validate === undefined) return [`no schema for ${method} ${route.template} ${status}`]

@@ -1,0 +1,161 @@
+// The proxy's Prometheus metrics: each request by operation and status, each call to Code Ocean,
+// the audit trail's writes and the store's errors, and gauges read when scraped (connections to
+// Code Ocean, calls queued, the circuit, records waiting to be written, the event loop).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Request and call latencies: from a cached poll (sub-millisecond) to a slow Code Ocean (a minute). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]
+const CIRCUIT_STATES = ['closed', 'half-open', 'open'] as const
+
+/** What a finished request tells the metrics: fields of its completed audit record. */
+export interface FinishedRequest {
+  action: string | null
+  status: number
+  durationMs: number
+  upstreamAttempts: number
+  answerSource: string | null
+  errorCode: string | null
+}
+
+/** Read at each scrape, from the parts that hold them. */
+export interface ScrapedState {
+  /** The pool's connections to Code Ocean; undefined when the app was given a dispatcher it does not own. */
+  upstreamConnections: () => { connected: number, busy: number } | undefined
+  upstreamCalls: () => { active: number, queued: number }
+  circuit: () => { state: typeof CIRCUIT_STATES[number], openings: number }
+  auditQueued: () => number
+}
+
+const RATE_LIMITED = 'PROXY_RATE_LIMITED'
+
+let processRegistry: Registry | undefined
+/** The process's own metrics (CPU, memory, event-loop delay, GC), made once however many apps a process builds. */
+function processMetrics (): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry()
+  readonly contentType = this.registry.contentType
+  readonly #requests: Histogram<'operation' | 'status'>
+  readonly #upstream: Histogram<'operation' | 'outcome'>
+  readonly #retries: Counter<'operation'>
+  readonly #answers: Counter<'operation' | 'source'>
+  readonly #rateLimited: Counter<'budget'>
+  readonly #auditWrites: Histogram
+  readonly #auditFailures: Counter
+  readonly #store: Histogram<'operation'>
+  readonly #storeErrors: Counter<'operation'>
+  readonly #process = processMetrics()
+
+  constructor () {
+    const registers = [this.registry]
+    this.#requests = new Histogram({
+      name: 'codeocean_proxy_request_duration_seconds',
+      help: 'Requests answered, by operationId ("none" where no route matched) and status, and how long they took.',
+      labelNames: ['operation', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers
+    })
+    this.#upstream = new Histogram({
+      name: 'codeocean_proxy_upstream_duration_seconds',
+      help: 'Calls to Code Ocean (each retry counts), by operationId and outcome: the status it answered, or why no answer came.',
+      labelNames: ['operation', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers
+    })
+    this.#retries = new Counter({ name: 'codeocean_proxy_upstream_retries_total', help: 'Reads sent to Code Ocean again after a failure.', labelNames: ['operation'], registers })
+    this.#answers = new Counter({
+      name: 'codeocean_proxy_answers_total',
+      help: 'Where answers came from: upstream (a call of its own), coalesced (another caller\'s identical poll), cache (a finished computation), replay (an idempotent run answered again).',
+      labelNames: ['operation', 'source'],
+      registers
+    })
+    this.#rateLimited = new Counter({ name: 'codeocean_proxy_rate_limited_total', help: 'Requests refused with 429 by the per-caller limits, by budget (runs or calls).', labelNames: ['budget'], registers })
+    this.#auditWrites = new Histogram({ name: 'codeocean_proxy_audit_write_duration_seconds', help: 'Batches of audit records written to the store.', buckets: STORE_BUCKETS, registers })
+    this.#auditFailures = new Counter({ name: 'codeocean_proxy_audit_write_failures_total', help: 'Batches of audit records the store refused (they stay queued and are retried).', registers })
+    this.#store = new Histogram({ name: 'codeocean_proxy_store_duration_seconds', help: 'Store operations, by operation.', labelNames: ['operation'], buckets: STORE_BUCKETS, registers })
+    this.#storeErrors = new Counter({ name: 'codeocean_proxy_store_errors_total', help: 'Store operations that failed, by operation.', labelNames: ['operation'], registers })
+  }
+
+  /** Registers the gauges read at scrape time; called once the parts they read exist. */
+  watch (state: ScrapedState): void {
+    const registers = [this.registry]
+    new Gauge({
+      name: 'codeocean_proxy_upstream_connections',
+      help: 'Connections to Code Ocean: open, and busy with a call.',
+      labelNames: ['state'],
+      registers,
+      collect () {
+        const connections = state.upstreamConnections()
+        if (connections === undefined) return
+        this.set({ state: 'open' }, connections.connected)
+        this.set({ state: 'busy' }, connections.busy)
+      }
+    })
+    new Gauge({
+      name: 'codeocean_proxy_upstream_calls',
+      help: 'Calls to Code Ocean in progress, and waiting for a turn under UPSTREAM_MAX_CONCURRENT and UPSTREAM_MAX_PER_SECOND.',
+      labelNames: ['state'],
+      registers,
+      collect () {
+        const calls = state.upstreamCalls()
+        this.set({ state: 'active' }, calls.active)
+        this.set({ state: 'queued' }, calls.queued)
+      }
+    })
+    new Gauge({
+      name: 'codeocean_proxy_upstream_circuit',
+      help: 'The circuit to Code Ocean: 1 for the state it is in, 0 for the others.',
+      labelNames: ['state'],
+      registers,
+      collect () {
+        const { state: current } = state.circuit()
+        for (const name of CIRCUIT_STATES) this.set({ state: name }, name === current ? 1 : 0)
+      }
+    })
+    new Gauge({
+      name: 'codeocean_proxy_upstream_circuit_openings',
+      help: 'Times the circuit to Code Ocean has opened since the process started.',
+      registers,
+      collect () { this.set(state.circuit().openings) }
+    })
+    new Gauge({
+      name: 'codeocean_proxy_audit_queued_records',
+      help: 'Audit records waiting to be written to the store; new requests are refused at AUDIT_QUEUE_LIMIT.',
+      registers,
+      collect () { this.set(state.auditQueued()) }
+    })
+  }
+
+  requestFinished (request: FinishedRequest): void {
+    const operation = request.action ?? 'none'
+    this.#requests.observe({ operation, status: request.status }, request.durationMs / 1000)
+    if (request.upstreamAttempts > 1) this.#retries.inc({ operation }, request.upstreamAttempts - 1)
+    if (request.answerSource !== null) this.#answers.inc({ operation, source: request.answerSource })
+    if (request.errorCode === RATE_LIMITED) this.#rateLimited.inc({ budget: operation === 'runCapsule' ? 'runs' : 'calls' })
+  }
+
+  upstreamCallFinished (operation: string, outcome: string | number, durationMs: number): void {
+    this.#upstream.observe({ operation, outcome }, durationMs / 1000)
+  }
+
+  storeCallFinished (operation: string, durationMs: number, failed: boolean): void {
+    this.#store.observe({ operation }, durationMs / 1000)
+    if (failed) this.#storeErrors.inc({ operation })
+    if (operation !== 'appendAudit') return
+    this.#auditWrites.observe(durationMs / 1000)
+    if (failed) this.#auditFailures.inc()
+  }
+
+  /** The Prometheus text exposition: this app's metrics, then the process's. */
+  async exposition (): Promise<string> {
+    const [own, process] = await Promise.all([this.registry.metrics(), this.#process.metrics()])
+    return `${own}\n${process}`
+  }
+}
