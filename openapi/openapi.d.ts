@@ -189,6 +189,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/livez": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Is the process alive?
+         * @description Not part of Code Ocean's API. 200 while the process runs and its event loop answers, even when overloaded or draining: restart the instance only when this fails.
+         */
+        get: operations["getLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Should this instance be sent traffic?
+         * @description Not part of Code Ocean's API. 200 when the instance is not shutting down, its store answers, the gateway's keys are loaded (with a gateway), the circuit to Code Ocean is not open, the audit trail keeps up and the process is not overloaded; 503 with the failing checks otherwise.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Not part of Code Ocean's API. Requests by operationId and status, calls to Code Ocean, retries, shared polls, audit writes, store errors, rate-limit refusals, connections to Code Ocean and the event loop, in Prometheus's text format. Served on a port of its own instead when METRICS_PORT is set.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit/events": {
         parameters: {
             query?: never;
@@ -451,6 +511,25 @@ export interface components {
             events: components["schemas"]["AuditEvent"][];
             /** @description Pass as cursor for the next page; null on the last. */
             next_cursor: string | null;
+        };
+        /** @description The process is running and its event loop answers. */
+        Liveness: {
+            /** @enum {string} */
+            status: "alive";
+        };
+        /** @description Whether this instance should be sent traffic, and each check. */
+        Readiness: {
+            status: "ready" | "not ready";
+            /** @description Which checks failed, when not ready. */
+            message?: string;
+            /** @description draining (shutting down), load (not overloaded), store (answers a ping), gateway (signing keys loaded; only with a gateway), upstream (the circuit to Code Ocean is not open), audit (the audit trail is keeping up). */
+            checks: {
+                [key: string]: {
+                    ok: boolean;
+                    /** @description Why not, when not ok. */
+                    message?: string;
+                };
+            };
         };
     };
     responses: never;
@@ -1953,6 +2032,102 @@ export interface operations {
             };
             /** @description Code Ocean did not answer in time. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is running and its event loop answers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+            /** @description A query string was given; this endpoint takes none. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether this instance should be sent traffic, and each check. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A query string was given; this endpoint takes none. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not ready: see the failing checks. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition format 0.0.4. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description A query string was given; this endpoint takes none. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -75,5 +75,8 @@ export function errorResponses (route: { body: boolean, pathId: boolean, idempot
 /** For routes without query parameters: any query is refused rather than ignored or forwarded. */
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
+/** For the proxy's own endpoints that take no query: one given is refused. */
+export const BAD_QUERY = { ...ref(ErrorBody), description: 'A query string was given; this endpoint takes none.' }
+
 /** An answer with no body (rename, delete, detach). */
 export const NoContent = Type.Null({ description: 'Done; no body.' })

@@ -2,6 +2,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import { AuditEvent, AuditEventPage } from './audit.js'
 import { ErrorBody } from './common.js'
+import { Liveness, Readiness } from './health.js'
 import {
   Computation, ComputationEndStatus, ComputationList, ComputationState, DataAssetAttachList,
   DataAssetAttachParams, DataAssetAttachResults, DataAssetAttachResultsList, DataAssetDetachList,
@@ -15,5 +16,5 @@ export const namedSchemas: ReadonlyArray<TSchema & { $id: string }> = [
   DataAssetAttachParams, DataAssetAttachList, DataAssetDetachList,
   InputDataAsset, Param, PipelineProcess, ComputationState, ComputationEndStatus, Computation,
   ComputationList, FolderItem, Folder, FileURLs, DownloadFileURL, DataAssetAttachResults,
-  DataAssetAttachResultsList, AuditEvent, AuditEventPage
+  DataAssetAttachResultsList, AuditEvent, AuditEventPage, Liveness, Readiness
 ] as Array<TSchema & { $id: string }>

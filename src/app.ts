@@ -6,6 +6,8 @@ import type { Dispatcher } from 'undici'
 import auditRoutes from '../routes/audit.js'
 import capsuleRoutes from '../routes/capsules.js'
 import computationRoutes from '../routes/computations.js'
+import healthRoutes from '../routes/health.js'
+import metricsRoutes from '../routes/metrics.js'
 import waitRoutes from '../routes/wait.js'
 import { namedSchemas } from '../schemas/index.js'
 import type { Config, GatewayConfig } from './config.js'
@@ -18,12 +20,16 @@ import idempotencyPlugin from './plugins/idempotency.js'
 import identityPlugin from './plugins/identity.js'
 import errorHandlingPlugin, { frameworkErrorHandler } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
+import overloadPlugin from './plugins/overload.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { loadHmacKey } from './audit/hmac-key.js'
+import { Readiness } from './health/readiness.js'
+import { instrumentStore } from './metrics/instrumented-store.js'
+import { ProxyMetrics } from './metrics/metrics.js'
 import { Authenticator } from './identity/authenticate.js'
 import { createGatewayJwtVerifier, type GatewayJwtVerifier } from './identity/gateway-jwt.js'
 import { ServiceKeys } from './identity/service-keys.js'
@@ -51,6 +57,15 @@ export interface BuildAppOptions {
 }
 
 export const API_ROUTE_PREFIX = '/api/v1'
+/** How long readiness waits for the store to answer its ping. */
+const READINESS_STORE_TIMEOUT_MS = 2_000
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's Prometheus metrics (served at /metrics, or by the server on METRICS_PORT). */
+    metrics: ProxyMetrics
+  }
+}
 
 export async function buildApp (options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options
@@ -61,7 +76,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const hmac = hmacWith(loadHmacKey(config.audit, config.store))
   const policy = new Policy(config.policyFile === undefined ? DEFAULT_POLICY : loadPolicyFile(config.policyFile))
   const gateway = config.identity.gateway === undefined ? undefined : gatewayVerifierFor(config.identity.gateway)
-  const store = options.store ?? await openStore(config.store)
+  const metrics = new ProxyMetrics()
+  const ownStore = options.store === undefined
+  const store = instrumentStore(options.store ?? await openStore(config.store), metrics)
   const authenticator = new Authenticator({
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
@@ -73,7 +90,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     logger.warn('the gateway\'s JWKS could not be fetched at start-up: gateway callers get 503 until it can')
   }
   const trail = new AuditTrail({ store, log: logger, maxQueued: config.audit.queueLimit })
-  const auditWriters = { log: logger.child({}, { level: 'info' }), trail, hmac }
+  const auditWriters = { log: logger.child({}, { level: 'info' }), trail, hmac, observe: metrics.requestFinished.bind(metrics) }
   const app = Fastify({
     loggerInstance: logger,
     // One audit line per request replaces Fastify's two request log lines.
@@ -100,7 +117,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     frameworkErrors: frameworkErrorHandler(auditWriters),
     // HEAD is not part of Code Ocean's API: never forward it.
     exposeHeadRoutes: false,
-    return503OnClosing: true
+    // While draining, a request on a connection already open is served (and audited) like any
+    // other, its answer closing the connection; Fastify's own 503 would skip both.
+    return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   for (const schema of namedSchemas) app.addSchema(schema)
@@ -115,7 +134,24 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyTimeoutMs: config.upstream.bodyTimeoutMs,
     ...(ca === undefined ? {} : { ca }),
-    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+    observe: metrics.upstreamCallFinished.bind(metrics)
+  })
+  metrics.watch({
+    upstreamConnections: () => upstream.connections(),
+    upstreamCalls: () => ({ active: upstream.limiter.active, queued: upstream.limiter.queued }),
+    circuit: () => ({ state: upstream.breaker.state, openings: upstream.breaker.openings }),
+    auditQueued: () => trail.queued
+  })
+  app.decorate('metrics', metrics)
+  const readiness = new Readiness({
+    draining: () => app.draining,
+    overloaded: () => app.isUnderPressure(),
+    store,
+    ...(gateway === undefined ? {} : { gateway }),
+    circuit: () => upstream.breaker.state,
+    auditQueue: () => ({ queued: trail.queued, limit: trail.queueLimit }),
+    storeTimeoutMs: READINESS_STORE_TIMEOUT_MS
   })
 
   const retention = config.audit.retentionDays === undefined
@@ -125,7 +161,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => {
     retention?.stop()
     await trail.close()
-    if (options.store === undefined) await store.close()
+    if (ownStore) await store.close()
   })
   await app.register(requestIdPlugin)
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
@@ -140,6 +176,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   })
   await app.register(rateLimitsPlugin, config.rateLimits)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
+  await app.register(overloadPlugin, config.overload)
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })
   await app.register(upstreamPlugin, {
@@ -151,6 +188,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(waitRoutes)
+  await app.register(healthRoutes, { readiness })
+  if (config.metrics.port === undefined) await app.register(metricsRoutes, { metrics })
   await app.register(auditRoutes, { store, policy, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
   return app
 }

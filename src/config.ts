@@ -77,7 +77,15 @@ export const Environment = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'a Redis URL, redis://host:6379' })),
   RATE_LIMIT_KEY_PREFIX: Type.String({ default: 'codeocean-proxy:rate:', minLength: 1, maxLength: 100, description: 'a Redis key prefix' }),
   RATE_LIMIT_RUNS_PER_MINUTE: Type.Integer({ default: 30, minimum: 1, maximum: 1_000_000, description: 'a call count, 1 to 1000000' }),
-  RATE_LIMIT_CALLS_PER_MINUTE: Type.Integer({ default: 1_200, minimum: 1, maximum: 1_000_000, description: 'a call count, 1 to 1000000' })
+  RATE_LIMIT_CALLS_PER_MINUTE: Type.Integer({ default: 1_200, minimum: 1, maximum: 1_000_000, description: 'a call count, 1 to 1000000' }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'a TCP port, 0 to 65535' })),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'an address to serve /metrics on' })),
+  SHUTDOWN_TIMEOUT_MS: Milliseconds(25_000),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 60_000, description: 'a whole number of milliseconds, 0 (off) to 60000' }),
+  OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ default: 0.98, minimum: 0, maximum: 1, description: 'a fraction, 0 (off) to 1' }),
+  OVERLOAD_MAX_HEAP_USED_BYTES: Type.Integer({ default: 0, minimum: 0, description: 'a byte count, 0 for no limit' }),
+  OVERLOAD_MAX_RSS_BYTES: Type.Integer({ default: 0, minimum: 0, description: 'a byte count, 0 for no limit' }),
+  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' })
 })
 export type Environment = Static<typeof Environment>
 
@@ -155,6 +163,12 @@ export interface Config {
     waitMaxMs: number
   }
   rateLimits: { redisUrl?: string, keyPrefix: string, runsPerMinute: number, callsPerMinute: number }
+  /** Where /metrics is served: on the API's port, or on a port of its own when one is given. */
+  metrics: { port?: number, host: string }
+  /** How long in-flight requests get to finish after SIGTERM before their connections are closed. */
+  shutdownTimeoutMs: number
+  /** Past these (0 for off), new requests get 503 with Retry-After until the process has recovered. */
+  overload: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number, retryAfterSeconds: number }
 }
 
 /** Reads the variables the schema names (empty ones count as unset) and builds a Config, or throws ConfigError. */
@@ -169,7 +183,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
   const typed: Record<string, string> = {}
   for (const [name, raw] of Object.entries(picked)) {
     const schema = Environment.properties[name as keyof Environment] as TSchema
-    if (schema.type === 'integer' && !/^\d+$/.test(raw)) {
+    if ((schema.type === 'integer' && !/^\d+$/.test(raw)) || (schema.type === 'number' && !/^\d+(\.\d+)?$/.test(raw))) {
       problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${String(schema.description)}`)
     } else {
       typed[name] = raw
@@ -248,6 +262,15 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       keyPrefix: values.RATE_LIMIT_KEY_PREFIX,
       runsPerMinute: values.RATE_LIMIT_RUNS_PER_MINUTE,
       callsPerMinute: values.RATE_LIMIT_CALLS_PER_MINUTE
+    },
+    metrics: { ...(values.METRICS_PORT === undefined ? {} : { port: values.METRICS_PORT }), host: values.METRICS_HOST ?? values.HOST },
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    overload: {
+      maxEventLoopDelayMs: values.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: values.OVERLOAD_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: values.OVERLOAD_MAX_HEAP_USED_BYTES,
+      maxRssBytes: values.OVERLOAD_MAX_RSS_BYTES,
+      retryAfterSeconds: values.OVERLOAD_RETRY_AFTER_SECONDS
     }
   }
 }

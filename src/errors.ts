@@ -64,6 +64,11 @@ export const ProxyUnavailable = createError(
   'The proxy is shutting down or overloaded. Retry after the time given in Retry-After.',
   503
 )
+export const ProxyOverloaded = createError(
+  'PROXY_OVERLOADED',
+  'The proxy is overloaded (%s); nothing was sent to Code Ocean. Retry after the time given in Retry-After.',
+  503
+)
 export const AuditUnavailable = createError(
   'PROXY_AUDIT_UNAVAILABLE',
   'The audit trail cannot be written, so the proxy is not acting on requests. Retry after the time given in Retry-After.',

@@ -7,7 +7,7 @@ import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite.js'
-import { DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from './helpers/app.js'
+import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -19,7 +19,7 @@ t.test('a dispatcher passed in carries the calls and stays open after close; the
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const databasePath = join(directory, 'audit', 'trail.sqlite')
   const app = await buildApp({
-    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: databasePath, ...DEFAULT_ACCESS_ENV }),
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: databasePath, ...DEFAULT_TEST_ENV }),
     dispatcher: agent
   })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })

@@ -41,8 +41,36 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
     },
     idempotency: { ttlMs: 86_400_000, required: false },
     polling: { coalesce: true, terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },
-    rateLimits: { keyPrefix: 'codeocean-proxy:rate:', runsPerMinute: 30, callsPerMinute: 1200 }
+    rateLimits: { keyPrefix: 'codeocean-proxy:rate:', runsPerMinute: 30, callsPerMinute: 1200 },
+    metrics: { host: '127.0.0.1' },
+    shutdownTimeoutMs: 25_000,
+    overload: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0.98, maxHeapUsedBytes: 0, maxRssBytes: 0, retryAfterSeconds: 5 }
   })
+})
+
+t.test('metrics, shutdown and overload settings are read from the environment', async (t) => {
+  const config = loadConfig({
+    ...VALID,
+    HOST: '0.0.0.0',
+    METRICS_PORT: '9464',
+    SHUTDOWN_TIMEOUT_MS: '60000',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0.9',
+    OVERLOAD_MAX_HEAP_USED_BYTES: '1073741824',
+    OVERLOAD_MAX_RSS_BYTES: '2147483648',
+    OVERLOAD_RETRY_AFTER_SECONDS: '30'
+  })
+  t.same(config.metrics, { port: 9464, host: '0.0.0.0' }, 'metrics listen where the API does unless METRICS_HOST says otherwise')
+  t.same(loadConfig({ ...VALID, METRICS_PORT: '9464', METRICS_HOST: '127.0.0.1' }).metrics, { port: 9464, host: '127.0.0.1' })
+  t.equal(config.shutdownTimeoutMs, 60_000)
+  t.same(config.overload, { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0.9, maxHeapUsedBytes: 1_073_741_824, maxRssBytes: 2_147_483_648, retryAfterSeconds: 30 })
+})
+
+t.test('fractions must be written as decimals from 0 to 1', async (t) => {
+  for (const value of ['true', '9e-1', '.9', '1.5', '-0.5', '0,9']) {
+    t.match(problemsOf({ ...VALID, OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: value }), [/^OVERLOAD_MAX_EVENT_LOOP_UTILIZATION=".*" is invalid: expected a fraction, 0 \(off\) to 1/], value)
+  }
+  t.equal(loadConfig({ ...VALID, OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '1' }).overload.maxEventLoopUtilization, 1)
 })
 
 t.test('numbers are read from strings and empty variables count as unset', async (t) => {

@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite.js'
 import { conformanceProblems } from './helpers/openapi-conformance.js'
 import { createLogSink } from './helpers/log-sink.js'
-import { DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from './helpers/app.js'
+import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -14,7 +14,7 @@ t.test('a field of the wrong type in a real answer is reported', async (t) => {
   const simulator = await startTestSimulator(t, { extraFields: { created: 'yesterday', state: 'queued' } })
   // The unchecked app: this test looks at the problems itself.
   const app = await buildApp({
-    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', ...DEFAULT_ACCESS_ENV }),
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', ...DEFAULT_TEST_ENV }),
     logger: createLogSink().logger,
     store: openSqliteStore(':memory:')
   })

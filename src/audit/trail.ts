@@ -52,6 +52,15 @@ export class AuditTrail {
     this.#head = chainAnchor(this.instanceId)
   }
 
+  /** Records waiting to be written; at queueLimit, new records are refused. */
+  get queued (): number {
+    return this.#queue.length
+  }
+
+  get queueLimit (): number {
+    return this.#maxQueued
+  }
+
   /** Continues this instance's chain where the store has it (a fixed instanceId after a restart). */
   async resume (): Promise<void> {
     const head = await this.#store.chainHead(this.instanceId)

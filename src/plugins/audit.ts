@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type RouteIdentity } from '../audit/request-audit.js'
+import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type AuditRecord, type RouteIdentity } from '../audit/request-audit.js'
 import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
 import { AuditUnavailable } from '../errors.js'
@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The call changes something at Code Ocean: its `received` record must be durable first. */
     mutates?: boolean
+    /** An operator's endpoint (health, metrics): not an API call, so neither identified nor audited. */
+    operational?: boolean
   }
 }
 
@@ -28,6 +30,8 @@ export interface AuditWriters {
   trail: AuditTrail
   /** Keeps confidential values out of the trail (see sensitive.ts). */
   hmac: Hmac
+  /** Told of every completed record (the metrics count requests from them). */
+  observe?: (record: AuditRecord) => void
 }
 
 export const AUDIT_ID_HEADER = 'audit-id'
@@ -47,6 +51,7 @@ export function auditRequest (
   request.audit = new RequestAudit(auditId, () => {
     const record = completedRecord(request, reply, route, writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
+    writers.observe?.(record)
     try {
       writers.trail.append('completed', auditId, { ...record })
     } catch (error) {
@@ -66,7 +71,8 @@ export function auditRequest (
 async function audit (app: FastifyInstance, options: AuditWriters): Promise<void> {
   app.decorateRequest('audit', null as unknown as RequestAudit)
   app.addHook('onRequest', async (request, reply) => {
-    auditRequest(request, reply, options, routeIdentityOf(request))
+    if (request.routeOptions.config.operational === true) request.audit = new RequestAudit('', () => {}, async () => {})
+    else auditRequest(request, reply, options, routeIdentityOf(request))
   })
   // preHandler runs only for requests that passed validation; this one runs before authorization's.
   app.addHook('preHandler', async (request) => {

@@ -29,6 +29,7 @@ async function identity (app: FastifyInstance, options: IdentityPluginOptions): 
   app.decorateRequest('identityFailure', null)
   app.decorateRequest('agentId', '')
   app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.operational === true) return
     try {
       request.identity = await authenticator.identify({
         headers: request.headers,

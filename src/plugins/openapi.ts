@@ -19,7 +19,8 @@ export const OPENAPI_TAGS = [
   { name: 'Capsules', description: 'Computations of a capsule.' },
   { name: 'Pipelines', description: 'Computations of a pipeline.' },
   { name: 'Extensions', description: 'What the proxy adds to Code Ocean\'s API (not part of it): waiting for a computation to finish.' },
-  { name: 'Audit', description: 'The proxy\'s own audit trail (not part of Code Ocean\'s API).' }
+  { name: 'Audit', description: 'The proxy\'s own audit trail (not part of Code Ocean\'s API).' },
+  { name: 'Operations', description: 'Health and metrics for load balancers, orchestrators and Prometheus (not part of Code Ocean\'s API).' }
 ]
 
 async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<void> {

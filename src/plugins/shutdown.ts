@@ -4,11 +4,19 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True from the moment close begins: readiness turns red while in-flight requests finish. */
+    readonly draining: boolean
+  }
+}
+
 const IDLE_SWEEP_MS = 100
 
 async function shutdown (app: FastifyInstance): Promise<void> {
   let closing = false
   let sweeper: NodeJS.Timeout | undefined
+  app.decorate('draining', { getter: () => closing })
 
   app.addHook('preClose', async () => {
     closing = true

@@ -67,6 +67,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
   /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
   const pollComputation = async (id: string): Promise<BufferedAnswer> => {
     const call = {
+      operation: 'waitForComputation',
       method: 'GET' as const,
       path: upstreamPath(upstream.target, COMPUTATION, { computation_id: id }),
       // Made for every waiter at once, so it names the proxy rather than any one of them.

@@ -25,9 +25,13 @@ export interface UpstreamOptions extends UpstreamTimeouts {
   dispatcher?: Dispatcher
   limits: Omit<LimiterOptions, 'now'>
   breaker: Omit<BreakerOptions, 'now'>
+  /** Told of every call's outcome (the status Code Ocean answered, or why none came) and duration. */
+  observe?: (operation: string, outcome: number | string, durationMs: number) => void
 }
 
 export interface UpstreamCall {
+  /** The operationId the call is made for (metrics name calls by it). */
+  operation: string
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   /** From upstreamPath(): already encoded, already checked. */
   path: string
@@ -45,6 +49,8 @@ export interface UpstreamClient {
   readonly timeouts: UpstreamTimeouts
   readonly limiter: UpstreamLimiter
   readonly breaker: CircuitBreaker
+  /** The pool's connections: open, and busy with a call; undefined for a dispatcher given from outside. */
+  connections (): { connected: number, busy: number } | undefined
   call (request: UpstreamCall): Promise<UpstreamResult>
   close (): Promise<void>
 }
@@ -73,48 +79,59 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
 
   const limiter = new UpstreamLimiter(options.limits)
   const breaker = new CircuitBreaker(options.breaker)
+  const { observe } = options
+  const attempt = async (request: UpstreamCall): Promise<UpstreamResult> => {
+    const started = performance.now()
+    // Refused here, nothing is sent: the failure classes say so (idempotency keys rely on it).
+    let release: () => void
+    try {
+      release = await limiter.acquire()
+    } catch (error) {
+      return { ok: false, failure: { errorClass: 'overloaded', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
+    }
+    try {
+      breaker.admit()
+    } catch (error) {
+      release()
+      return { ok: false, failure: { errorClass: 'circuit_open', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
+    }
+    // The slot is held until the answer's headers arrive (or the call fails), not while its body streams.
+    let response: Dispatcher.ResponseData
+    try {
+      response = await dispatcher.request({
+        origin: target.origin,
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: request.body ?? null,
+        headersTimeout: headersTimeoutMs,
+        bodyTimeout: bodyTimeoutMs
+      })
+    } catch (error) {
+      release()
+      breaker.failure()
+      return { ok: false, failure: classifyUpstreamFailure(error, options), durationMs: performance.now() - started }
+    }
+    release()
+    if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure()
+    else breaker.success()
+    return { ok: true, response, durationMs: performance.now() - started }
+  }
   return {
     target,
     credential,
     timeouts: { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs },
     limiter,
     breaker,
+    connections () {
+      if (!(dispatcher instanceof Pool)) return undefined
+      const { connected, running } = dispatcher.stats
+      return { connected, busy: running }
+    },
     async call (request) {
-      const started = performance.now()
-      // Refused here, nothing is sent: the failure classes say so (idempotency keys rely on it).
-      let release: () => void
-      try {
-        release = await limiter.acquire()
-      } catch (error) {
-        return { ok: false, failure: { errorClass: 'overloaded', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
-      }
-      try {
-        breaker.admit()
-      } catch (error) {
-        release()
-        return { ok: false, failure: { errorClass: 'circuit_open', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
-      }
-      // The slot is held until the answer's headers arrive (or the call fails), not while its body streams.
-      let response: Dispatcher.ResponseData
-      try {
-        response = await dispatcher.request({
-          origin: target.origin,
-          method: request.method,
-          path: request.path,
-          headers: request.headers,
-          body: request.body ?? null,
-          headersTimeout: headersTimeoutMs,
-          bodyTimeout: bodyTimeoutMs
-        })
-      } catch (error) {
-        release()
-        breaker.failure()
-        return { ok: false, failure: classifyUpstreamFailure(error, options), durationMs: performance.now() - started }
-      }
-      release()
-      if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure()
-      else breaker.success()
-      return { ok: true, response, durationMs: performance.now() - started }
+      const result = await attempt(request)
+      observe?.(request.operation, result.ok ? result.response.statusCode : result.failure.errorClass, result.durationMs)
+      return result
     },
     async close () {
       credential.close()

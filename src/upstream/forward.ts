@@ -55,6 +55,7 @@ function upstreamCallFor (upstream: UpstreamClient, request: FastifyRequest): Up
   const schema = request.routeOptions.schema as FastifySchema
   const body = schema.body !== undefined && request.body !== undefined ? JSON.stringify(request.body) : undefined
   return {
+    operation: String(schema.operationId),
     method: request.method as UpstreamCall['method'],
     path: upstreamPath(upstream.target, String(url), request.params as Record<string, unknown>, request.query as Record<string, unknown>),
     headers: upstreamRequestHeaders(request.headers, {

@@ -9,7 +9,7 @@ import t from 'tap'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { Store } from '../../src/store/store.js'
-import { buildTestApp, DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from '../helpers/app.js'
+import { buildTestApp, DEFAULT_TEST_ENV, DEFAULT_CALLER } from '../helpers/app.js'
 import { TEST_TOKEN } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { forEachStore } from '../helpers/stores.js'
@@ -28,7 +28,7 @@ t.test('SIGKILL during a burst of runs: every run Code Ocean saw has a durable r
   simulator.inject({ method: 'POST', delayMs: 50 })
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', AUDIT_DB_PATH: databasePath, ...DEFAULT_ACCESS_ENV },
+    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', AUDIT_DB_PATH: databasePath, ...DEFAULT_TEST_ENV },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = once(child, 'exit')

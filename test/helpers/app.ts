@@ -18,6 +18,13 @@ export const ADMIN_POLICY_FILE = fileURLToPath(new URL('../fixtures/admin-policy
 
 /** What an app built without buildTestApp needs for DEFAULT_CALLER to reach everything. */
 export const DEFAULT_ACCESS_ENV: Readonly<Record<string, string>> = { TRUSTED_PROXIES: '127.0.0.1/32', POLICY_FILE: ADMIN_POLICY_FILE }
+/**
+ * Load shedding off: a test process busy compiling and asserting would otherwise be "overloaded"
+ * (test/plugins/overload.test.ts turns it on).
+ */
+export const NO_LOAD_SHEDDING_ENV: Readonly<Record<string, string>> = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0' }
+/** What a test's proxy runs with unless it says otherwise. */
+export const DEFAULT_TEST_ENV: Readonly<Record<string, string>> = { ...DEFAULT_ACCESS_ENV, ...NO_LOAD_SHEDDING_ENV }
 
 export interface TestApp {
   app: FastifyInstance
@@ -52,7 +59,7 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     UPSTREAM_BODY_TIMEOUT_MS: '2000',
     AUDIT_HMAC_KEY: TEST_HMAC_KEY,
     // app.inject comes from 127.0.0.1: the default caller's gateway headers are trusted.
-    ...DEFAULT_ACCESS_ENV,
+    ...DEFAULT_TEST_ENV,
     ...env
   })
   const log = createLogSink(config.logLevel)

@@ -1,0 +1,68 @@
+// Whether this instance should be sent traffic: not draining, not overloaded, its store answering, the gateway's
+// keys loaded (when a gateway is configured), the circuit to Code Ocean not open, and the audit
+// trail keeping up. Cheap enough for a load balancer to ask every second: one store ping, shared
+// by probes that arrive together.
+import type { Store } from '../store/store.js'
+
+export interface ReadinessSources {
+  draining: () => boolean
+  /** Past the overload thresholds: new requests are being refused. */
+  overloaded: () => boolean
+  store: Pick<Store, 'ping'>
+  /** The gateway's verifier, when one is configured: ready once it holds keys. */
+  gateway?: { ready: () => boolean }
+  circuit: () => 'closed' | 'open' | 'half-open'
+  auditQueue: () => { queued: number, limit: number }
+  /** How long the store gets to answer its ping. */
+  storeTimeoutMs: number
+}
+
+export interface Check { ok: boolean, message?: string }
+
+export interface ReadinessReport {
+  ready: boolean
+  checks: Record<string, Check>
+}
+
+const OK: Check = { ok: true }
+
+export class Readiness {
+  readonly #sources: ReadinessSources
+  #ping: Promise<Check> | undefined
+
+  constructor (sources: ReadinessSources) {
+    this.#sources = sources
+  }
+
+  async check (): Promise<ReadinessReport> {
+    const { draining, overloaded, gateway, circuit, auditQueue } = this.#sources
+    const checks: Record<string, Check> = {
+      draining: draining() ? { ok: false, message: 'shutting down: finishing the requests in flight' } : OK,
+      load: overloaded() ? { ok: false, message: 'overloaded: new requests are refused until it recovers' } : OK,
+      store: await this.#pingStore()
+    }
+    if (gateway !== undefined) checks.gateway = gateway.ready() ? OK : { ok: false, message: 'the gateway\'s signing keys have not been fetched yet' }
+    checks.upstream = circuit() === 'open' ? { ok: false, message: 'the circuit to Code Ocean is open after repeated failures' } : OK
+    const { queued, limit } = auditQueue()
+    checks.audit = queued >= limit ? { ok: false, message: `${queued} audit records are waiting to be written: new requests are refused` } : OK
+    return { ready: Object.values(checks).every((check) => check.ok), checks }
+  }
+
+  /** One ping at a time: probes that arrive while one is out share its answer. */
+  async #pingStore (): Promise<Check> {
+    this.#ping ??= this.#timedPing().finally(() => { this.#ping = undefined })
+    return await this.#ping
+  }
+
+  async #timedPing (): Promise<Check> {
+    const { store, storeTimeoutMs } = this.#sources
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<Check>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, message: `the store did not answer within ${storeTimeoutMs} ms` }), storeTimeoutMs)
+    })
+    const pinged = store.ping().then(() => OK, () => ({ ok: false, message: 'the store cannot be reached' }))
+    const check = await Promise.race([pinged, timedOut])
+    clearTimeout(timer)
+    return check
+  }
+}

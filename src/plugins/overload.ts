@@ -1,0 +1,50 @@
+// Sheds load before the process falls over (@fastify/under-pressure): past the configured
+// event-loop delay or utilization, heap or RSS, new requests get 503 PROXY_OVERLOADED with
+// Retry-After, are audited, and nothing is forwarded. Liveness and metrics still answer, so an
+// overloaded instance is not taken for a dead one; readiness turns red with the rest.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import underPressure from '@fastify/under-pressure'
+import { ProxyOverloaded } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Answers even when the process is overloaded (liveness, metrics). */
+    answersUnderPressure?: boolean
+  }
+}
+
+export interface OverloadOptions {
+  /** Mean event-loop delay over a sample (1 s) past which requests are refused; 0 for no limit. */
+  maxEventLoopDelayMs: number
+  /** Share of a sample the event loop was busy, past which requests are refused; 0 for no limit. */
+  maxEventLoopUtilization: number
+  maxHeapUsedBytes: number
+  maxRssBytes: number
+  retryAfterSeconds: number
+}
+
+const PRESSURES: Record<string, string> = {
+  eventLoopDelay: 'its event loop is running late',
+  eventLoopUtilization: 'its event loop is saturated',
+  heapUsedBytes: 'its heap is over OVERLOAD_MAX_HEAP_USED_BYTES',
+  rssBytes: 'its memory is over OVERLOAD_MAX_RSS_BYTES'
+}
+
+async function overload (app: FastifyInstance, options: OverloadOptions): Promise<void> {
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.maxEventLoopDelayMs,
+    maxEventLoopUtilization: options.maxEventLoopUtilization,
+    // Utilization over the last sample, not since start-up (under-pressure's default).
+    eventLoopUtilizationMode: 'interval',
+    maxHeapUsedBytes: options.maxHeapUsedBytes,
+    maxRssBytes: options.maxRssBytes,
+    retryAfter: options.retryAfterSeconds,
+    pressureHandler: async (request, _reply, type) => {
+      if (request.routeOptions.config.answersUnderPressure === true) return
+      throw Object.assign(new ProxyOverloaded(PRESSURES[type] ?? type), { retryAfterSeconds: options.retryAfterSeconds })
+    }
+  })
+}
+
+export default fp(overload, { name: 'overload', fastify: '5.x', dependencies: ['audit', 'error-handling'] })
