@@ -26,7 +26,7 @@ function answer (metrics: ExposedMetrics, method: string | undefined, path: stri
 
 export async function startMetricsServer (metrics: ExposedMetrics, host: string, port: number): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0] as string
+    const path = String(request.url).split('?')[0] as string
     void answer(metrics, request.method, path).then(({ status, type, body }) => {
       response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) }).end(body)
     }, () => {

@@ -24,6 +24,7 @@ export interface OverloadOptions {
   retryAfterSeconds: number
 }
 
+/** under-pressure's names for what is over its limit (its health check is not used). */
 const PRESSURES: Record<string, string> = {
   eventLoopDelay: 'its event loop is running late',
   eventLoopUtilization: 'its event loop is saturated',
@@ -42,7 +43,7 @@ async function overload (app: FastifyInstance, options: OverloadOptions): Promis
     retryAfter: options.retryAfterSeconds,
     pressureHandler: async (request, _reply, type) => {
       if (request.routeOptions.config.answersUnderPressure === true) return
-      throw Object.assign(new ProxyOverloaded(PRESSURES[type] ?? type), { retryAfterSeconds: options.retryAfterSeconds })
+      throw Object.assign(new ProxyOverloaded(String(PRESSURES[type])), { retryAfterSeconds: options.retryAfterSeconds })
     }
   })
 }

@@ -2,7 +2,11 @@
 // red when the store is down, the circuit to Code Ocean is open, the gateway's keys are missing,
 // the audit trail cannot keep up, or the app is draining.
 import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect } from 'node:net'
+import { exportSPKI, generateKeyPair } from 'jose'
 import t from 'tap'
 import { Pool } from 'undici'
 import { openSqliteStore } from '../../src/store/sqlite.js'
@@ -81,6 +85,24 @@ t.test('readiness turns red while the gateway\'s keys cannot be fetched', async 
   const response = await proxy.inject({ method: 'GET', url: '/readyz' }, null)
   t.equal(response.statusCode, 503)
   t.same((response.json() as ReadinessBody).checks.gateway, { ok: false, message: 'the gateway\'s signing keys have not been fetched yet' })
+})
+
+t.test('with a gateway whose key is at hand, readiness says so', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-readyz-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const pem = join(directory, 'gateway.pem')
+  await writeFile(pem, await exportSPKI((await generateKeyPair('ES256', { extractable: true })).publicKey))
+  const proxy = await buildTestApp(t, simulator.url, {
+    GATEWAY_JWT_HEADER: 'X-Gateway-Assertion',
+    GATEWAY_PUBLIC_KEY_FILE: pem,
+    GATEWAY_JWT_ISSUER: 'https://gateway.example.com',
+    GATEWAY_JWT_AUDIENCE: 'codeocean-proxy',
+    GATEWAY_JWT_ALGORITHMS: 'ES256'
+  })
+  const response = await proxy.inject({ method: 'GET', url: '/readyz' }, null)
+  t.equal(response.statusCode, 200)
+  t.same((response.json() as ReadinessBody).checks.gateway, { ok: true })
 })
 
 t.test('readiness turns red while the audit trail cannot keep up', async (t) => {
