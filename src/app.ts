@@ -145,7 +145,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(upstreamPlugin, {
     upstream,
     retry: { attempts: config.upstream.retry.attempts, baseDelayMs: config.upstream.retry.baseDelayMs, maxDelayMs: config.upstream.retry.budgetMs, budgetMs: config.upstream.retry.budgetMs },
-    polling: config.polling
+    polling: config.polling,
+    callerTraceContext: true
   })
   await app.register(openapiPlugin, { version: VERSION, ...(config.identity.gateway === undefined ? {} : { gatewayHeader: config.identity.gateway.header }) })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
