@@ -1,28 +1,10 @@
 // The process itself: refuses to start on bad configuration with one line per problem, serves
 // when configured, and exits 0 on SIGTERM.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import t from 'tap'
+import { addressOf, startServer } from './helpers/server-process.js'
 import { startTestSimulator } from './helpers/simulator.js'
 import { DEFAULT_ACCESS_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN, secretForms } from './helpers/secrets.js'
-
-function startServer (env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    // The child runs TypeScript through tsx, whose source maps differ from the test loader's:
-    // keep its coverage out of the report (tap would merge the two and misplace lines).
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', AUDIT_DB_PATH: ':memory:', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  void exited.then(() => clearTimeout(timer))
-  return { child, exited, stdout: () => stdout, stderr: () => stderr }
-}
 
 t.test('bad configuration stops the process with one line per problem and no secret', async (t) => {
   const server = startServer({ CODEOCEAN_TOKEN: TEST_TOKEN, PORT: 'eighty', UPSTREAM_CONNECTIONS: 'many' })
@@ -42,12 +24,7 @@ t.test('a missing token file stops the process with one clear line', async (t) =
 t.test('a configured process serves the API and exits 0 on SIGTERM', async (t) => {
   const simulator = await startTestSimulator(t)
   const server = startServer({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1', ...DEFAULT_ACCESS_ENV })
-  let address: string | undefined
-  for (let attempt = 0; attempt < 200 && address === undefined; attempt++) {
-    address = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.stdout())?.[1]
-    if (address === undefined) await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  if (address === undefined) throw new Error(`the server did not start: ${server.stderr()}`)
+  const address = await addressOf(server)
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const response = await fetch(`${address}/api/v1/computations/${computation.id}`, { headers: DEFAULT_CALLER, signal: AbortSignal.timeout(5000) })
   t.equal(response.status, 200)
