@@ -4,6 +4,7 @@ import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
+import type { Tracing } from './telemetry/tracing.js'
 
 /** A configuration problem is reported one line per problem, and the process stops. */
 function refuseToStart (error: unknown): never {
@@ -14,11 +15,18 @@ function refuseToStart (error: unknown): never {
 
 let config: Config
 let app: FastifyInstance
+let tracing: Tracing | undefined
 const logger = createLogger({ level: 'info' })
 try {
   config = loadConfig(process.env)
   logger.level = config.logLevel
-  app = await buildApp({ config, logger })
+  if (config.tracing !== undefined) {
+    // Loaded only when configured: without an endpoint no OpenTelemetry SDK is even imported.
+    const { startTracing } = await import('./telemetry/tracing.js')
+    tracing = startTracing(config.tracing, logger)
+    logger.info({ tracesUrl: new URL(config.tracing.tracesUrl).origin }, 'tracing: sending spans over OTLP')
+  }
+  app = await buildApp({ config, logger, ...(tracing === undefined ? {} : { tracing }) })
 } catch (error) {
   refuseToStart(error)
 }
@@ -31,7 +39,8 @@ function close (signal: NodeJS.Signals): void {
   }
   closing = true
   logger.info({ signal }, 'closing: finishing in-flight requests')
-  app.close().then(() => process.exit(0), (error: unknown) => {
+  // Spans are sent last, so those of the requests finished during close go too.
+  app.close().then(async () => { await tracing?.shutdown() }).then(() => process.exit(0), (error: unknown) => {
     logger.error({ err: error }, 'close failed')
     process.exit(1)
   })
