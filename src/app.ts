@@ -41,6 +41,7 @@ import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
+import type { Tracing } from './telemetry/tracing.js'
 import { createUpstreamClient, readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
 import { formatValidationErrors } from './validation/error-messages.js'
@@ -54,6 +55,8 @@ export interface BuildAppOptions {
   dispatcher?: Dispatcher
   /** A store to keep the audit trail in instead of opening the configured one (left open on close). */
   store?: Store
+  /** Started tracing (see telemetry/tracing.ts): requests are traced and calls carry its trace context. */
+  tracing?: Pick<Tracing, 'fastifyPlugin'>
 }
 
 export const API_ROUTE_PREFIX = '/api/v1'
@@ -163,6 +166,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     await trail.close()
     if (ownStore) await store.close()
   })
+  // First, so the request span is open before any other hook runs and sees every route.
+  if (options.tracing !== undefined) await app.register(options.tracing.fastifyPlugin)
   await app.register(requestIdPlugin)
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
@@ -182,7 +187,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(upstreamPlugin, {
     upstream,
     retry: { attempts: config.upstream.retry.attempts, baseDelayMs: config.upstream.retry.baseDelayMs, maxDelayMs: config.upstream.retry.budgetMs, budgetMs: config.upstream.retry.budgetMs },
-    polling: config.polling
+    polling: config.polling,
+    // Traced calls carry their own span's trace context; untraced ones pass on the caller's.
+    callerTraceContext: options.tracing === undefined
   })
   await app.register(openapiPlugin, { version: VERSION, ...(config.identity.gateway === undefined ? {} : { gatewayHeader: config.identity.gateway.header }) })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })

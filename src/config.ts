@@ -85,12 +85,16 @@ export const Environment = Type.Object({
   OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ default: 0.98, minimum: 0, maximum: 1, description: 'a fraction, 0 (off) to 1' }),
   OVERLOAD_MAX_HEAP_USED_BYTES: Type.Integer({ default: 0, minimum: 0, description: 'a byte count, 0 for no limit' }),
   OVERLOAD_MAX_RSS_BYTES: Type.Integer({ default: 0, minimum: 0, description: 'a byte count, 0 for no limit' }),
-  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' })
+  OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of an OTLP receiver, e.g. http://collector:4318' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL spans are posted to, e.g. http://collector:4318/v1/traces' })),
+  OTEL_SERVICE_NAME: Type.String({ default: 'codeocean-proxy', minLength: 1, maxLength: 200, description: 'a service name' })
 })
 export type Environment = Static<typeof Environment>
 
 /** Variables whose values are never echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY', 'AUDIT_ADMIN_KEY', 'REDIS_URL'])
+// A collector's URL may carry an API key in its query or user part.
+const SECRET_VARIABLES = new Set(['CODEOCEAN_TOKEN', 'DATABASE_URL', 'AUDIT_HMAC_KEY', 'AUDIT_ADMIN_KEY', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
 
 export type TokenSource =
   | { kind: 'value', token: string }
@@ -169,6 +173,14 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Past these (0 for off), new requests get 503 with Retry-After until the process has recovered. */
   overload: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number, retryAfterSeconds: number }
+  /** OpenTelemetry tracing; off (and costing nothing) unless an OTLP endpoint is set. */
+  tracing?: TracingConfig
+}
+
+export interface TracingConfig {
+  /** Where spans are posted as OTLP/HTTP JSON. */
+  tracesUrl: string
+  serviceName: string
 }
 
 /** Reads the variables the schema names (empty ones count as unset) and builds a Config, or throws ConfigError. */
@@ -198,6 +210,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
   const token = tokenSource(values, problems)
   const gateway = gatewayConfig(values, problems)
   const proxies = listOf(values.TRUSTED_PROXIES)
+  const tracesUrl = tracesUrlOf(values, problems)
   for (const proxy of proxies) {
     if (!isTrustedProxyEntry(proxy)) problems.push(`TRUSTED_PROXIES entry ${JSON.stringify(proxy)} is invalid: expected an IP address or CIDR range`)
   }
@@ -271,8 +284,23 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       maxHeapUsedBytes: values.OVERLOAD_MAX_HEAP_USED_BYTES,
       maxRssBytes: values.OVERLOAD_MAX_RSS_BYTES,
       retryAfterSeconds: values.OVERLOAD_RETRY_AFTER_SECONDS
-    }
+    },
+    ...(tracesUrl === undefined ? {} : { tracing: { tracesUrl, serviceName: values.OTEL_SERVICE_NAME } })
   }
+}
+
+/**
+ * The URL spans go to, as OpenTelemetry defines it: the traces endpoint as given, else the
+ * general endpoint with `v1/traces` appended; undefined when neither is set (tracing off).
+ */
+function tracesUrlOf (values: Environment, problems: string[]): string | undefined {
+  const { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces, OTEL_EXPORTER_OTLP_ENDPOINT: base } = values
+  const url = traces ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`)
+  if (url !== undefined && !URL.canParse(url)) {
+    // Not echoed: the URL may hold a key (see SECRET_VARIABLES).
+    problems.push(`${traces === undefined ? 'OTEL_EXPORTER_OTLP_ENDPOINT' : 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'} is invalid: expected an http(s) URL`)
+  }
+  return url
 }
 
 function schemaProblems (value: unknown, raw: Record<string, string>, alreadyReported: Set<string>): string[] {

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from './config.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js'
+import type { Tracing } from './telemetry/tracing.js'
 
 /** A configuration problem is reported one line per problem, and the process stops. */
 function refuseToStart (error: unknown): never {
@@ -16,11 +17,18 @@ function refuseToStart (error: unknown): never {
 
 let config: Config
 let app: FastifyInstance
+let tracing: Tracing | undefined
 const logger = createLogger({ level: 'info' })
 try {
   config = loadConfig(process.env)
   logger.level = config.logLevel
-  app = await buildApp({ config, logger })
+  if (config.tracing !== undefined) {
+    // Loaded only when configured: without an endpoint no OpenTelemetry SDK is even imported.
+    const { startTracing } = await import('./telemetry/tracing.js')
+    tracing = startTracing(config.tracing, logger)
+    logger.info({ tracesUrl: new URL(config.tracing.tracesUrl).origin }, 'tracing: sending spans over OTLP')
+  }
+  app = await buildApp({ config, logger, ...(tracing === undefined ? {} : { tracing }) })
 } catch (error) {
   refuseToStart(error)
 }
@@ -56,6 +64,8 @@ function close (signal: NodeJS.Signals): void {
   app.close().then(async () => {
     clearTimeout(deadline)
     await metricsServer?.close()
+    // Spans are sent last, so those of the requests finished during close go too.
+    await tracing?.shutdown()
     logger.info({ forced }, 'closed: audit trail flushed, store and connections closed')
     process.exit(forced ? 1 : 0)
   }, (error: unknown) => {

@@ -229,3 +229,30 @@ t.test('bad domains are refused with the reason', async (t) => {
     t.notMatch(problems.join(' '), /cop_/, `${domain}: nothing secret echoed`)
   }
 })
+
+t.test('tracing is off without an OTLP endpoint, and spans go to <endpoint>/v1/traces with one', async (t) => {
+  t.equal(loadConfig(VALID).tracing, undefined)
+  t.same(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing, { tracesUrl: 'http://collector:4318/v1/traces', serviceName: 'codeocean-proxy' })
+  t.same(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/otlp/', OTEL_SERVICE_NAME: 'proxy-eu' }).tracing,
+    { tracesUrl: 'https://otel.example.com/otlp/v1/traces', serviceName: 'proxy-eu' })
+})
+
+t.test('a traces endpoint is used as it is, and wins over the general one', async (t) => {
+  const traces = 'https://otel.example.com/custom/spans'
+  t.equal(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces }).tracing?.tracesUrl, traces)
+  t.equal(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces }).tracing?.tracesUrl, traces)
+})
+
+t.test('a bad OTLP endpoint is refused without echoing it', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318?api-key=sekrit'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://[sekrit'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'https://sekrit:x@[::1'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'grpc://collector:4317']
+  ]
+  for (const [name, value] of cases) {
+    const problems = problemsOf({ ...VALID, [name]: value })
+    t.match(problems, [new RegExp(`^${name} is invalid: expected an http\\(s\\) URL`)], value)
+    t.notMatch(problems.join(' '), /sekrit/, `${value}: not echoed`)
+  }
+})

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditRow, Store } from '../store/store.js'
+import { inSpan } from '../telemetry/spans.js'
 import { canonicalJson, chainAnchor, linkHash } from './chain.js'
 
 export interface AuditTrailOptions {
@@ -115,7 +116,11 @@ export class AuditTrail {
     }
     const batch = this.#queue.slice()
     if (batch.length === 0) return
-    this.#flushing = this.#store.appendAudit(batch).then(() => {
+    // One span per batch: its records come from many requests, it belongs to the one that started it.
+    this.#flushing = inSpan('audit write', async (span) => {
+      span.setAttribute('audit.records', batch.length)
+      await this.#store.appendAudit(batch)
+    }).then(() => {
       this.#queue.splice(0, batch.length)
       this.#written = (batch.at(-1) as AuditRow).seq
     }, (error: unknown) => {

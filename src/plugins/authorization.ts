@@ -2,6 +2,7 @@
 // forwarded: runs and lists by capsule or pipeline, per-computation calls by who started the
 // computation. A computation the caller may not see is answered as missing, so its id cannot be
 // probed. Afterwards it records who started a run, and drops from a list what the caller may not see.
+import { trace } from '@opentelemetry/api'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ComputationNotFound, Forbidden, Unauthenticated, UpstreamProtocolError } from '../errors.js'
@@ -10,6 +11,7 @@ import { jsonArrayElements } from '../policy/json-array.js'
 import type { ComputationAction, Decision, Policy, Target, TargetAction } from '../policy/policy.js'
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
 import type { Store } from '../store/store.js'
+import { inSpan } from '../telemetry/spans.js'
 import type { AnswerFilter } from '../upstream/forward.js'
 
 export type RouteAction = 'run' | 'list' | ComputationAction
@@ -32,6 +34,8 @@ export interface AuthorizationOptions {
 
 function decided (request: FastifyRequest, decision: Decision): void {
   request.audit.decision = { outcome: decision.allowed ? 'allow' : 'deny', reason: decision.reason }
+  // The policy span (see below); the reason stays in the audit record, which is where it is kept safe.
+  trace.getActiveSpan()?.setAttribute('policy.outcome', request.audit.decision.outcome)
 }
 
 async function authorization (app: FastifyInstance, options: AuthorizationOptions): Promise<void> {
@@ -67,6 +71,14 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
   app.addHook('preHandler', async (request) => {
     const { action } = request.routeOptions.config
     if (action === undefined) return
+    await inSpan('policy', async (span) => {
+      span.setAttribute('policy.action', action)
+      await decide(request, action)
+    })
+  })
+
+  /** Decides the request's action, and arranges for its answer to be filtered where that is needed. */
+  async function decide (request: FastifyRequest, action: RouteAction): Promise<void> {
     const caller = request.identity as Identity
     if (action === 'run') {
       const target = runTargetOf(request.body as object)
@@ -82,7 +94,7 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     } else {
       await onComputation(request, caller, action, canonicalId((request.params as { computation_id: string }).computation_id), action)
     }
-  })
+  }
 }
 
 /** Remembers who started a run, so later calls on the computation can be decided. */

@@ -18,6 +18,8 @@ export interface UpstreamPluginOptions {
   upstream: UpstreamClient
   retry: RetryPolicy
   polling: { coalesce: boolean, terminalCacheMs: number, waitIntervalMs: number, waitMaxMs: number }
+  /** Pass the caller's traceparent and tracestate on to Code Ocean (false when the calls are traced). */
+  callerTraceContext: boolean
 }
 
 /**
@@ -62,7 +64,7 @@ export function isTerminal (answer: BufferedAnswer): boolean {
 async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOptions): Promise<void> {
   const { upstream, polling } = options
   const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
-  const forwarder: Forwarder = { upstream, retry: options.retry, polls: polling.coalesce ? polls : undefined }
+  const forwarder: Forwarder = { upstream, retry: options.retry, polls: polling.coalesce ? polls : undefined, callerTraceContext: options.callerTraceContext }
 
   /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
   const pollComputation = async (id: string): Promise<BufferedAnswer> => {
@@ -71,7 +73,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       method: 'GET' as const,
       path: upstreamPath(upstream.target, COMPUTATION, { computation_id: id }),
       // Made for every waiter at once, so it names the proxy rather than any one of them.
-      headers: upstreamRequestHeaders({}, { authorization: upstream.credential.authorization(), requestId: randomUUID(), hasBody: false, agentId: USER_AGENT })
+      headers: upstreamRequestHeaders({}, { authorization: upstream.credential.authorization(), requestId: randomUUID(), hasBody: false, agentId: USER_AGENT, callerTraceContext: false })
     }
     const { answer } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, app.log))
     if (PASSING_TROUBLE.has(answer.status)) throw new TroubledPoll(answer)

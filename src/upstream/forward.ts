@@ -26,6 +26,8 @@ export interface Forwarder {
   retry: RetryPolicy
   /** Shares concurrent identical polls, and answers recent terminal ones from memory; undefined turns that off. */
   polls: Coalescer | undefined
+  /** Pass the caller's trace context on (see upstreamRequestHeaders). */
+  callerTraceContext: boolean
 }
 
 declare module 'fastify' {
@@ -50,7 +52,7 @@ export class UpstreamCallFailed extends Error {
  * The upstream call for a request, from validated parts only: every mirrored route declares a
  * strict querystring schema (NoQuery at least), and a body is sent only where one is declared.
  */
-function upstreamCallFor (upstream: UpstreamClient, request: FastifyRequest): UpstreamCall {
+function upstreamCallFor ({ upstream, callerTraceContext }: Forwarder, request: FastifyRequest): UpstreamCall {
   const { url } = request.routeOptions
   const schema = request.routeOptions.schema as FastifySchema
   const body = schema.body !== undefined && request.body !== undefined ? JSON.stringify(request.body) : undefined
@@ -62,7 +64,8 @@ function upstreamCallFor (upstream: UpstreamClient, request: FastifyRequest): Up
       authorization: upstream.credential.authorization(),
       requestId: request.id,
       hasBody: body !== undefined,
-      agentId: request.agentId
+      agentId: request.agentId,
+      callerTraceContext
     }),
     ...(body === undefined ? {} : { body })
   }
@@ -83,7 +86,7 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
       throw new AuditUnavailable({ cause: error })
     }
   }
-  const call = upstreamCallFor(forwarder.upstream, request)
+  const call = upstreamCallFor(forwarder, request)
   request.audit.upstreamStarted()
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.

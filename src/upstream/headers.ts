@@ -35,14 +35,23 @@ const FORWARDED_RESPONSE_HEADERS = new Set([
 
 export const USER_AGENT = `codeocean-proxy/${VERSION}`
 
+/** A W3C traceparent's shape (version, trace id, parent id, flags); the values are not judged. */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/
+
 export function upstreamRequestHeaders (
   incoming: IncomingHttpHeaders,
-  options: { authorization: string, requestId: string, hasBody: boolean, agentId: string }
+  options: { authorization: string, requestId: string, hasBody: boolean, agentId: string, callerTraceContext: boolean }
 ): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = incoming[name]
     if (typeof value === 'string') headers[name] = value
+  }
+  // Only while the proxy does not trace: then its undici span writes its own (once, never beside this one).
+  const { traceparent, tracestate } = incoming
+  if (options.callerTraceContext && typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+    headers.traceparent = traceparent
+    if (typeof tracestate === 'string') headers.tracestate = tracestate
   }
   if (options.hasBody) headers['content-type'] = 'application/json'
   headers['accept-encoding'] = 'identity'

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { Store } from '../../src/store/store.js'
+import type { Tracing } from '../../src/telemetry/tracing.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { conformanceProblems } from './openapi-conformance.js'
 import { TEST_HMAC_KEY, TEST_TOKEN, secretForms } from './secrets.js'
@@ -50,7 +51,7 @@ export function assertNoSecret (t: Test, text: string, where: string): void {
   }
 }
 
-export async function buildTestApp (t: Test, origin: string, env: Record<string, string> = {}, options: { store?: Store } = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, origin: string, env: Record<string, string> = {}, options: { store?: Store, tracing?: Tracing } = {}): Promise<TestApp> {
   const config = loadConfig({
     CODEOCEAN_DOMAIN: origin,
     CODEOCEAN_TOKEN: TEST_TOKEN,
@@ -64,7 +65,7 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
   })
   const log = createLogSink(config.logLevel)
   const store = options.store ?? openSqliteStore(':memory:')
-  const app = await buildApp({ config, logger: log.logger, store })
+  const app = await buildApp({ config, logger: log.logger, store, ...(options.tracing === undefined ? {} : { tracing: options.tracing }) })
   t.teardown(async () => {
     await app.close()
     if (options.store === undefined) await store.close()
