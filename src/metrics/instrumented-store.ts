@@ -8,13 +8,14 @@ type StoreOperation = (...args: unknown[]) => Promise<unknown>
 
 export function instrumentStore (store: Store, metrics: ProxyMetrics): Store {
   const instrumented: Record<string, unknown> = { kind: store.kind }
+  const operations = store as unknown as Record<string, StoreOperation>
   for (const [name, member] of Object.entries(store)) {
     if (typeof member !== 'function') continue
-    const operation = member as StoreOperation
+    // Looked up at each call, not kept: the wrapper delegates to whatever the store holds then.
     instrumented[name] = async (...args: unknown[]) => {
       const started = performance.now()
       try {
-        const result = await operation.apply(store, args)
+        const result = await (operations[name] as StoreOperation).apply(store, args)
         metrics.storeCallFinished(name, performance.now() - started, false)
         return result
       } catch (error) {
