@@ -165,7 +165,7 @@ Turned away: requests sent after SIGTERM that found the port closed or a kept-al
 closing (refused, reset) or got 503 while closing. Audited: answers whose \`audit-id\` has a
 \`completed\` record in the store after exit.
 
-| sent | in flight at SIGTERM | answered | failed | turned away | audited | completed audit log lines | exit code | SIGTERM to exit |
+| sent | in flight at SIGTERM | answered | failed | turned away | audited | completed audit log lines (seeding run included) | exit code | SIGTERM to exit |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 | ${sd.sent} | ${sd.inFlightAtSigterm} | ${sd.answered} | ${sd.failed} | ${sd.turnedAway} | ${sd.audited} | ${sd.auditLogLines} | ${sd.exitCode ?? 'killed'} | ${round(sd.closeMs)} ms |
 
