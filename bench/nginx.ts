@@ -46,6 +46,8 @@ error_log ${prefix}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  # nginx closes a client's connection after 1,000 requests by default, which the load sees as a reset.
+  keepalive_requests 1000000;
   client_body_temp_path ${prefix}/client_body;
   proxy_temp_path ${prefix}/proxy;
   fastcgi_temp_path ${prefix}/fastcgi;
@@ -56,6 +58,7 @@ http {
     keepalive 64;
     # Below the simulator's (Node's) 5 s keep-alive timeout, so nginx never reuses a connection it is closing.
     keepalive_timeout 4s;
+    keepalive_requests 1000000;
   }
   server {
     listen 127.0.0.1:${port};
