@@ -100,14 +100,14 @@ export function report (results: Results, machineLine: string): string {
   }
   for (const row of results.manyConnections) targets.push(`- RSS ≤ 150 MB at 500 concurrent connections — ${row.name}: ${round(row.peakMB)} MB at ${s.rssConnections} — ${verdict(row.peakMB <= 150)}${s.rssConnections === 500 ? '' : ' (not at 500 connections)'}.`)
   const soak = results.soak
-  if (soak !== undefined) targets.push(`- No growth across a 5-minute soak (read here as a slope ≤ 1 MB/min after warm-up) — ${round(soak.slopeMBPerMinute, 2)} MB/min over ${round(soak.seconds - soak.warmUpSeconds)} s — ${verdict(soak.slopeMBPerMinute <= 1)}${soak.seconds < 300 ? ` (a ${soak.seconds} s soak, not 5 minutes)` : ''}.`)
+  if (soak !== undefined) targets.push(`- No growth across a 5-minute soak (read here as a slope ≤ 1 MB/min after warm-up) — ${round(soak.slopeMBPerMinute, 2)} MB/min over ${round(soak.seconds - soak.warmUpSeconds)} s — ${verdict(soak.slopeMBPerMinute <= 1)}${soak.seconds < 300 ? ` (a ${soak.seconds} s soak, not 5 minutes)` : ''}${soak.behind > 0 || soak.failed > 0 ? ` (the load was not held: ${soak.behind} requests not sent, ${soak.failed} failed; a weak reading)` : ''}.`)
   else targets.push('- No growth across a 5-minute soak — not measured in this run (BENCH_SOAK_SECONDS=0).')
   const sd = results.shutdown
   targets.push(`- Graceful shutdown under load: zero failed in-flight requests, every one audited — ${sd.failed} failed, ${sd.audited} of ${sd.answered} answers audited — ${verdict(sd.failed === 0 && sd.audited === sd.answered)}.`)
 
   const soakSection = soak === undefined
     ? 'Not run (BENCH_SOAK_SECONDS=0).'
-    : `The proxy (SQLite file, service key) at ${soak.rate} req/s (nine reads to one run) for ${soak.seconds} s; VmRSS sampled every few seconds after a warm-up of ${round(soak.warmUpSeconds)} s (V8 grows its heap lazily and settles late, so the first minutes are not a leak signal and the slope of a short soak is a weak one).\n\n| requests | failed | samples | RSS after warm-up MB | RSS at the end MB | max MB | slope MB/min |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| ${soak.requests} | ${soak.failed} | ${soak.samples} | ${round(soak.startMB, 1)} | ${round(soak.endMB, 1)} | ${round(soak.maxMB, 1)} | ${round(soak.slopeMBPerMinute, 2)} |`
+    : `The proxy (SQLite file, service key) at ${soak.rate} req/s (nine reads to one run) for ${soak.seconds} s; VmRSS sampled every few seconds after a warm-up of ${round(soak.warmUpSeconds)} s (V8 grows its heap lazily and settles late, so the first minutes are not a leak signal and the slope of a short soak is a weak one).\n\n| requests | failed | not sent (behind) | samples | RSS after warm-up MB | RSS at the end MB | max MB | slope MB/min |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| ${soak.requests} | ${soak.failed} | ${soak.behind} | ${soak.samples} | ${round(soak.startMB, 1)} | ${round(soak.endMB, 1)} | ${round(soak.maxMB, 1)} | ${round(soak.slopeMBPerMinute, 2)} |`
   const notes = results.notes.length === 0 ? '' : `\n\n${results.notes.map((note) => `Note: ${note}`).join('\n\n')}`
 
   return `# Benchmark results

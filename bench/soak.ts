@@ -16,7 +16,10 @@ export interface Soak {
   maxMB: number
   slopeMBPerMinute: number
   requests: number
+  /** Errors and non-2xx answers. */
   failed: number
+  /** Not sent because too many were waiting: the proxy (or the machine) fell behind the rate. */
+  behind: number
 }
 
 /** Nine reads to one run, `rate` a second for `seconds`; the first fifth (at most 60 s) is warm-up. */
@@ -53,7 +56,7 @@ export async function soak (bench: Bench, seconds: number, rate: number): Promis
       seconds, rate, warmUpSeconds, samples: rss.length,
       startMB: rss[0] ?? Number.NaN, endMB: rss.at(-1) ?? Number.NaN, maxMB: Math.max(...rss),
       slopeMBPerMinute: slope(times, rss),
-      requests: load.sent, failed: load.errors + load.non2xx + load.skipped
+      requests: load.sent, failed: load.errors + load.non2xx, behind: load.skipped
     }
   } finally {
     await stopChild(proxy.child.process)
