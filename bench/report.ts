@@ -103,7 +103,7 @@ export function report (results: Results, machineLine: string): string {
   if (soak !== undefined) targets.push(`- No growth across a 5-minute soak (read here as a slope ≤ 1 MB/min after warm-up) — ${round(soak.slopeMBPerMinute, 2)} MB/min over ${round(soak.seconds - soak.warmUpSeconds)} s — ${verdict(soak.slopeMBPerMinute <= 1)}${soak.seconds < 300 ? ` (a ${soak.seconds} s soak, not 5 minutes)` : ''}${soak.behind > 0 || soak.failed > 0 ? ` (the load was not held: ${soak.behind} requests not sent, ${soak.failed} failed; a weak reading)` : ''}.`)
   else targets.push('- No growth across a 5-minute soak — not measured in this run (BENCH_SOAK_SECONDS=0).')
   const sd = results.shutdown
-  targets.push(`- Graceful shutdown under load: zero failed in-flight requests, every one audited — ${sd.failed} failed, ${sd.audited} of ${sd.answered} answers audited — ${verdict(sd.failed === 0 && sd.audited === sd.answered)}.`)
+  targets.push(`- Graceful shutdown under load: zero failed in-flight requests, every one audited — of ${sd.accepted} requests the proxy took in, ${sd.failed} failed and ${sd.audited} were answered and audited — ${verdict(sd.failed === 0 && sd.audited === sd.accepted)}.`)
 
   const soakSection = soak === undefined
     ? 'Not run (BENCH_SOAK_SECONDS=0).'
@@ -159,15 +159,15 @@ ${soakSection}
 ## Graceful shutdown under load
 
 The proxy (SQLite file) receives reads and runs alternately at ${sd.rate} req/s for ${s.shutdownSeconds} s,
-the simulator answering each ${sd.delayMs} ms late, and SIGTERM halfway. Failed: a request sent
-before SIGTERM that was not answered, or any 5xx except a 503 to a request sent after it.
-Turned away: requests sent after SIGTERM that found the port closed or a kept-alive connection
-closing (refused, reset) or got 503 while closing. Audited: answers whose \`audit-id\` has a
-\`completed\` record in the store after exit.
+the simulator answering each ${sd.delayMs} ms late, and SIGTERM halfway. Each request carries its
+own X-Request-Id; the proxy took it in if its store has a \`received\` record with that id after
+exit. Failed: taken in and not answered, or answered 5xx. Audited: taken in, answered, and with a
+\`completed\` record. Turned away: never taken in (port closed, a connection reset while closing,
+or Fastify's 503 while closing, which no hook sees and so is not audited).
 
-| sent | in flight at SIGTERM | answered | failed | turned away | audited | completed audit log lines (seeding run included) | exit code | SIGTERM to exit |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| ${sd.sent} | ${sd.inFlightAtSigterm} | ${sd.answered} | ${sd.failed} | ${sd.turnedAway} | ${sd.audited} | ${sd.auditLogLines} | ${sd.exitCode ?? 'killed'} | ${round(sd.closeMs)} ms |
+| sent | open at SIGTERM (client side) | taken in | failed | audited | turned away | answered | completed audit log lines (seeding run included) | exit code | SIGTERM to exit |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${sd.sent} | ${sd.openAtSigterm} | ${sd.accepted} | ${sd.failed} | ${sd.audited} | ${sd.turnedAway} | ${sd.answered} | ${sd.auditLogLines} | ${sd.exitCode ?? 'killed'} | ${round(sd.closeMs)} ms |
 
 Outcomes: ${sd.errorCodes}.
 

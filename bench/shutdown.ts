@@ -3,28 +3,29 @@
 import { readFile } from 'node:fs/promises'
 import Database from 'better-sqlite3'
 import { stopChild } from './children.js'
-import { fixedRate, type Outcome } from './load.js'
+import { fixedRate, type Outcome, type RequestSpec } from './load.js'
 import { basic, getSpec, runSpec, seedComputation, serviceKey, slowUpstream, sqliteStore, startProxy, type Bench } from './targets.js'
 
 export interface Shutdown {
   rate: number
   delayMs: number
   sent: number
-  inFlightAtSigterm: number
-  answered: number
-  /** Sent before SIGTERM and not answered 2xx, or any 5xx other than a 503 to a request sent after it. */
+  /** Sent before SIGTERM and answered after it (seen from the client). */
+  openAtSigterm: number
+  /** Requests the proxy took in: a `received` audit record carries their X-Request-Id. */
+  accepted: number
+  /** Accepted and not answered, or answered 5xx. */
   failed: number
-  /** Sent after SIGTERM: connection refused or closed, or 503 while closing (new work turned away). */
-  turnedAway: number
-  /** Answered requests whose audit id has a `completed` record in the store. */
+  /** Accepted, answered, and with a `completed` audit record. */
   audited: number
+  /** Never taken in: connection refused or reset, or 503 from Fastify while closing (not audited). */
+  turnedAway: number
+  answered: number
   auditLogLines: number
   exitCode: number | null
   closeMs: number
   errorCodes: string
 }
-
-const REFUSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
 
 /** Reads and runs alternately at `rate` for `seconds`, upstream answers `delayMs` late, SIGTERM halfway. */
 export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: number, delayMs: number): Promise<Shutdown> {
@@ -39,6 +40,7 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
     const id = await seedComputation(proxy.url, headers)
     const get = getSpec(id, headers)
     const run = runSpec(headers)
+    const withId = (spec: RequestSpec, index: number): RequestSpec => ({ ...spec, headers: { ...spec.headers, 'x-request-id': `bench-shutdown-${index}` } })
     await slowUpstream(bench, delayMs)
     const loadStarted = process.hrtime.bigint()
     const stopped = new Promise<void>((resolve) => {
@@ -51,34 +53,37 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
         })
       }, seconds * 500)
     })
-    await fixedRate(proxy.url, { rate, seconds, request: (index) => index % 2 === 0 ? get : run, onOutcome: (outcome) => outcomes.push(outcome) })
+    await fixedRate(proxy.url, { rate, seconds, request: (index) => withId(index % 2 === 0 ? get : run, index), onOutcome: (outcome) => outcomes.push(outcome) })
     await stopped
   } finally {
     await slowUpstream(bench, undefined)
     await stopChild(proxy.child.process)
   }
-  const before = (outcome: Outcome): boolean => outcome.sentAtMs < sigtermAtMs
+  // Whether the proxy took a request in is its own audit trail's word, not the client's clock.
+  const db = new Database(String(store.AUDIT_DB_PATH), { readonly: true })
+  const stages = db.prepare("SELECT stage, json_extract(body, '$.requestId') AS requestId FROM audit_records").all() as Array<{ stage: string, requestId: string }>
+  db.close()
+  const received = new Set(stages.filter((row) => row.stage === 'received').map((row) => row.requestId))
+  const completed = new Set(stages.filter((row) => row.stage === 'completed').map((row) => row.requestId))
   let failed = 0
+  let audited = 0
   let turnedAway = 0
   const codes = new Map<string, number>()
   for (const outcome of outcomes) {
-    const label = outcome.error ?? String(outcome.status)
-    codes.set(`${before(outcome) ? 'before' : 'after'} SIGTERM: ${label}`, (codes.get(`${before(outcome) ? 'before' : 'after'} SIGTERM: ${label}`) ?? 0) + 1)
-    const ok = outcome.status !== undefined && outcome.status < 400
-    if (ok) continue
-    if (!before(outcome) && (outcome.status === 503 || REFUSED.has(outcome.error ?? ''))) turnedAway++
-    else failed++
+    const id = `bench-shutdown-${outcome.index}`
+    const taken = received.has(id)
+    const label = `${taken ? 'taken in' : 'not taken in'}, sent ${outcome.sentAtMs < sigtermAtMs ? 'before' : 'after'} SIGTERM: ${outcome.error ?? String(outcome.status)}`
+    codes.set(label, (codes.get(label) ?? 0) + 1)
+    if (!taken) turnedAway++
+    else if (outcome.status === undefined || outcome.status >= 500) failed++
+    else if (completed.has(id)) audited++
   }
   const answered = outcomes.filter((outcome) => outcome.status !== undefined)
-  const db = new Database(String(store.AUDIT_DB_PATH), { readonly: true })
-  const completed = new Set((db.prepare("SELECT audit_id FROM audit_records WHERE stage = 'completed'").all() as Array<{ audit_id: string }>).map((row) => row.audit_id))
-  db.close()
-  const audited = answered.filter((outcome) => completed.has(String(outcome.headers?.['audit-id']))).length
   const log = await readFile(proxy.child.log, 'utf8')
   return {
     rate, delayMs, sent: outcomes.length,
-    inFlightAtSigterm: outcomes.filter((outcome) => before(outcome) && outcome.sentAtMs + outcome.latencyMs > sigtermAtMs).length,
-    answered: answered.length, failed, turnedAway, audited,
+    openAtSigterm: outcomes.filter((outcome) => outcome.sentAtMs < sigtermAtMs && outcome.sentAtMs + outcome.latencyMs > sigtermAtMs).length,
+    accepted: [...received].filter((id) => id.startsWith('bench-shutdown-')).length, answered: answered.length, failed, turnedAway, audited,
     auditLogLines: log.split('\n').filter((line) => line.includes('"stage":"completed"')).length,
     exitCode: exit.code, closeMs,
     errorCodes: [...codes].map(([code, count]) => `${code} × ${count}`).join(', ')
