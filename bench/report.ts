@@ -162,8 +162,8 @@ The proxy (SQLite file) receives reads and runs alternately at ${sd.rate} req/s 
 the simulator answering each ${sd.delayMs} ms late, and SIGTERM halfway. Each request carries its
 own X-Request-Id; the proxy took it in if its store has a \`received\` record with that id after
 exit. Failed: taken in and not answered, or answered 5xx. Audited: taken in, answered, and with a
-\`completed\` record. Turned away: never taken in (port closed, a connection reset while closing,
-or Fastify's 503 while closing, which no hook sees and so is not audited).
+\`completed\` record. Turned away: never taken in (the port closed, or a connection reset while
+closing).
 
 | sent | open at SIGTERM (client side) | taken in | failed | audited | turned away | answered | completed audit log lines (seeding run included) | exit code | SIGTERM to exit |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

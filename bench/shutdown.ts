@@ -18,7 +18,7 @@ export interface Shutdown {
   failed: number
   /** Accepted, answered, and with a `completed` audit record. */
   audited: number
-  /** Never taken in: connection refused or reset, or 503 from Fastify while closing (not audited). */
+  /** Never taken in: connection refused, or reset while closing. */
   turnedAway: number
   answered: number
   auditLogLines: number
