@@ -5,9 +5,9 @@
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
 // committed (RequestAudit.durable, awaited by the forwarder); if it cannot be, the caller gets
 // 503 and nothing is forwarded.
-import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { newAuditId } from '../audit/audit-id.js'
 import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type RouteIdentity } from '../audit/request-audit.js'
 import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
@@ -42,7 +42,7 @@ export function auditRequest (
   writers: AuditWriters,
   route: RouteIdentity
 ): void {
-  const auditId = randomUUID()
+  const auditId = newAuditId()
   reply.header(AUDIT_ID_HEADER, auditId)
   request.audit = new RequestAudit(auditId, () => {
     const record = completedRecord(request, reply, route, writers.hmac)
