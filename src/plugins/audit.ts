@@ -24,6 +24,7 @@ declare module 'fastify' {
 }
 
 export interface AuditWriters {
+  /** Audit lines only (see auditLineLogger): anything else goes through request.log. */
   log: FastifyBaseLogger
   trail: AuditTrail
   /** Keeps confidential values out of the trail (see sensitive.ts). */
@@ -50,7 +51,7 @@ export function auditRequest (
     try {
       writers.trail.append('completed', auditId, { ...record })
     } catch (error) {
-      writers.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
+      request.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
     }
   }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())
