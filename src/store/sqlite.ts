@@ -49,9 +49,13 @@ export function openSqliteStore (path: string): Store {
 
   const insert = db.prepare(`INSERT INTO audit_records
     (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
-    VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash, @action, @computationId, @capsuleId, @pipelineId, @status, @actor)`)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  // Bound by position: by name, better-sqlite3 looks each parameter up on the row (~1 µs a record).
   const appendAll = db.transaction((rows: readonly AuditRow[]) => {
-    for (const row of rows) insert.run(row)
+    for (const row of rows) {
+      insert.run(row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
+        row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor)
+    }
   })
   const head = db.prepare('SELECT seq, hash FROM audit_records WHERE instance_id = ? ORDER BY seq DESC LIMIT 1')
   const range = db.prepare('SELECT * FROM audit_records WHERE instance_id = ? AND seq > ? ORDER BY seq LIMIT ?')
