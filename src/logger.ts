@@ -1,5 +1,6 @@
 // The process logger. Redaction is the last line of defence: the proxy never logs headers or
-// tokens on purpose, and these paths keep them out even if a future log line carries one.
+// tokens on purpose, and these paths keep them out even if a future log line carries one. Audit
+// lines alone skip it (auditLineLogger): their fields are fixed, and a test holds them to that.
 import { pino, type DestinationStream, type Logger } from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 

@@ -41,15 +41,14 @@ export class TrustedHeaders {
   readonly #names: TrustedHeaderOptions
   // BlockList.check builds a SocketAddress per call (some µs); the list never changes, so neither does a verdict.
   readonly #verdicts = new Map<string, boolean>()
+  /** Header names to keep away from Code Ocean and out of the log (made once: every request reads them). */
+  readonly names: readonly string[]
 
   constructor (options: TrustedHeaderOptions) {
     this.#proxies = trustedProxyList(options.proxies)
     this.#names = { ...options, userHeader: options.userHeader.toLowerCase(), emailHeader: options.emailHeader.toLowerCase(), groupsHeader: options.groupsHeader.toLowerCase() }
     this.names = Object.freeze([this.#names.userHeader, this.#names.emailHeader, this.#names.groupsHeader])
   }
-
-  /** Header names to keep away from Code Ocean and out of the log (made once: every request reads them). */
-  readonly names: readonly string[]
 
   /** Does the request carry any identity header at all? */
   present (headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
