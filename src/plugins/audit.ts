@@ -49,7 +49,7 @@ export function auditRequest (
     const record = completedRecord(request, reply, route, writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
     try {
-      writers.trail.append('completed', auditId, { ...record })
+      writers.trail.append('completed', auditId, record)
     } catch (error) {
       request.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
     }
@@ -58,7 +58,7 @@ export function auditRequest (
   const received = receivedRecord(request, route)
   writers.log.info({ requestId: request.id, audit: received }, 'audit')
   try {
-    request.audit.receivedSeq = writers.trail.append('received', auditId, { ...received })
+    request.audit.receivedSeq = writers.trail.append('received', auditId, received)
   } catch (error) {
     throw new AuditUnavailable({ cause: error })
   }
