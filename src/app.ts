@@ -13,7 +13,7 @@ import { namedSchemas } from '../schemas/index.js'
 import type { Config, GatewayConfig } from './config.js'
 import { readConfiguredFile } from './config-file.js'
 import { ConfigError } from './errors.js'
-import { createLogger } from './logger.js'
+import { auditLineLogger, createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
 import authorizationPlugin from './plugins/authorization.js'
 import idempotencyPlugin from './plugins/idempotency.js'
@@ -93,7 +93,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     logger.warn('the gateway\'s JWKS could not be fetched at start-up: gateway callers get 503 until it can')
   }
   const trail = new AuditTrail({ store, log: logger, maxQueued: config.audit.queueLimit })
-  const auditWriters = { log: logger.child({}, { level: 'info' }), trail, hmac, observe: metrics.requestFinished.bind(metrics) }
+  const auditWriters = { log: auditLineLogger(logger), trail, hmac, observe: metrics.requestFinished.bind(metrics) }
   const app = Fastify({
     loggerInstance: logger,
     // One audit line per request replaces Fastify's two request log lines.

@@ -73,7 +73,9 @@ export class AuditTrail {
   }
 
   /** Adds a record to the chain and queues it for writing; returns its sequence number. */
-  append (stage: AuditRow['stage'], auditId: string, record: Record<string, unknown>): number {
+  append (stage: AuditRow['stage'], auditId: string, fields: object): number {
+    // Read, never kept or changed: callers pass their records as they are, without a copy.
+    const record = fields as Record<string, unknown>
     if (this.#queue.length >= this.#maxQueued) throw new AuditUnavailableError()
     const seq = ++this.#seq
     const recordedAt = new Date(this.#now()).toISOString()

@@ -33,18 +33,21 @@ export function trustedProxyList (entries: readonly string[]): BlockList {
   return list
 }
 
+/** Peer addresses whose verdict is remembered: every caller's, from a gateway's few addresses to a bounded many. */
+const MAX_REMEMBERED_PEERS = 1024
+
 export class TrustedHeaders {
   readonly #proxies: BlockList
   readonly #names: TrustedHeaderOptions
+  // BlockList.check builds a SocketAddress per call (some µs); the list never changes, so neither does a verdict.
+  readonly #verdicts = new Map<string, boolean>()
+  /** Header names to keep away from Code Ocean and out of the log (made once: every request reads them). */
+  readonly names: readonly string[]
 
   constructor (options: TrustedHeaderOptions) {
     this.#proxies = trustedProxyList(options.proxies)
     this.#names = { ...options, userHeader: options.userHeader.toLowerCase(), emailHeader: options.emailHeader.toLowerCase(), groupsHeader: options.groupsHeader.toLowerCase() }
-  }
-
-  /** Header names to keep away from Code Ocean and out of the log. */
-  get names (): string[] {
-    return [this.#names.userHeader, this.#names.emailHeader, this.#names.groupsHeader]
+    this.names = Object.freeze([this.#names.userHeader, this.#names.emailHeader, this.#names.groupsHeader])
   }
 
   /** Does the request carry any identity header at all? */
@@ -54,9 +57,15 @@ export class TrustedHeaders {
 
   trusts (peer: string | undefined): boolean {
     if (peer === undefined) return false
-    // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d.
-    const mapped = peer.startsWith('::ffff:') && isIPv4(peer.slice(7)) ? peer.slice(7) : peer
-    return this.#proxies.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6')
+    let verdict = this.#verdicts.get(peer)
+    if (verdict === undefined) {
+      // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d.
+      const mapped = peer.startsWith('::ffff:') && isIPv4(peer.slice(7)) ? peer.slice(7) : peer
+      verdict = this.#proxies.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6')
+      if (this.#verdicts.size >= MAX_REMEMBERED_PEERS) this.#verdicts.clear()
+      this.#verdicts.set(peer, verdict)
+    }
+    return verdict
   }
 
   /** The caller the gateway names; Unauthenticated when the peer is not the gateway or the headers are unusable. */

@@ -5,9 +5,9 @@
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
 // committed (RequestAudit.durable, awaited by the forwarder); if it cannot be, the caller gets
 // 503 and nothing is forwarded.
-import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { newAuditId } from '../audit/audit-id.js'
 import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type AuditRecord, type RouteIdentity } from '../audit/request-audit.js'
 import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
@@ -26,6 +26,7 @@ declare module 'fastify' {
 }
 
 export interface AuditWriters {
+  /** Audit lines only (see auditLineLogger): anything else goes through request.log. */
   log: FastifyBaseLogger
   trail: AuditTrail
   /** Keeps confidential values out of the trail (see sensitive.ts). */
@@ -46,23 +47,23 @@ export function auditRequest (
   writers: AuditWriters,
   route: RouteIdentity
 ): void {
-  const auditId = randomUUID()
+  const auditId = newAuditId()
   reply.header(AUDIT_ID_HEADER, auditId)
   request.audit = new RequestAudit(auditId, () => {
     const record = completedRecord(request, reply, route, writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
     writers.observe?.(record)
     try {
-      writers.trail.append('completed', auditId, { ...record })
+      writers.trail.append('completed', auditId, record)
     } catch (error) {
-      writers.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
+      request.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
     }
   }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())
   const received = receivedRecord(request, route)
   writers.log.info({ requestId: request.id, audit: received }, 'audit')
   try {
-    request.audit.receivedSeq = writers.trail.append('received', auditId, { ...received })
+    request.audit.receivedSeq = writers.trail.append('received', auditId, received)
   } catch (error) {
     throw new AuditUnavailable({ cause: error })
   }

@@ -84,6 +84,18 @@ t.test('an IPv4 peer seen on a dual-stack socket as ::ffff:a.b.c.d is trusted as
   t.equal(headers.trusts('::ffff:10.0.1.9'), false)
 })
 
+t.test('verdicts stay right past the number of peers remembered', async (t) => {
+  const headers = trustedHeaders({ proxies: ['10.0.0.0/24'] })
+  for (let round = 0; round < 2; round++) {
+    for (let peer = 0; peer < 1750; peer++) {
+      const address = `10.${peer % 7}.0.${peer % 250}`
+      if (headers.trusts(address) !== (peer % 7 === 0)) t.fail(`${address} judged wrongly`)
+    }
+  }
+  t.equal(headers.trusts('10.0.0.1'), true)
+  t.equal(headers.trusts('10.0.1.1'), false)
+})
+
 t.test('a peer that is unknown or not an address is not trusted', async (t) => {
   const headers = trustedHeaders({ proxies: ['0.0.0.0/0', '::/0'] })
   t.equal(headers.trusts(undefined), false, 'a socket already closed has no remote address')

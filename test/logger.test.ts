@@ -1,0 +1,64 @@
+// The process logger redacts; the audit lines' logger skips that pass because no redacted path
+// can name a field of an audit line. These tests hold the audit records to that, with every
+// kind of request the proxy audits, and check both loggers do what they say.
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { pino } from 'pino'
+import { auditLineLogger, createLogger } from '../src/logger.js'
+import { buildTestApp } from './helpers/app.js'
+import { startTestSimulator } from './helpers/simulator.js'
+
+function capture (): { destination: Writable, lines: () => Array<Record<string, unknown>> } {
+  const chunks: string[] = []
+  const destination = new Writable({ write (chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } })
+  return { destination, lines: () => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>) }
+}
+
+t.test('the process logger redacts credentials; the audit lines\' logger writes at info whatever the level', async (t) => {
+  const sink = capture()
+  const logger = createLogger({ level: 'error', destination: sink.destination })
+  logger.error({ headers: { authorization: 'Basic c2VjcmV0Og==' }, token: 'secret' }, 'redacted')
+  auditLineLogger(logger).info({ audit: { stage: 'received' } }, 'audit')
+  t.same(sink.lines().map((line) => [line.msg, line.headers, line.token, line.audit]), [
+    ['redacted', { authorization: '[redacted]' }, '[redacted]', undefined],
+    ['audit', undefined, undefined, { stage: 'received' }]
+  ])
+})
+
+t.test('redaction would leave every audit line as it is', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  // Field and parameter names a redacted path could match, where a caller chooses names.
+  const named = ['authorization', 'cookie', 'token', 'password', 'secret', 'download_url', 'view_url', 'headers']
+  const run = await proxy.inject({
+    method: 'POST',
+    url: '/api/v1/computations',
+    payload: {
+      capsule_id: simulator.capsules.analysis,
+      parameters: ['p'],
+      named_parameters: named.map((name) => ({ param_name: name, value: 'v' }))
+    }
+  })
+  t.equal(run.statusCode, 200)
+  const { id } = JSON.parse(run.body) as { id: string }
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` })
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}/results/urls?path=token` })
+  await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=secret` })
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` }, null)
+  await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
+  await proxy.inject({ method: 'GET', url: '/api/v1/computations/%zz' })
+  const lines = proxy.log.lines().filter((line) => line.audit !== undefined)
+  t.ok(lines.length >= 14, 'both lines of every request')
+  t.same(Object.keys(proxy.log.audits()[0]?.sensitive.named_parameters as object).sort(), [...named].sort(), 'names a caller chose are in a record')
+
+  const redacted = capture()
+  const redacting = createLogger({ level: 'info', destination: redacted.destination })
+  const plain = capture()
+  const notRedacting = pino({ base: null, timestamp: false }, plain.destination)
+  for (const { requestId, audit } of lines) {
+    redacting.info({ requestId, audit }, 'audit')
+    notRedacting.info({ requestId, audit }, 'audit')
+  }
+  t.same(redacted.lines().map((line) => line.audit), plain.lines().map((line) => line.audit))
+  t.same(redacted.lines().map((line) => line.audit), lines.map((line) => line.audit), 'and nothing was redacted')
+})
