@@ -85,40 +85,17 @@ export class ProxyMetrics {
 
   /** Registers the gauges read at scrape time; called once the parts they read exist. */
   watch (state: ScrapedState): void {
+    this.#stateGauge('codeocean_proxy_upstream_connections', 'Connections to Code Ocean: open, and busy with a call.', () => {
+      const connections = state.upstreamConnections()
+      return connections === undefined ? undefined : { open: connections.connected, busy: connections.busy }
+    })
+    this.#stateGauge('codeocean_proxy_upstream_calls',
+      'Calls to Code Ocean in progress, and waiting for a turn under UPSTREAM_MAX_CONCURRENT and UPSTREAM_MAX_PER_SECOND.', () => state.upstreamCalls())
+    this.#stateGauge('codeocean_proxy_upstream_circuit', 'The circuit to Code Ocean: 1 for the state it is in, 0 for the others.', () => {
+      const { state: current } = state.circuit()
+      return Object.fromEntries(CIRCUIT_STATES.map((name) => [name, name === current ? 1 : 0]))
+    })
     const registers = [this.registry]
-    new Gauge({
-      name: 'codeocean_proxy_upstream_connections',
-      help: 'Connections to Code Ocean: open, and busy with a call.',
-      labelNames: ['state'],
-      registers,
-      collect () {
-        const connections = state.upstreamConnections()
-        if (connections === undefined) return
-        this.set({ state: 'open' }, connections.connected)
-        this.set({ state: 'busy' }, connections.busy)
-      }
-    })
-    new Gauge({
-      name: 'codeocean_proxy_upstream_calls',
-      help: 'Calls to Code Ocean in progress, and waiting for a turn under UPSTREAM_MAX_CONCURRENT and UPSTREAM_MAX_PER_SECOND.',
-      labelNames: ['state'],
-      registers,
-      collect () {
-        const calls = state.upstreamCalls()
-        this.set({ state: 'active' }, calls.active)
-        this.set({ state: 'queued' }, calls.queued)
-      }
-    })
-    new Gauge({
-      name: 'codeocean_proxy_upstream_circuit',
-      help: 'The circuit to Code Ocean: 1 for the state it is in, 0 for the others.',
-      labelNames: ['state'],
-      registers,
-      collect () {
-        const { state: current } = state.circuit()
-        for (const name of CIRCUIT_STATES) this.set({ state: name }, name === current ? 1 : 0)
-      }
-    })
     new Gauge({
       name: 'codeocean_proxy_upstream_circuit_openings',
       help: 'Times the circuit to Code Ocean has opened since the process started.',
@@ -130,6 +107,19 @@ export class ProxyMetrics {
       help: 'Audit records waiting to be written to the store; new requests are refused at AUDIT_QUEUE_LIMIT.',
       registers,
       collect () { this.set(state.auditQueued()) }
+    })
+  }
+
+  /** A gauge with one sample per `state` label, read when scraped; none when `read` has nothing. */
+  #stateGauge (name: string, help: string, read: () => Record<string, number> | undefined): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect () {
+        for (const [state, value] of Object.entries(read() ?? {})) this.set({ state }, value)
+      }
     })
   }
 
