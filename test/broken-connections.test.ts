@@ -70,6 +70,16 @@ t.test('a caller who leaves before Code Ocean fails is recorded with both facts'
   t.match(record, { status: 499, clientAborted: true, upstreamStatus: 500, errorClass: null, errorCode: null })
 })
 
+t.test('a caller who leaves before Code Ocean rejects the proxy\'s token is recorded with the code it would have got', async (t) => {
+  const simulator = await startTestSimulator(t)
+  simulator.inject({ delayMs: 200, status: 401 })
+  const proxy = await buildTestApp(t, simulator.url)
+  const address = await listen(proxy)
+  await abandon(`${address}/api/v1/computations/${ID}`, { headers: DEFAULT_CALLER, method: 'GET', afterMs: 50 })
+  const [record] = await audits(proxy, 1)
+  t.match(record, { status: 499, clientAborted: true, upstreamStatus: 401, errorClass: 'credential_rejected', errorCode: 'PROXY_UPSTREAM_CREDENTIAL_REJECTED' })
+})
+
 t.test('a caller who leaves while Code Ocean hangs is recorded with the timeout it would have got', async (t) => {
   const simulator = await startTestSimulator(t)
   simulator.inject({ hang: true })

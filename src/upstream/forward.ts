@@ -188,16 +188,20 @@ async function relay (forwarder: Forwarder, call: UpstreamCall, request: Fastify
 
 /** Code Ocean's 401 and impossible statuses are the proxy's problem, not the caller's answer. */
 function refuseUnusable (status: number, request: FastifyRequest): void {
+  // Recorded here as well as by the error handler, which does not run for a caller that has left.
+  // (@fastify/error sets `code` on each instance, not on the prototype.)
   if (status === 401) {
+    const error = new UpstreamCredentialRejected()
     request.audit.errorClass = 'credential_rejected'
-    request.audit.errorCode = UpstreamCredentialRejected.prototype.code
+    request.audit.errorCode = error.code
     request.log.error('Code Ocean answered 401 to the proxy\'s token: check CODEOCEAN_TOKEN or CODEOCEAN_TOKEN_FILE')
-    throw new UpstreamCredentialRejected()
+    throw error
   }
   if (status > 599) {
+    const error = new UpstreamProtocolError()
     request.audit.errorClass = 'protocol'
-    request.audit.errorCode = UpstreamProtocolError.prototype.code
-    throw new UpstreamProtocolError()
+    request.audit.errorCode = error.code
+    throw error
   }
 }
 
