@@ -21,6 +21,10 @@ const HeaderName = (fallback: string): TString =>
 const Flag = (fallback: 'true' | 'false'): TUnion<[TLiteral<'true'>, TLiteral<'false'>]> =>
   Type.Union([Type.Literal('true'), Type.Literal('false')], { default: fallback, description: 'true or false' })
 
+/** OpenTelemetry's standard sampler names (the `…traceidratio` ones take OTEL_TRACES_SAMPLER_ARG). */
+export const TRACES_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const
+export type TracesSampler = typeof TRACES_SAMPLERS[number]
+
 export const Environment = Type.Object({
   CODEOCEAN_DOMAIN: Type.String({ description: 'the Code Ocean origin, e.g. https://codeocean.example.com' }),
   CODEOCEAN_TOKEN: Type.Optional(Type.String({ maxLength: 4096, description: 'the Code Ocean access token, at most 4096 characters' })),
@@ -88,7 +92,16 @@ export const Environment = Type.Object({
   OVERLOAD_RETRY_AFTER_SECONDS: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'a number of seconds, 1 to 3600' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of an OTLP receiver, e.g. http://collector:4318' })),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL spans are posted to, e.g. http://collector:4318/v1/traces' })),
-  OTEL_SERVICE_NAME: Type.String({ default: 'codeocean-proxy', minLength: 1, maxLength: 200, description: 'a service name' })
+  OTEL_SERVICE_NAME: Type.String({ default: 'codeocean-proxy', minLength: 1, maxLength: 200, description: 'a service name' }),
+  OTEL_TRACES_SAMPLER: Type.Union(
+    TRACES_SAMPLERS.map((sampler) => Type.Literal(sampler)),
+    { default: 'parentbased_always_on', description: `one of ${TRACES_SAMPLERS.join(', ')}` }
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Type.Number({ default: 1, minimum: 0, maximum: 1, description: 'a fraction of traces to keep, 0 to 1' }),
+  OTEL_BSP_SCHEDULE_DELAY: Milliseconds(5_000),
+  OTEL_BSP_EXPORT_TIMEOUT: Milliseconds(30_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: Type.Integer({ default: 2048, minimum: 1, maximum: 1_000_000, description: 'a number of spans, 1 to 1000000' }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Type.Integer({ default: 512, minimum: 1, maximum: 1_000_000, description: 'a number of spans, 1 to 1000000' })
 })
 export type Environment = Static<typeof Environment>
 
@@ -181,6 +194,10 @@ export interface TracingConfig {
   /** Where spans are posted as OTLP/HTTP JSON. */
   tracesUrl: string
   serviceName: string
+  /** Which traces are kept, with the fraction the ratio samplers keep. */
+  sampler: { name: TracesSampler, ratio: number }
+  /** How spans are batched to the collector (OpenTelemetry's OTEL_BSP_* variables). */
+  batch: { scheduledDelayMillis: number, exportTimeoutMillis: number, maxQueueSize: number, maxExportBatchSize: number }
 }
 
 /** Reads the variables the schema names (empty ones count as unset) and builds a Config, or throws ConfigError. */
@@ -285,7 +302,21 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       maxRssBytes: values.OVERLOAD_MAX_RSS_BYTES,
       retryAfterSeconds: values.OVERLOAD_RETRY_AFTER_SECONDS
     },
-    ...(tracesUrl === undefined ? {} : { tracing: { tracesUrl, serviceName: values.OTEL_SERVICE_NAME } })
+    ...(tracesUrl === undefined
+      ? {}
+      : {
+          tracing: {
+            tracesUrl,
+            serviceName: values.OTEL_SERVICE_NAME,
+            sampler: { name: values.OTEL_TRACES_SAMPLER, ratio: values.OTEL_TRACES_SAMPLER_ARG },
+            batch: {
+              scheduledDelayMillis: values.OTEL_BSP_SCHEDULE_DELAY,
+              exportTimeoutMillis: values.OTEL_BSP_EXPORT_TIMEOUT,
+              maxQueueSize: values.OTEL_BSP_MAX_QUEUE_SIZE,
+              maxExportBatchSize: Math.min(values.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, values.OTEL_BSP_MAX_QUEUE_SIZE)
+            }
+          }
+        })
   }
 }
 

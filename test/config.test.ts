@@ -232,9 +232,31 @@ t.test('bad domains are refused with the reason', async (t) => {
 
 t.test('tracing is off without an OTLP endpoint, and spans go to <endpoint>/v1/traces with one', async (t) => {
   t.equal(loadConfig(VALID).tracing, undefined)
-  t.same(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing, { tracesUrl: 'http://collector:4318/v1/traces', serviceName: 'codeocean-proxy' })
-  t.same(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/otlp/', OTEL_SERVICE_NAME: 'proxy-eu' }).tracing,
+  t.same(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing, {
+    tracesUrl: 'http://collector:4318/v1/traces',
+    serviceName: 'codeocean-proxy',
+    sampler: { name: 'parentbased_always_on', ratio: 1 },
+    batch: { scheduledDelayMillis: 5000, exportTimeoutMillis: 30000, maxQueueSize: 2048, maxExportBatchSize: 512 }
+  })
+  t.match(loadConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/otlp/', OTEL_SERVICE_NAME: 'proxy-eu' }).tracing,
     { tracesUrl: 'https://otel.example.com/otlp/v1/traces', serviceName: 'proxy-eu' })
+})
+
+t.test('OpenTelemetry\'s sampler and batch variables are read and checked (the SDK no longer reads them itself)', async (t) => {
+  const tracing = loadConfig({
+    ...VALID,
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.1',
+    OTEL_BSP_SCHEDULE_DELAY: '1000',
+    OTEL_BSP_EXPORT_TIMEOUT: '2000',
+    OTEL_BSP_MAX_QUEUE_SIZE: '100',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500'
+  }).tracing
+  t.same(tracing?.sampler, { name: 'parentbased_traceidratio', ratio: 0.1 })
+  t.same(tracing?.batch, { scheduledDelayMillis: 1000, exportTimeoutMillis: 2000, maxQueueSize: 100, maxExportBatchSize: 100 }, 'a batch is never larger than the queue')
+  t.match(problemsOf({ ...VALID, OTEL_TRACES_SAMPLER: 'sometimes' }), [/^OTEL_TRACES_SAMPLER="sometimes" is invalid: expected one of always_on, /])
+  t.match(problemsOf({ ...VALID, OTEL_TRACES_SAMPLER_ARG: '2' }), [/^OTEL_TRACES_SAMPLER_ARG="2" is invalid: expected a fraction of traces to keep/])
 })
 
 t.test('a traces endpoint is used as it is, and wins over the general one', async (t) => {

@@ -276,7 +276,7 @@ export function isEntryPoint (moduleUrl: string, argv1: string | undefined): boo
 /** The parts of `process` the command line uses. */
 export interface Program extends KeysCommandIo {
   argv: string[]
-  exitCode?: number | string | undefined
+  exitCode?: number | string | null | undefined
 }
 
 /** Runs the command line when this module is the program node started, and does nothing when it is imported. */

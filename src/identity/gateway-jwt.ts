@@ -1,8 +1,8 @@
 // Verifies the signed assertion an SSO gateway (Pomerium, Google IAP, Cloudflare Access,
 // oauth2-proxy) puts on each request, against keys it publishes as a JWKS or a PEM key.
-import { createPublicKey } from 'node:crypto'
+import { createPublicKey, type KeyObject } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { createLocalJWKSet, jwtVerify, type errors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici'
 import { IdentityUnavailable, Unauthenticated } from '../errors.js'
 import type { Identity } from './identity.js'
@@ -97,7 +97,26 @@ function pemKeySource (pem: string): KeySource {
   } catch (cause) {
     throw new TypeError('publicKeyPem is not a PEM public key', { cause })
   }
-  return { getKey: async () => key, ready: () => true, warm: async () => true }
+  // A token whose algorithm does not fit the key was not signed by it: say so, as a key set
+  // would, rather than leave it to the runtime's crypto, whose error differs between Node majors.
+  const getKey: JWTVerifyGetKey = async ({ alg }) => {
+    if (!keyFitsAlgorithm(key, alg)) throw new errors.JWKSNoMatchingKey()
+    return key
+  }
+  return { getKey, ready: () => true, warm: async () => true }
+}
+
+const CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }
+
+/** Whether a token signed with `alg` could have been signed by the private half of `key`. */
+export function keyFitsAlgorithm (key: KeyObject, alg: string): boolean {
+  const type = key.asymmetricKeyType
+  if (/^RS\d+$/.test(alg)) return type === 'rsa'
+  if (/^PS\d+$/.test(alg)) return type === 'rsa' || type === 'rsa-pss'
+  if (alg in CURVES) return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === CURVES[alg]
+  if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448'
+  if (alg === 'Ed25519') return type === 'ed25519'
+  return false
 }
 
 function jwksKeySource (jwksUrl: string, options: GatewayJwtOptions): KeySource {

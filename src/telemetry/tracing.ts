@@ -3,11 +3,12 @@
 // instrumentations for incoming requests (@fastify/otel) and calls to Code Ocean (undici).
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { context, diag, DiagLogLevel, propagation, trace, type DiagLogger, type Span } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources'
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler } from '@opentelemetry/sdk-trace'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
 import type { FastifyBaseLogger, FastifyPluginCallback, FastifyRequest } from 'fastify'
 import type { TracingConfig } from '../config.js'
@@ -25,13 +26,16 @@ export interface Tracing {
  * shut one down before starting another). Spans the collector does not take are logged.
  */
 export function startTracing (config: TracingConfig, log: FastifyBaseLogger): Tracing {
-  const provider = new NodeTracerProvider({
+  const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_VERSION]: VERSION })),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))]
+    sampler: samplerOf(config.sampler),
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config.tracesUrl }), ...config.batch })]
   })
   diag.setLogger(diagnosticsTo(log), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true })
-  // Trace context only: the default propagators would also pass a caller's `baggage` on to Code Ocean.
-  provider.register({ propagator: new W3CTraceContextPropagator() })
+  trace.setGlobalTracerProvider(provider)
+  // Trace context only: a baggage propagator would also pass a caller's `baggage` on to Code Ocean.
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   const instrumentations = [
     // No spans per hook: the request, the handler and the proxy's own spans say what matters.
     new FastifyOtelInstrumentation({ instrumentHooks: false, requestHook: nameAfterRoute }),
@@ -55,6 +59,15 @@ export function startTracing (config: TracingConfig, log: FastifyBaseLogger): Tr
       diag.disable()
     }
   }
+}
+
+/**
+ * The sampler OTEL_TRACES_SAMPLER names. The SDK no longer reads the variable itself (since
+ * OpenTelemetry JS 3), so the proxy keeps honouring it here.
+ */
+export function samplerOf ({ name, ratio }: TracingConfig['sampler']): Sampler {
+  const root = name.endsWith('always_off') ? new AlwaysOffSampler() : name.endsWith('traceidratio') ? new TraceIdRatioBasedSampler(ratio) : new AlwaysOnSampler()
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
 }
 
 /** The request span is named `METHOD route`, as OpenTelemetry's HTTP conventions say. */

@@ -1,12 +1,13 @@
 // The gateway assertion: what verifies, what is refused and why, and how the key cache behaves
 // when the gateway rotates keys or its JWKS URL fails — against a real JWKS server on loopback.
-import { createHmac } from 'node:crypto'
+import { createHmac, generateKeyPairSync } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
 import t, { type Test } from 'tap'
 import { MockAgent } from 'undici'
 import {
   createGatewayJwtVerifier,
+  keyFitsAlgorithm,
   MAX_JWKS_BYTES,
   MAX_TOKEN_LENGTH,
   type GatewayJwtOptions,
@@ -292,6 +293,25 @@ t.test('a stale key set is refreshed in the background while the cached keys ans
   await until(() => server.fetches === 3)
   t.equal((await verifier.verify(await sign(rsa2))).subject, 'alice', 'the refreshed set knows rsa-2')
   t.equal(server.fetches, 3, 'without a fetch of its own')
+})
+
+t.test('a PEM key fits only the algorithms its type and curve can sign with', async (t) => {
+  const keys = {
+    rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,
+    rsaPss: generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey,
+    p256: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
+    p384: generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey,
+    ed25519: generateKeyPairSync('ed25519').publicKey,
+    ed448: generateKeyPairSync('ed448').publicKey
+  }
+  const fits = (key: keyof typeof keys): string[] =>
+    ['RS256', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256', 'none'].filter((alg) => keyFitsAlgorithm(keys[key], alg))
+  t.same(fits('rsa'), ['RS256', 'RS512', 'PS256'])
+  t.same(fits('rsaPss'), ['PS256'])
+  t.same(fits('p256'), ['ES256'])
+  t.same(fits('p384'), ['ES384'])
+  t.same(fits('ed25519'), ['EdDSA', 'Ed25519'])
+  t.same(fits('ed448'), ['EdDSA'])
 })
 
 t.test('publicKeyPem verifies without any fetch', async (t) => {

@@ -6,10 +6,12 @@ import { request as httpRequest } from 'node:http'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import t, { type Test } from 'tap'
 import { createServiceKey } from '../../src/identity/service-keys.js'
-import { startTracing } from '../../src/telemetry/tracing.js'
+import { loadConfig } from '../../src/config.js'
+import { samplerOf, startTracing } from '../../src/telemetry/tracing.js'
 import { assertNoSecret, buildTestApp, DEFAULT_CALLER, type TestApp } from '../helpers/app.js'
 import { startJwksServer } from '../helpers/jwks-server.js'
 import { createLogSink, type LogSink } from '../helpers/log-sink.js'
+import { TEST_TOKEN } from '../helpers/secrets.js'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import type { Simulator } from '../../src/simulator/index.js'
@@ -34,13 +36,22 @@ interface Traced {
 }
 
 /** Tracing started for one test and shut down after it, around a proxy listening on loopback. */
-async function traced (t: Test, env: Record<string, string> = {}, options: { store?: Store } = {}): Promise<Traced> {
+async function traced (t: Test, env: Record<string, string> = {}, options: { store?: Store, tracingEnv?: Record<string, string> } = {}): Promise<Traced> {
   const receiver = await startOtlpReceiver(t)
   const simulator = await startTestSimulator(t)
   const log = createLogSink('warn')
-  const tracing = startTracing({ tracesUrl: `${receiver.url}/v1/traces`, serviceName: 'proxy-under-test' }, log.logger)
+  // Configured as the process is: from the OTEL_* variables.
+  const { tracing: config } = loadConfig({
+    CODEOCEAN_DOMAIN: simulator.url,
+    CODEOCEAN_TOKEN: TEST_TOKEN,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_SERVICE_NAME: 'proxy-under-test',
+    ...options.tracingEnv
+  })
+  if (config === undefined) throw new Error('tracing is configured')
+  const tracing = startTracing(config, log.logger)
   t.teardown(async () => { await tracing.shutdown() })
-  const proxy = await buildTestApp(t, simulator.url, env, { tracing, ...options })
+  const proxy = await buildTestApp(t, simulator.url, env, { tracing, ...(options.store === undefined ? {} : { store: options.store }) })
   const address = await proxy.app.listen({ host: '127.0.0.1', port: 0 })
   return {
     simulator,
@@ -103,6 +114,23 @@ t.test('a run is one trace: the request, the policy decision, the audit write an
   t.equal(traceId, request.traceId, 'Code Ocean is sent the request\'s trace')
   t.equal(parentId, call.spanId, 'as a child of the call\'s span')
   t.equal(flags, '01')
+})
+
+t.test('OTEL_TRACES_SAMPLER=always_off keeps no trace, while calls still reach Code Ocean with a trace context', async (t) => {
+  const { simulator, address, spans } = await traced(t, {}, { tracingEnv: { OTEL_TRACES_SAMPLER: 'always_off' } })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  t.equal((await send(`${address}/api/v1/computations/${computation.id}`, { headers: DEFAULT_CALLER })).status, 200)
+  t.same(await spans(), [], 'no span was exported')
+  t.equal(partsOf(simulator.requests[0]?.headers.traceparent)[3], '00', 'the trace is marked as not sampled')
+})
+
+t.test('each sampler name gives the sampler OpenTelemetry defines for it', async (t) => {
+  t.equal(samplerOf({ name: 'always_on', ratio: 1 }).toString(), 'AlwaysOnSampler')
+  t.equal(samplerOf({ name: 'always_off', ratio: 1 }).toString(), 'AlwaysOffSampler')
+  t.equal(samplerOf({ name: 'traceidratio', ratio: 0.25 }).toString(), 'TraceIdRatioBased{0.25}')
+  t.match(samplerOf({ name: 'parentbased_always_on', ratio: 1 }).toString(), /^ParentBased\{root=AlwaysOnSampler,/)
+  t.match(samplerOf({ name: 'parentbased_always_off', ratio: 1 }).toString(), /^ParentBased\{root=AlwaysOffSampler,/)
+  t.match(samplerOf({ name: 'parentbased_traceidratio', ratio: 0.5 }).toString(), /^ParentBased\{root=TraceIdRatioBased\{0\.5\},/)
 })
 
 t.test('a caller\'s traceparent is continued, and passed on only as the proxy\'s own span', async (t) => {
@@ -189,9 +217,7 @@ t.test('no span carries a credential: the token, a service key or a gateway JWT'
 
 t.test('spans the collector refuses are reported in the log, not lost silently', async (t) => {
   // Batches go every 20 ms instead of every 5 s, so one fails before the shutdown.
-  process.env.OTEL_BSP_SCHEDULE_DELAY = '20'
-  t.teardown(() => { delete process.env.OTEL_BSP_SCHEDULE_DELAY })
-  const { simulator, receiver, log, address } = await traced(t)
+  const { simulator, receiver, log, address } = await traced(t, {}, { tracingEnv: { OTEL_BSP_SCHEDULE_DELAY: '20' } })
   receiver.status = 400
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   await send(`${address}/api/v1/computations/${computation.id}`, { headers: DEFAULT_CALLER })
