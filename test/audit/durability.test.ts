@@ -1,7 +1,5 @@
 // The audit trail under pressure: a process killed mid-burst has a durable `received` record
 // for every call Code Ocean saw, and two instances sharing one database keep two intact chains.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +9,7 @@ import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp, DEFAULT_TEST_ENV, DEFAULT_CALLER } from '../helpers/app.js'
 import { TEST_TOKEN } from '../helpers/secrets.js'
+import { listeningAddress, startServer } from '../helpers/server-process.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { forEachStore } from '../helpers/stores.js'
 
@@ -27,20 +26,9 @@ t.test('SIGKILL during a burst of runs: every run Code Ocean saw has a durable r
   const simulator = await startTestSimulator(t)
   simulator.inject({ method: 'POST', delayMs: 50 })
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', AUDIT_DB_PATH: databasePath, ...DEFAULT_TEST_ENV },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = once(child, 'exit')
-  t.teardown(() => { child.kill('SIGKILL') })
-  let stdout = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  let address: string | undefined
-  for (let attempt = 0; attempt < 400 && address === undefined; attempt++) {
-    address = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1]
-    if (address === undefined) await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  if (address === undefined) throw new Error('the server did not start')
+  const server = startServer({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', AUDIT_DB_PATH: databasePath, ...DEFAULT_TEST_ENV })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const address = await listeningAddress(server)
 
   const burst = Array.from({ length: 40 }, async (_, index) => {
     await new Promise((resolve) => setTimeout(resolve, index * 5))
@@ -52,8 +40,8 @@ t.test('SIGKILL during a burst of runs: every run Code Ocean saw has a durable r
     }).catch(() => undefined)
   })
   for (let wait = 0; wait < 400 && simulator.requests.length < 10; wait++) await new Promise((resolve) => setTimeout(resolve, 5))
-  child.kill('SIGKILL')
-  await exited
+  server.child.kill('SIGKILL')
+  await server.exited
   await Promise.all(burst)
 
   const seen = simulator.requests.map((request) => String(request.headers['x-request-id']))

@@ -1,6 +1,5 @@
 // `npm run keys`: keys it makes are accepted by the proxy and stored only as a hash, list and
 // revoke work on both stores, a mistake stores nothing, and the npm script runs end to end.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
@@ -14,6 +13,7 @@ import { Unauthenticated } from '../../src/errors.js'
 import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { StoreError, type Store } from '../../src/store/store.js'
+import { spawnChild } from '../helpers/spawn-child.js'
 import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
 
 const KEYS_MODULE = new URL('../../src/cli/keys.ts', import.meta.url)
@@ -276,13 +276,7 @@ t.test('the command runs only when its module is the program', async (t) => {
 
 /** Runs a command in a process of its own, the way an operator does. */
 async function spawned (command: string, args: string[], env: Record<string, string>): Promise<Outcome> {
-  const child = spawn(command, args, {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    // The child runs TypeScript through tsx, whose source maps differ from the test loader's:
-    // keep its coverage out of the report (tap would merge the two and misplace lines).
-    env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  const child = spawnChild(command, args, { HOME: tmpdir(), ...env })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })

@@ -59,6 +59,10 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     UPSTREAM_HEADERS_TIMEOUT_MS: '2000',
     UPSTREAM_BODY_TIMEOUT_MS: '2000',
     AUDIT_HMAC_KEY: TEST_HMAC_KEY,
+    // The simulator finishes a computation in about 200 ms, after which a repeated poll could be
+    // answered from memory or not, depending on how busy the machine is: no remembered answers
+    // unless a test asks for them (test/upstream/polling.test.ts does).
+    POLL_CACHE_MS: '0',
     // app.inject comes from 127.0.0.1: the default caller's gateway headers are trusted.
     ...DEFAULT_TEST_ENV,
     ...env

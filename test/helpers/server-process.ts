@@ -1,23 +1,18 @@
 // The proxy as a process of its own (src/server.ts), for tests of what only a process does:
 // refusing to start, signals, exit codes, ports of its own.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { NO_LOAD_SHEDDING_ENV } from './app.js'
+import { spawnChild, type Child } from './spawn-child.js'
 
 export interface ServerProcess {
-  child: ChildProcess
+  child: Child
   exited: Promise<[number | null, NodeJS.Signals | null]>
   stdout: () => string
   stderr: () => string
 }
 
 export function startServer (env: Record<string, string>, killAfterMs = 20_000): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    // The child runs TypeScript through tsx, whose source maps differ from the test loader's:
-    // keep its coverage out of the report (tap would merge the two and misplace lines).
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', AUDIT_DB_PATH: ':memory:', ...NO_LOAD_SHEDDING_ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  const child = spawnChild(process.execPath, ['--import', 'tsx', 'src/server.ts'], { AUDIT_DB_PATH: ':memory:', ...NO_LOAD_SHEDDING_ENV, ...env })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })

@@ -18,6 +18,8 @@ const BOB = { 'x-forwarded-user': 'bob@example.com', 'x-forwarded-groups': 'team
 const UNLIMITED = { RATE_LIMIT_CALLS_PER_MINUTE: '1000000' }
 /** The wait extension's shortest interval, so a run of a few hundred ms is polled a few times. */
 const FAST_WAIT = { WAIT_POLL_INTERVAL_MS: '100' }
+/** Finished computations remembered for a minute: longer than any test, however busy the machine. */
+const REMEMBERING = { POLL_CACHE_MS: '60000' }
 const SHORT_RUN = { timings: { initializingMs: 50, runningMs: 150, finalizingMs: 50 } }
 /** Runs that stay in progress for the whole test. */
 const LONG_RUN = { timings: { initializingMs: 60_000, runningMs: 60_000, finalizingMs: 60_000 } }
@@ -227,7 +229,7 @@ t.test('a poll answer too large to hold is refused with 502 for every caller of 
 
 t.test('a completed computation polled twice is fetched once: the second answer comes from memory', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   simulator.complete(id)
   const url = `/api/v1/computations/${id}`
@@ -249,7 +251,7 @@ t.test('a completed computation polled twice is fetched once: the second answer 
 
 t.test('a rename through the proxy drops the remembered answer: the next poll shows the new name', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed', name: 'before' })
   const url = `/api/v1/computations/${id}`
   await proxy.inject({ method: 'GET', url })
@@ -269,7 +271,7 @@ t.test('a rename through the proxy drops the remembered answer: the next poll sh
 
 t.test('a poll after a rename does not join a poll that was already in flight before it', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed', name: 'before' })
   const url = `/api/v1/computations/${id}`
   simulator.inject({ method: 'GET', delayMs: 300, times: 1 })
@@ -288,7 +290,7 @@ t.test('a poll after a rename does not join a poll that was already in flight be
 
 t.test('a delete through the proxy drops the remembered answer: the next poll is Code Ocean\'s 404', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed' })
   const url = `/api/v1/computations/${id}`
   t.equal((await proxy.inject({ method: 'GET', url })).statusCode, 200)
@@ -313,7 +315,7 @@ t.test('with POLL_CACHE_MS 0 every poll of a completed computation goes to Code 
 
 t.test('a running computation is never answered from memory', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   for (let poll = 0; poll < 3; poll++) t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` })).json().state, 'running')
   t.equal(getsOf(simulator, id).length, 3)
@@ -322,7 +324,7 @@ t.test('a running computation is never answered from memory', async (t) => {
 
 t.test('a 200 answer that is not JSON is passed on and never remembered', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed' })
   simulator.inject({ method: 'GET', status: 200, body: 'not json' })
   // app.inject itself: a 200 that is not JSON is an answer the OpenAPI document does not promise.
