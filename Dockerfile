@@ -1,14 +1,12 @@
-# codeocean-proxy: build with the full toolchain, run on a slim Node 24 LTS image as a non-root
-# user with production dependencies only; tini forwards signals so SIGTERM closes cleanly.
+# codeocean-proxy: build and run on a slim Node 24 LTS image, as a non-root user with production
+# dependencies only; tini forwards signals so SIGTERM closes cleanly. No compiler is needed:
+# better-sqlite3 ships prebuilt Node-API binaries (linux x64 and arm64, glibc and musl), so
+# install scripts are not run at all.
 
 FROM node:24-bookworm-slim AS build
-# better-sqlite3 compiles from source when no prebuilt binary fits.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY routes ./routes
