@@ -1,0 +1,140 @@
+// Properties every mirrored route must have, proved for each route in test/helpers/mirrored-routes.ts
+// (which must name exactly the routes the app serves), so a new route is covered by adding its row:
+// only allowlisted Code Ocean headers reach the caller; the route needs its own policy action and
+// no other; a mutation is never forwarded without its durable record; Code Ocean's 401 becomes
+// 502; confidential values are kept only as HMACs, in the trail and in the log.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { stringify } from 'yaml'
+import { hmacWith } from '../../src/audit/sensitive.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import { buildTestApp } from '../helpers/app.js'
+import { MIRRORED_ROUTES, ROUTE_ACTIONS, type MirroredRoute, type RouteAction } from '../helpers/mirrored-routes.js'
+import { TEST_HMAC_KEY } from '../helpers/secrets.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+
+const routes = Object.entries(MIRRORED_ROUTES)
+
+t.test('the table names exactly the routes served under /api/v1, by operationId, method and path', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  await proxy.app.ready()
+  const document = proxy.app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string }>> }
+  const served: Record<string, string> = {}
+  for (const [path, operations] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/v1/')) continue
+    for (const [method, operation] of Object.entries(operations)) served[operation.operationId] = `${method.toUpperCase()} ${path}`
+  }
+  t.same(served, Object.fromEntries(routes.map(([operationId, route]) => [operationId, `${route.method} ${route.path}`])))
+})
+
+/** Headers Code Ocean (or a proxy in front of it) might send that no caller may see. */
+const UNEXPECTED_HEADERS: Readonly<Record<string, string>> = {
+  'set-cookie': 'session=upstream',
+  server: 'nginx/1.25.3',
+  'x-powered-by': 'Express',
+  via: '1.1 codeocean-edge',
+  'x-codeocean-internal-route': 'worker-7',
+  'access-control-allow-origin': '*',
+  'strict-transport-security': 'max-age=63072000',
+  'www-authenticate': 'Basic realm="codeocean"',
+  link: '<https://codeocean.example.com/internal>; rel=preload',
+  'x-amz-request-id': 'ABCDEF0123456789'
+}
+
+for (const [operationId, route] of routes) {
+  t.test(`${operationId}: only allowlisted Code Ocean headers reach the caller`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const proxy = await buildTestApp(t, simulator.url)
+    simulator.inject({ headers: { ...UNEXPECTED_HEADERS, etag: '"upstream-etag"', deprecation: 'true' } })
+    const response = await proxy.inject(route.sample(simulator))
+    t.ok(simulator.requests.length >= 1, `it reached Code Ocean (${response.statusCode})`)
+    for (const name of Object.keys(UNEXPECTED_HEADERS)) t.equal(response.headers[name], undefined, `no ${name}`)
+    t.equal(response.headers.etag, '"upstream-etag"', 'an allowlisted header does pass')
+    t.equal(response.headers.deprecation, 'true')
+  })
+}
+
+/** A policy file granting `actions` on every capsule, pipeline and computation to group route-testers. */
+async function policyGranting (t: Test, actions: RouteAction[]): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-route-policy-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const file = join(directory, 'policy.yaml')
+  await writeFile(file, stringify({ rules: [{ name: 'route testers', groups: ['route-testers'], actions, capsules: ['*'], pipelines: ['*'], scope: 'any' }] }))
+  return file
+}
+
+const ROUTE_TESTER = { 'x-forwarded-user': 'carol@example.com', 'x-forwarded-groups': 'route-testers' }
+
+for (const [operationId, route] of routes) {
+  t.test(`${operationId}: needs the ${route.action} action, and no other grants it`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const everyOther = ROUTE_ACTIONS.filter((action) => action !== route.action)
+    const refusing = await buildTestApp(t, simulator.url, { POLICY_FILE: await policyGranting(t, everyOther) })
+    const refused = await refusing.inject(route.sample(simulator), ROUTE_TESTER)
+    t.equal(refused.statusCode, 403, `refused under ${everyOther.join(', ')}`)
+    t.equal(simulator.requests.length, 0, 'and not forwarded')
+    t.match(refusing.log.audits().at(-1), { action: operationId, status: 403 })
+
+    const granting = await buildTestApp(t, simulator.url, { POLICY_FILE: await policyGranting(t, [route.action]) })
+    const allowed = await granting.inject(route.sample(simulator), ROUTE_TESTER)
+    t.not(allowed.statusCode, 403, `allowed under ${route.action} alone`)
+    t.ok(simulator.requests.length >= 1, 'and forwarded')
+  })
+}
+
+for (const [operationId, route] of routes) {
+  t.test(`${operationId}: with the store down, ${route.mutates ? 'is refused with 503 and never forwarded' : 'is forwarded, its records kept in memory'}`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const store = openSqliteStore(':memory:')
+    const proxy = await buildTestApp(t, simulator.url, {}, { store })
+    await store.close()
+    const response = await proxy.inject(route.sample(simulator))
+    if (route.mutates) {
+      t.equal(response.statusCode, 503)
+      t.equal(response.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+      t.equal(simulator.requests.length, 0, 'Code Ocean heard nothing')
+    } else {
+      t.not(response.statusCode, 503)
+      t.equal(simulator.requests.length, 1, 'a read goes on')
+    }
+  })
+}
+
+for (const [operationId, route] of routes) {
+  t.test(`${operationId}: Code Ocean's 401 (our token refused) becomes 502, without Code Ocean's body`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const proxy = await buildTestApp(t, simulator.url)
+    simulator.inject({ status: 401, body: { message: 'Unauthorized: upstream detail' } })
+    const response = await proxy.inject(route.sample(simulator))
+    t.equal(response.statusCode, 502)
+    t.equal(response.json().code, 'PROXY_UPSTREAM_CREDENTIAL_REJECTED')
+    t.notMatch(response.body, 'upstream detail')
+    t.equal(simulator.requests.length, 1, 'and it was not retried')
+    t.ok(proxy.log.lines().some((line) => line.level === 50), 'an error is logged for the operator')
+  })
+}
+
+const hmac = hmacWith(Buffer.from(TEST_HMAC_KEY))
+
+for (const [operationId, route] of routes.filter(([, candidate]: [string, MirroredRoute]) => candidate.sensitive.length > 0)) {
+  t.test(`${operationId}: its confidential values are kept only as HMACs, in the trail and the log`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const store = openSqliteStore(':memory:')
+    t.teardown(() => store.close())
+    const proxy = await buildTestApp(t, simulator.url, {}, { store })
+    await proxy.inject(route.sample(simulator))
+    t.ok(simulator.requests.length >= 1, 'the call reached Code Ocean')
+    await proxy.app.close()
+    let trail = ''
+    for (const instance of await store.chainInstances()) trail += (await store.readChain(instance, 0, 1000)).map((row) => row.body).join('\n')
+    t.ok(trail.length > 0, 'the trail holds the call')
+    for (const value of route.sensitive) {
+      t.notOk(trail.includes(value), `the trail does not hold ${value}`)
+      t.notOk(proxy.log.text().includes(value), `the log does not hold ${value}`)
+      t.ok(trail.includes(hmac(value)), 'the trail holds its HMAC')
+    }
+  })
+}
