@@ -94,6 +94,21 @@ forEachStore(t, 'editing or deleting a record makes verification fail and name i
   t.match(await verifyAuditTrail(store), { broken: { seq: 5, reason: /records 4 to 4 are missing/ } })
 })
 
+forEachStore(t, 'an edited stage column, not matching the hashed record, makes verification fail', async (t, stores) => {
+  const store = await stores.open()
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
+  await proxy.app.close()
+  const [instanceId] = await store.chainInstances()
+  const [first] = await allRecords(store)
+  if (first === undefined || instanceId === undefined) throw new Error('no record')
+  t.equal(first.stage, 'received')
+  // The search column says the request completed; the hashed body still says received.
+  await tamper(stores.name, stores, `UPDATE audit_records SET stage = 'completed' WHERE instance_id = '${instanceId}' AND seq = 1`)
+  t.match(await verifyAuditTrail(store), { broken: { seq: 1, auditId: first.auditId, reason: /indexed fields do not match/ } })
+})
+
 /** Changes the database behind the store's back, as someone with database access could. */
 async function tamper (kind: 'sqlite' | 'postgres', stores: { path?: string, schema?: string }, sql: string): Promise<void> {
   if (kind === 'sqlite') {
@@ -258,4 +273,24 @@ t.test('PostgreSQL going away mid-service: runs are refused unforwarded, reads g
   const read = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${other.id}` })
   t.equal(read.statusCode, 200)
   t.same(simulator.requests.map((request) => request.method), ['DELETE', 'GET'], 'the run never reached Code Ocean')
+})
+
+t.test('close writes every record, including those queued behind a write already in flight', async (t) => {
+  const store = openSqliteStore(':memory:')
+  t.teardown(() => store.close())
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  // A store whose writes wait for the test: the first batch is in flight while more is queued.
+  const slow: Store = { ...store, appendAudit: async (rows) => { await gate; await store.appendAudit(rows) } }
+  const sink = createLogSink()
+  const trail = new AuditTrail({ store: slow, log: sink.logger, instanceId: 'closing' })
+  trail.append('received', 'a1', { n: 1 })
+  const inFlight = trail.flush()
+  trail.append('completed', 'a1', { n: 2 })
+  trail.append('received', 'a2', { n: 3 })
+  const closing = trail.close()
+  release()
+  await Promise.all([inFlight, closing])
+  t.same((await store.readChain('closing', 0, 10)).map((row) => row.seq), [1, 2, 3], 'all three records are in the store')
+  t.same(sink.lines().filter((line) => Number(line.level) >= 50), [], 'and nothing is reported lost')
 })

@@ -144,6 +144,19 @@ t.test('alg none is refused without fetching keys', async (t) => {
   t.equal(server.fetches, 0)
 })
 
+t.test('a token signed with an algorithm the key allows but the pin excludes is refused', async (t) => {
+  // One RSA key signs RS256 and PS256 alike: only the configured algorithms decide.
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
+  const token = async (alg: 'RS256' | 'PS256'): Promise<string> =>
+    await new SignJWT({ iss: ISSUER, aud: AUDIENCE, exp: now() + 300, sub: 'alice' }).setProtectedHeader({ alg }).sign(privateKey)
+  const pinned = createGatewayJwtVerifier(options({ publicKeyPem: pem, algorithms: ['RS256'] }))
+  t.equal((await pinned.verify(await token('RS256'))).subject, 'alice', 'the pinned algorithm verifies')
+  await t.rejects(pinned.verify(await token('PS256')), unauthenticated(/algorithm this proxy does not accept/), 'PS256 is refused')
+  const both = createGatewayJwtVerifier(options({ publicKeyPem: pem, algorithms: ['RS256', 'PS256'] }))
+  t.equal((await both.verify(await token('PS256'))).subject, 'alice', 'the same token verifies where PS256 is pinned too')
+})
+
 t.test('HS256 keyed with the public key PEM (algorithm confusion) is refused', async (t) => {
   const { verifier } = await gateway(t)
   const pem = await exportSPKI(rsa1.publicKey)

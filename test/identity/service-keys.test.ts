@@ -1,6 +1,6 @@
 // Service keys: made once and shown once, kept only as a hash, checked against the store on every
 // use (so revocation and expiry hold at once), their last use written at most once a minute.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Unauthenticated } from '../../src/errors.js'
 import { createServiceKey, looksLikeServiceKey, SERVICE_KEY_PREFIX, ServiceKeys } from '../../src/identity/service-keys.js'
@@ -236,4 +236,20 @@ t.test('a store that cannot record the last use does not lock a valid key out, a
   await keys.authenticate(key)
   t.equal(failures, 1)
   t.equal((await store.findServiceKey(row.keyId))?.lastUsedAt, '2024-03-01T12:00:00.000Z', 'written on the next use')
+})
+
+t.test('every byte of the secret\'s hash counts: a stored hash that differs in any one byte refuses the key', async (t) => {
+  const store = memoryStore(t)
+  const keys = new ServiceKeys(store, clock().now)
+  const { key, row } = await createServiceKey(store, { subject: 'ci-runner', groups: [] }, new Date(T0))
+  const [, , secret = ''] = KEY_PATTERN.exec(key) ?? []
+  t.equal((await keys.authenticate(key)).subject, 'ci-runner', 'the real key is accepted')
+  const real = Buffer.from(row.secretHash, 'hex')
+  for (let byte = 0; byte < real.length; byte++) {
+    const near = Buffer.from(real)
+    near[byte] = (near[byte] ?? 0) ^ 0x01
+    const keyId = randomBytes(8).toString('hex')
+    await store.createServiceKey({ ...row, keyId, secretHash: near.toString('hex') })
+    await refusal(t, keys.authenticate(`${SERVICE_KEY_PREFIX}${keyId}_${secret}`))
+  }
 })

@@ -1,5 +1,6 @@
 // GET /audit/events: the trail, filtered and paged, for holders of the audit admin key and
 // callers the policy grants audit:read.
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
@@ -33,6 +34,22 @@ t.test('queries are off unless AUDIT_ADMIN_KEY is set, and need that key', async
     t.match(denied.headers['www-authenticate'], /Bearer realm=/)
   }
   t.match(enabled.log.audits().at(-1), { action: 'listAuditEvents', status: 401, decision: { outcome: 'deny' } }, 'denied queries are audited')
+})
+
+t.test('under the worked policy, a caller who may read every computation but not the trail gets 403; an auditor may query it', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: fileURLToPath(new URL('../fixtures/two-teams-policy.yaml', import.meta.url)) })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed' })
+  const teamA = { 'x-forwarded-user': 'ann@example.com', 'x-forwarded-groups': 'team-a' }
+  const auditor = { 'x-forwarded-user': 'audrey@example.com', 'x-forwarded-groups': 'auditors' }
+  t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` }, auditor)).statusCode, 200, 'the auditor reads any computation')
+  const refused = await proxy.inject({ method: 'GET', url: '/audit/events' }, teamA)
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().code, 'PROXY_FORBIDDEN')
+  t.match(proxy.log.audits().at(-1), { action: 'listAuditEvents', actor: { subject: 'ann@example.com' }, decision: { outcome: 'deny', reason: 'no rule grants audit:read' } })
+  const granted = await proxy.inject({ method: 'GET', url: '/audit/events' }, auditor)
+  t.equal(granted.statusCode, 200)
+  t.match(proxy.log.audits().at(-1), { action: 'listAuditEvents', actor: { subject: 'audrey@example.com' }, decision: { outcome: 'allow' } })
 })
 
 t.test('a caller the policy grants audit:read needs no admin key; one it does not gets 403', async (t) => {
