@@ -254,7 +254,7 @@ t.test('with nothing cached, a failing JWKS URL makes verification unavailable, 
       else server.fail(mode)
       const started = Date.now()
       await t.rejects(verifier.verify(await sign(rsa1)), unavailable)
-      t.ok(Date.now() - started < 1000, 'bounded by fetchTimeoutMs')
+      t.ok(Date.now() - started < 5000, 'bounded by fetchTimeoutMs (200 ms), not waiting for ever')
       t.equal(verifier.ready(), false)
     })
   }
@@ -287,7 +287,9 @@ async function until (condition: () => boolean): Promise<void> {
 }
 
 t.test('a stale key set is refreshed in the background while the cached keys answer', async (t) => {
-  const { server, verifier } = await gateway(t, [rsa1], { refreshCooldownMs: 0, maxAgeMs: 150 })
+  // The hanging refresh gives up after 1 s: far longer than a verification from cached keys
+  // takes, however busy the machine, so waiting for it would show.
+  const { server, verifier } = await gateway(t, [rsa1], { refreshCooldownMs: 0, maxAgeMs: 150, fetchTimeoutMs: 1000 })
   await verifier.warm()
   server.setKeys({ keys: [rsa1.jwk, rsa2.jwk] })
   server.fail('hang')
@@ -297,10 +299,10 @@ t.test('a stale key set is refreshed in the background while the cached keys ans
   const token = await sign(rsa1)
   const started = Date.now()
   t.equal((await verifier.verify(token)).subject, 'alice', 'stale keys answer')
-  t.ok(Date.now() - started < 150, 'the request did not wait for the hanging refresh')
+  t.ok(Date.now() - started < 800, 'the request did not wait for the hanging refresh')
   await until(() => server.fetches === 2)
   t.equal(server.fetches, 2, 'one background refresh')
-  await sleep(250) // past fetchTimeoutMs: the hanging refresh has failed, the keys stay
+  await sleep(1100) // past fetchTimeoutMs: the hanging refresh has failed, the keys stay
   server.fail(null)
   t.equal((await verifier.verify(await sign(rsa1))).subject, 'alice', 'still stale: refreshes again')
   await until(() => server.fetches === 3)

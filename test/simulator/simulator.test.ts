@@ -659,7 +659,7 @@ t.test('closes promptly while requests hang or wait on a delay', async (t) => {
   while (sim.requests.length < 2) await sleep(5)
   const started = performance.now()
   await sim.close()
-  t.ok(performance.now() - started < 1000, 'close did not wait for the hung requests')
+  t.ok(performance.now() - started < 5000, 'close did not wait for the hung requests (they never end)')
   t.same(await Promise.all(pending), ['failed', 'failed'])
   t.equal(sim.close(), sim.close(), 'close is idempotent')
   await sim.close()

@@ -178,11 +178,13 @@ t.test('an audit write the store refuses is a failed span', async (t) => {
   const store = openSqliteStore(':memory:')
   t.teardown(async () => { await store.close() })
   const failing: Store = Object.assign(Object.create(store) as Store, { appendAudit: async () => { throw new Error('disk full') } })
-  const { simulator, address, spans } = await traced(t, {}, { store: failing })
+  const { simulator, proxy, address, spans } = await traced(t, {}, { store: failing })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   t.equal((await send(`${address}/api/v1/computations/${computation.id}`, { headers: DEFAULT_CALLER })).status, 200, 'a read does not wait for its record')
-  // Reads' records are written in the background, 25 ms after the first is queued.
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Reads' records are written in the background: wait until a write has failed, however busy the machine.
+  const failed = (): boolean => proxy.log.lines().some((line) => line.msg === 'audit records could not be written; they stay queued')
+  for (let wait = 0; wait < 500 && !failed(); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.ok(failed(), 'a background write failed')
   t.match((await spans()).find((span) => span.name === 'audit write'), { attributes: { 'error.type': 'Error' } })
 })
 
