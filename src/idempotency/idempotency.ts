@@ -1,6 +1,7 @@
 // The decisions behind Idempotency-Key on runs, free of I/O: which request a key stands for,
 // what a retry gets, and what a run's ending does to its key. The request path applies them.
 import { createHash } from 'node:crypto'
+import { canonicalJson } from '../canonical-json.js'
 import { InvalidRequest } from '../errors.js'
 import type { IdempotencyRow } from '../store/store.js'
 
@@ -10,18 +11,7 @@ import type { IdempotencyRow } from '../store/store.js'
  * all hashes as the empty text, unlike a JSON null.
  */
 export function requestHash (body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body) ?? '').digest('hex')
-}
-
-function canonicalJson (value: unknown): string | undefined {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item
-    // No prototype: a "__proto__" key in the body stays data instead of becoming the prototype
-    // (and silently vanishing from the hash, which would let two different runs share one).
-    const sorted = Object.create(null) as Record<string, unknown>
-    for (const key of Object.keys(item).sort()) sorted[key] = (item as Record<string, unknown>)[key]
-    return sorted
-  })
+  return createHash('sha256').update(canonicalJson(body)).digest('hex')
 }
 
 const KEY = /^[\x20-\x7e]{1,255}$/
