@@ -40,6 +40,7 @@ export const Environment = Type.Object({
   UPSTREAM_BODY_TIMEOUT_MS: Milliseconds(30_000),
   UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, maximum: 4096, description: 'a connection count, 1 to 4096' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, postgres://user@host:5432/database' })),
+  STORE_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 60_000, description: 'a whole number of milliseconds, 100 to 60000' }),
   AUDIT_DB_PATH: Type.String({ default: './data/codeocean-proxy.sqlite', description: 'a path for the SQLite audit database' }),
   AUDIT_HMAC_KEY: Type.Optional(Type.String({ description: 'the key audit HMACs are made with, at least 16 bytes' })),
   AUDIT_HMAC_KEY_FILE: Type.Optional(Type.String({ description: 'a file holding the key audit HMACs are made with' })),
@@ -135,7 +136,8 @@ export interface Config {
     caFile?: string
   }
   /** Where audit records are kept: PostgreSQL when a URL is given, else a SQLite file. */
-  store: { kind: 'postgres', url: string } | { kind: 'sqlite', path: string }
+  /** Where records, keys and owners are kept; PostgreSQL calls are bounded by timeoutMs, client-side. */
+  store: { kind: 'postgres', url: string, timeoutMs?: number } | { kind: 'sqlite', path: string }
   audit: {
     /** Audit records held in memory while the store cannot be written, past which requests are refused. */
     queueLimit: number
@@ -247,7 +249,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       token,
       ...(values.CODEOCEAN_CA_FILE === undefined ? {} : { caFile: values.CODEOCEAN_CA_FILE })
     },
-    store: values.DATABASE_URL === undefined ? { kind: 'sqlite', path: values.AUDIT_DB_PATH } : { kind: 'postgres', url: values.DATABASE_URL },
+    store: values.DATABASE_URL === undefined ? { kind: 'sqlite', path: values.AUDIT_DB_PATH } : { kind: 'postgres', url: values.DATABASE_URL, timeoutMs: values.STORE_TIMEOUT_MS },
     audit: {
       queueLimit: values.AUDIT_QUEUE_LIMIT,
       ...(values.AUDIT_HMAC_KEY === undefined ? {} : { hmacKey: values.AUDIT_HMAC_KEY }),

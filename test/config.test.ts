@@ -89,7 +89,8 @@ t.test('a domain keeps a path prefix, drops trailing slashes and a typed /api/v1
 })
 
 t.test('DATABASE_URL selects PostgreSQL, and is never echoed', async (t) => {
-  t.same(loadConfig({ ...VALID, DATABASE_URL: 'postgres://proxy:pw@db:5432/audit' }).store, { kind: 'postgres', url: 'postgres://proxy:pw@db:5432/audit' })
+  t.same(loadConfig({ ...VALID, DATABASE_URL: 'postgres://proxy:pw@db:5432/audit' }).store, { kind: 'postgres', url: 'postgres://proxy:pw@db:5432/audit', timeoutMs: 5000 })
+  t.same(loadConfig({ ...VALID, DATABASE_URL: 'postgres://db/audit', STORE_TIMEOUT_MS: '800' }).store, { kind: 'postgres', url: 'postgres://db/audit', timeoutMs: 800 })
   const problems = problemsOf({ ...VALID, DATABASE_URL: 'mysql://proxy:pw@db/audit' })
   t.match(problems, [/^DATABASE_URL is invalid: expected a PostgreSQL URL/])
   t.notMatch(problems.join(' '), /pw/)

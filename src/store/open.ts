@@ -6,6 +6,6 @@ import type { Store } from './store.js'
 
 export async function openStore (settings: Config['store']): Promise<Store> {
   return settings.kind === 'postgres'
-    ? await openPostgresStore({ connectionString: settings.url })
+    ? await openPostgresStore({ connectionString: settings.url, ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }) })
     : openSqliteStore(settings.path)
 }

@@ -10,7 +10,7 @@ import {
 } from './idempotency-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { StoreError, type OwnerRow, type Store } from './store.js'
+import { confirmStored, StoreError, type OwnerRow, type Store } from './store.js'
 
 export interface PostgresStoreOptions {
   connectionString: string
@@ -18,7 +18,15 @@ export interface PostgresStoreOptions {
   schema?: string
   /** Pool size; default 10. */
   connections?: number
+  /**
+   * The most one query, or the wait for a pooled connection, may take, client-side (default
+   * 5000 ms): a connection that stops answering without a reset is given up and replaced, and the
+   * caller gets a StoreError instead of waiting for ever.
+   */
+  timeoutMs?: number
 }
+
+export const DEFAULT_STORE_TIMEOUT_MS = 5_000
 
 const COLUMNS = 14
 /** Records per INSERT statement (PostgreSQL allows 65535 parameters). */
@@ -50,10 +58,10 @@ async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) =>
     client.release()
     return result
   } catch (error) {
-    // A connection that cannot even roll back is broken: destroy it rather than pool it.
-    const rolledBack = await client.query('ROLLBACK').then(() => true, () => false)
+    // Destroyed, not rolled back: the connection may be the reason (stalled, cut), and a
+    // ROLLBACK on it would wait out another timeout. Closing it ends the transaction server-side.
     client.off('error', ignore)
-    client.release(!rolledBack)
+    client.release(true)
     throw error
   }
 }
@@ -61,12 +69,20 @@ async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) =>
 export async function openPostgresStore (options: PostgresStoreOptions): Promise<Store> {
   const { schema } = options
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new TypeError(`invalid schema name ${schema}`)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.connections ?? 10,
-    connectionTimeoutMillis: 5000,
-    // The server gives up on a statement before a caller's request would time out.
-    statement_timeout: 10_000,
+    // Client-side bounds: the server cannot enforce its own on a query it never receives.
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    // The server's bounds, for the other side of a stalled connection: a statement, or a
+    // transaction whose client vanished mid-way (holding its locks), ends on its own.
+    statement_timeout: timeoutMs,
+    idle_in_transaction_session_timeout: 2 * timeoutMs,
+    // A peer that vanished without a reset is noticed on an idle connection, too.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` })
   })
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
@@ -99,11 +115,19 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
           for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
             const chunk = rows.slice(start, start + INSERT_CHUNK)
             const values = chunk.map((_, index) => `(${Array.from({ length: COLUMNS }, (_, column) => `$${index * COLUMNS + column + 1}`).join(', ')})`)
-            await client.query(`INSERT INTO audit_records
+            const inserted = await client.query(`INSERT INTO audit_records
               (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
-              VALUES ${values.join(', ')}`,
+              VALUES ${values.join(', ')} ON CONFLICT (instance_id, seq) DO NOTHING`,
             chunk.flatMap((row) => [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
               row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor]))
+            if (inserted.rowCount === chunk.length) continue
+            // Some were there already: the same records committed by an attempt whose answer was
+            // lost, or another writer's. Only the former may pass.
+            const { rows: stored } = await client.query<{ instance_id: string, seq: string, hash: string }>(
+              'SELECT instance_id, seq, hash FROM audit_records WHERE (instance_id, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))',
+              [chunk.map((row) => row.instanceId), chunk.map((row) => row.seq)])
+            const hashes = new Map(stored.map((row) => [`${row.instance_id} ${row.seq}`, row.hash]))
+            for (const row of chunk) confirmStored(row, hashes.get(`${row.instanceId} ${row.seq}`) as string)
           }
         })
       })
@@ -206,9 +230,10 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
           WHERE subject = $7 AND idempotency_key = $8 AND state = 'in_flight'`, [...settlementValues(outcome), subject, key])
       })
     },
-    async releaseIdempotencyKey (subject, key) {
+    async releaseIdempotencyKey (subject, key, claimedAt) {
       await guarded('release an idempotency key', async () => {
-        await pool.query(`DELETE FROM idempotency_keys WHERE subject = $1 AND idempotency_key = $2 AND state = 'in_flight'`, [subject, key])
+        await pool.query(`DELETE FROM idempotency_keys WHERE subject = $1 AND idempotency_key = $2 AND state = 'in_flight'
+          AND ($3::text IS NULL OR created_at = $3)`, [subject, key, claimedAt ?? null])
       })
     },
     async pruneIdempotencyKeys (before, limit) {
