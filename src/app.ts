@@ -26,6 +26,7 @@ import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
+import { chainKeyFrom } from './audit/chain.js'
 import { loadHmacKey } from './audit/hmac-key.js'
 import { Readiness } from './health/readiness.js'
 import { instrumentStore } from './metrics/instrumented-store.js'
@@ -76,7 +77,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // Files named by the configuration are read before anything is opened that would need closing.
   const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
   const credential = loadCredential(config.codeOcean.token, logger)
-  const hmac = hmacWith(loadHmacKey(config.audit, config.store))
+  const auditKey = loadHmacKey(config.audit, config.store)
+  const hmac = hmacWith(auditKey)
   const policy = new Policy(config.policyFile === undefined ? DEFAULT_POLICY : loadPolicyFile(config.policyFile))
   const gateway = config.identity.gateway === undefined ? undefined : gatewayVerifierFor(config.identity.gateway)
   const metrics = new ProxyMetrics()
@@ -92,8 +94,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   if (gateway !== undefined && !await gateway.warm()) {
     logger.warn('the gateway\'s JWKS could not be fetched at start-up: gateway callers get 503 until it can')
   }
-  const trail = new AuditTrail({ store, log: logger, maxQueued: config.audit.queueLimit })
-  const auditWriters = { log: auditLineLogger(logger), trail, hmac, observe: metrics.requestFinished.bind(metrics) }
+  const auditLines = auditLineLogger(logger)
+  const trail = new AuditTrail({ store, log: logger, maxQueued: config.audit.queueLimit, chainKey: chainKeyFrom(auditKey), checkpointLog: auditLines })
+  const auditWriters = { log: auditLines, trail, hmac, observe: metrics.requestFinished.bind(metrics) }
   const app = Fastify({
     loggerInstance: logger,
     // One audit line per request replaces Fastify's two request log lines.
@@ -153,7 +156,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     store,
     ...(gateway === undefined ? {} : { gateway }),
     circuit: () => upstream.breaker.state,
-    auditQueue: () => ({ queued: trail.queued, limit: trail.queueLimit }),
+    auditQueue: () => ({ queued: trail.queued, limit: trail.queueLimit, failing: trail.failure !== undefined }),
     storeTimeoutMs: READINESS_STORE_TIMEOUT_MS
   })
 
@@ -163,8 +166,11 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // Registered first, so it runs last: the trail is flushed after every request has finished.
   app.addHook('onClose', async () => {
     retention?.stop()
-    await trail.close()
-    if (ownStore) await store.close()
+    try {
+      await trail.close()
+    } finally {
+      if (ownStore) await store.close()
+    }
   })
   // First, so the request span is open before any other hook runs and sees every route.
   if (options.tracing !== undefined) await app.register(options.tracing.fastifyPlugin)

@@ -2,6 +2,7 @@
 // when asked), and drain cleanly on a signal.
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { AuditRecordsLostError } from './audit/trail.js'
 import { loadConfig, type Config } from './config.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
@@ -69,7 +70,8 @@ function close (signal: NodeJS.Signals): void {
     logger.info({ forced }, 'closed: audit trail flushed, store and connections closed')
     process.exit(forced ? 1 : 0)
   }, (error: unknown) => {
-    logger.error({ err: error }, 'close failed')
+    // The trail has logged how many records it lost; say plainly that this shutdown was not clean.
+    logger.error({ err: error }, error instanceof AuditRecordsLostError ? 'closed with audit records lost' : 'close failed')
     process.exit(1)
   })
 }

@@ -9,7 +9,7 @@ import { verifyAuditTrail } from '../src/audit/verify.js'
 import { openSqliteStore } from '../src/store/sqlite.js'
 import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { parsePrometheusText, sampleValue } from './helpers/prometheus.js'
-import { TEST_HMAC_KEY, TEST_TOKEN } from './helpers/secrets.js'
+import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from './helpers/secrets.js'
 import { listeningAddress, logged, startServer } from './helpers/server-process.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -59,6 +59,6 @@ t.test('SIGTERM during a burst of slow calls: all complete and are audited, new 
   t.teardown(() => store.close())
   const completed = await store.queryAudit({ stage: 'completed', limit: 1000 })
   t.equal(completed.filter((row) => row.action === 'getComputation' && row.status === 200).length, BURST, 'every one is in the durable audit trail')
-  t.same(await verifyAuditTrail(store), { chains: 1, records: 2 * BURST }, 'and the chain verifies, received and completed records alike')
+  t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 2 * BURST }, 'and the chain verifies, received and completed records alike')
   t.equal(server.stdout().split('\n').filter((line) => line.includes('"stage":"completed"')).length, BURST, 'and in the log')
 })

@@ -1,22 +1,47 @@
-// Tamper evidence: each audit record's hash covers the previous record's hash and its own
-// canonical JSON, so editing or removing a record breaks every link after it.
-import { createHash } from 'node:crypto'
+// Tamper evidence: each audit record's link covers the previous record's link, its position and
+// its canonical JSON, so editing, inserting or removing a record breaks every link after it.
+// Links are HMAC-SHA256 under a chain key derived from the audit key, which is never stored in
+// the database: someone who can write the database but lacks the key cannot make links that
+// verify. Keyed links are written "v2:<hex>". Chains from earlier releases are unkeyed (plain
+// SHA-256, "<hex>"): they verify, but anyone able to write the database could have made them.
+import { createHash, createHmac } from 'node:crypto'
 
-/** JSON with object keys sorted at every depth: the same record always hashes the same. */
-export function canonicalJson (value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item
-    const sorted: Record<string, unknown> = {}
-    for (const key of Object.keys(item).sort()) sorted[key] = (item as Record<string, unknown>)[key]
-    return sorted
-  })
+const KEYED = 'v2:'
+
+/** The key chains are linked with, derived from the audit key (apart from the values' HMACs). */
+export function chainKeyFrom (auditKey: Buffer): Buffer {
+  return createHmac('sha256', auditKey).update('codeocean-proxy audit chain key').digest()
 }
 
-/** The hash that a chain's first record links to. */
-export function chainAnchor (instanceId: string): string {
-  return createHash('sha256').update(`codeocean-proxy audit chain ${instanceId}`).digest('hex')
+/** Whether a stored link was made with a chain key. */
+export function isKeyed (link: string): boolean {
+  return link.startsWith(KEYED)
 }
 
-export function linkHash (prevHash: string, seq: number, body: string): string {
-  return createHash('sha256').update(`${prevHash}\n${seq}\n${body}`).digest('hex')
+function digest (key: Buffer | undefined, text: string): string {
+  return key === undefined
+    ? createHash('sha256').update(text).digest('hex')
+    : KEYED + createHmac('sha256', key).update(text).digest('hex')
+}
+
+/** The link that a chain's first record points back to; unkeyed without a key. */
+export function chainAnchor (instanceId: string, key?: Buffer): string {
+  return digest(key, `codeocean-proxy audit chain ${instanceId}`)
+}
+
+/** A record's link: its predecessor's, its position and its content; unkeyed without a key. */
+export function linkHash (prevHash: string, seq: number, body: string, key?: Buffer): string {
+  return digest(key, `${prevHash}\n${seq}\n${body}`)
+}
+
+/** A chain head as the proxy vouches for it in its log stream: found missing later, it shows truncation. */
+export interface Checkpoint {
+  instanceId: string
+  seq: number
+  hash: string
+  mac: string
+}
+
+export function checkpointMac (key: Buffer, instanceId: string, seq: number, hash: string): string {
+  return createHmac('sha256', key).update(`codeocean-proxy audit checkpoint\n${instanceId}\n${seq}\n${hash}`).digest('hex')
 }

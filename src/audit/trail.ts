@@ -1,13 +1,17 @@
 // The durable audit trail of one proxy instance: records are numbered and hash-chained in the
 // order they happen, then written to the store in batches. A mutating call waits until its
 // `received` record is committed (flushThrough) before anything is forwarded; reads are written
-// in the background. Records that could not be written stay queued and are retried, up to a
-// bound; past it, new requests are refused rather than left unaudited.
+// in the background. Records that could not be written stay queued and are retried on their own,
+// with backoff, until the store answers again; past a bound, new requests are refused rather than
+// left unaudited. Appends are idempotent in the store, so a batch whose commit answer was lost is
+// simply sent again.
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditRow, Store } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
-import { canonicalJson, chainAnchor, linkHash } from './chain.js'
+import { canonicalJson } from '../canonical-json.js'
+import { chainAnchor, checkpointMac, linkHash, type Checkpoint } from './chain.js'
+import { indexedColumnsOf } from './indexed-columns.js'
 
 export interface AuditTrailOptions {
   store: Store
@@ -20,6 +24,17 @@ export interface AuditTrailOptions {
   maxQueued?: number
   /** The clock records are stamped with (ms); default Date.now. */
   now?: () => number
+  /** Longest wait between retries of a failed write; default 2000 ms. */
+  maxRetryDelayMs?: number
+  /** The chain key (chainKeyFrom): links are HMACs under it. Without one, links are plain SHA-256. */
+  chainKey?: Buffer
+  /**
+   * Where MACed checkpoints of the chain head go (the log stream operators ship off the machine),
+   * every checkpointIntervalMs while records are written, and at close. Needs chainKey.
+   */
+  checkpointLog?: FastifyBaseLogger
+  /** Default 60 000 ms. */
+  checkpointIntervalMs?: number
 }
 
 export class AuditUnavailableError extends Error {
@@ -28,6 +43,20 @@ export class AuditUnavailableError extends Error {
     this.name = 'AuditUnavailableError'
   }
 }
+
+/** Closing could not write every record: they are lost, and the process must say so. */
+export class AuditRecordsLostError extends Error {
+  readonly lost: number
+  constructor (lost: number, options: { cause?: unknown } = {}) {
+    super(`${lost} audit records could not be written before shutdown`, options)
+    this.name = 'AuditRecordsLostError'
+    this.lost = lost
+  }
+}
+
+const FIRST_RETRY_DELAY_MS = 50
+/** Tries at writing what is left when closing. */
+const CLOSE_ATTEMPTS = 2
 
 export class AuditTrail {
   readonly instanceId: string
@@ -42,6 +71,16 @@ export class AuditTrail {
   #written = 0
   #flushing: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
+  readonly #maxRetryDelayMs: number
+  #retryDelayMs = 0
+  #failure: unknown
+  #closing = false
+  readonly #chainKey: Buffer | undefined
+  readonly #checkpointLog: FastifyBaseLogger | undefined
+  readonly #checkpoints: NodeJS.Timeout | undefined
+  /** The link of the last record committed, and the seq last vouched for in a checkpoint. */
+  #writtenHash: string
+  #checkpointed = 0
 
   constructor (options: AuditTrailOptions) {
     this.instanceId = options.instanceId ?? randomUUID()
@@ -50,7 +89,14 @@ export class AuditTrail {
     this.#flushDelayMs = options.flushDelayMs ?? 25
     this.#maxQueued = options.maxQueued ?? 10_000
     this.#now = options.now ?? Date.now
-    this.#head = chainAnchor(this.instanceId)
+    this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 2_000
+    this.#chainKey = options.chainKey
+    this.#head = chainAnchor(this.instanceId, this.#chainKey)
+    this.#writtenHash = this.#head
+    if (this.#chainKey !== undefined && options.checkpointLog !== undefined) {
+      this.#checkpointLog = options.checkpointLog
+      this.#checkpoints = setInterval(() => { this.#checkpoint() }, options.checkpointIntervalMs ?? 60_000).unref()
+    }
   }
 
   /** Records waiting to be written; at queueLimit, new records are refused. */
@@ -62,6 +108,11 @@ export class AuditTrail {
     return this.#maxQueued
   }
 
+  /** Why the last write failed, while writes are failing; undefined once one succeeds. */
+  get failure (): unknown {
+    return this.#failure
+  }
+
   /** Continues this instance's chain where the store has it (a fixed instanceId after a restart). */
   async resume (): Promise<void> {
     const head = await this.#store.chainHead(this.instanceId)
@@ -69,6 +120,7 @@ export class AuditTrail {
       this.#seq = head.seq
       this.#head = head.hash
       this.#written = head.seq
+      this.#writtenHash = head.hash
     }
   }
 
@@ -80,26 +132,8 @@ export class AuditTrail {
     const seq = ++this.#seq
     const recordedAt = new Date(this.#now()).toISOString()
     const body = canonicalJson({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
-    const hash = linkHash(this.#head, seq, body)
-    const resource = (record.resource ?? {}) as Record<string, unknown>
-    const text = (value: unknown): string | null => typeof value === 'string' ? value : null
-    const actor = (record.actor ?? {}) as Record<string, unknown>
-    this.#queue.push({
-      instanceId: this.instanceId,
-      seq,
-      auditId,
-      stage,
-      recordedAt,
-      body,
-      prevHash: this.#head,
-      hash,
-      action: text(record.action),
-      computationId: text(resource.computation_id),
-      capsuleId: text(resource.capsule_id),
-      pipelineId: text(resource.pipeline_id),
-      status: typeof record.status === 'number' ? record.status : null,
-      actor: text(actor.subject)
-    })
+    const hash = linkHash(this.#head, seq, body, this.#chainKey)
+    this.#queue.push({ instanceId: this.instanceId, seq, auditId, stage, recordedAt, body, prevHash: this.#head, hash, ...indexedColumnsOf(record) })
     this.#head = hash
     this.#timer ??= setTimeout(() => { this.#timer = undefined; void this.flush().catch(() => {}) }, this.#flushDelayMs).unref()
     return seq
@@ -125,20 +159,67 @@ export class AuditTrail {
     }).then(() => {
       this.#queue.splice(0, batch.length)
       this.#written = (batch.at(-1) as AuditRow).seq
+      this.#writtenHash = (batch.at(-1) as AuditRow).hash
+      if (this.#failure !== undefined) this.#log.info({ queued: this.#queue.length }, 'audit records are being written again')
+      this.#failure = undefined
+      this.#retryDelayMs = 0
     }, (error: unknown) => {
       this.#log.error({ err: error, queued: this.#queue.length }, 'audit records could not be written; they stay queued')
+      this.#failure = error
       throw new AuditUnavailableError({ cause: error })
-    }).finally(() => { this.#flushing = undefined })
+    }).finally(() => {
+      this.#flushing = undefined
+      if (this.#failure !== undefined) this.#retryLater()
+    })
     await this.#flushing
   }
 
+  /** Vouches, in the log stream, for the committed head of the chain, if it moved since the last time. */
+  #checkpoint (): void {
+    if (this.#checkpointLog === undefined || this.#chainKey === undefined || this.#written === this.#checkpointed) return
+    const checkpoint: Checkpoint = {
+      instanceId: this.instanceId,
+      seq: this.#written,
+      hash: this.#writtenHash,
+      mac: checkpointMac(this.#chainKey, this.instanceId, this.#written, this.#writtenHash)
+    }
+    this.#checkpointLog.info({ auditCheckpoint: checkpoint }, 'audit checkpoint')
+    this.#checkpointed = this.#written
+  }
+
+  /** After a failed write, tries again on its own, backing off, so the trail heals when the store does. */
+  #retryLater (): void {
+    if (this.#timer !== undefined || this.#closing) return
+    this.#retryDelayMs = Math.min(this.#maxRetryDelayMs, Math.max(FIRST_RETRY_DELAY_MS, this.#retryDelayMs * 2))
+    this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush().catch(() => {}) }, this.#retryDelayMs).unref()
+  }
+
   /** Writes what is left; records that still cannot be written are reported, not silently lost. */
+  /**
+   * Writes what is left, trying once more after a failure (a lost commit answer heals on the
+   * retry). Records that still cannot be written are logged as lost and rejected with
+   * AuditRecordsLostError, so the process exits non-zero rather than report a clean shutdown.
+   */
   async close (): Promise<void> {
+    this.#closing = true
     clearTimeout(this.#timer)
-    try {
-      await this.flushThrough(this.#seq)
-    } catch {
-      this.#log.error({ lost: this.#queue.length }, 'audit records lost at shutdown: the store could not be written')
+    clearInterval(this.#checkpoints)
+    this.#timer = undefined
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flushThrough(this.#seq)
+        this.#checkpoint()
+        return
+      } catch (error) {
+        if (attempt < CLOSE_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, this.#maxRetryDelayMs / 2))
+          continue
+        }
+        const lost = this.#queue.length
+        this.#checkpoint()
+        this.#log.error({ lost, err: error }, 'audit records lost at shutdown: the store could not be written')
+        throw new AuditRecordsLostError(lost, { cause: error })
+      }
     }
   }
 }

@@ -1,8 +1,12 @@
-// Walks every instance's chain in the store and recomputes each link: the first record whose
-// hash, link or position does not hold is reported. A chain may start after seq 1 (retention
-// pruned its beginning): its first kept record's stored link is then trusted as the anchor.
+// Walks every instance's chain in the store and checks each record: its position, its link to the
+// record before, its own link (a keyed HMAC, under one of the given chain keys), and that every
+// column it is searched by says what its hashed body says. Given checkpoints from the log stream,
+// it also finds what was cut off: a missing chain, or records missing from a chain's end.
+// A chain may start after seq 1 (retention pruned its beginning): its first kept record's stored
+// link is then trusted as the anchor. The first problem of each kind stops the walk.
 import type { Store } from '../store/store.js'
-import { chainAnchor, linkHash } from './chain.js'
+import { chainAnchor, checkpointMac, isKeyed, linkHash, type Checkpoint } from './chain.js'
+import { indexedColumnsOf } from './indexed-columns.js'
 
 export interface BrokenLink {
   instanceId: string
@@ -11,42 +15,116 @@ export interface BrokenLink {
   reason: string
 }
 
+export interface VerifyOptions {
+  /** Chain keys (chainKeyFrom) to check keyed links with: the current one, and earlier ones after a rotation. */
+  keys?: readonly Buffer[]
+  /**
+   * Check the links of unkeyed chains (written before links were keyed) instead of reporting them:
+   * they show naive edits only, since anyone able to write the database could have made them.
+   */
+  allowUnkeyed?: boolean
+  /** Checkpoints read from the log stream (checkpointsIn). */
+  checkpoints?: readonly Checkpoint[]
+}
+
 export interface VerifyResult {
   chains: number
   records: number
+  /** Records checked without a key (allowUnkeyed), when there were any. */
+  unkeyed?: number
   broken?: BrokenLink
 }
 
 const PAGE = 1000
 
-export async function verifyAuditTrail (store: Store): Promise<VerifyResult> {
+export async function verifyAuditTrail (store: Store, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const keys = options.keys ?? []
+  const vouched = new Map<string, Checkpoint>()
+  for (const checkpoint of options.checkpoints ?? []) {
+    if (!keys.some((key) => checkpointMac(key, checkpoint.instanceId, checkpoint.seq, checkpoint.hash) === checkpoint.mac)) {
+      return { chains: 0, records: 0, broken: { instanceId: checkpoint.instanceId, seq: checkpoint.seq, auditId: '', reason: 'a checkpoint in the log does not verify under any given key: the log was edited, or the key is not the one it was made with' } }
+    }
+    if ((vouched.get(checkpoint.instanceId)?.seq ?? 0) < checkpoint.seq) vouched.set(checkpoint.instanceId, checkpoint)
+  }
+
   let records = 0
+  let unkeyed = 0
   const instances = await store.chainInstances()
+  const result = (broken?: BrokenLink): VerifyResult => ({ chains: instances.length, records, ...(unkeyed > 0 ? { unkeyed } : {}), ...(broken === undefined ? {} : { broken }) })
+  for (const [instanceId, checkpoint] of vouched) {
+    if (!instances.includes(instanceId)) {
+      return result({ instanceId, seq: checkpoint.seq, auditId: '', reason: `the whole chain is missing: a checkpoint vouches for ${checkpoint.seq} records` })
+    }
+  }
   for (const instanceId of instances) {
     let expectedSeq: number | undefined
     let prevHash: string | undefined
-    let after = 0
-    for (let rows = await store.readChain(instanceId, after, PAGE); rows.length > 0; rows = await store.readChain(instanceId, after, PAGE)) {
+    let key: Buffer | undefined
+    let firstSeq: number | undefined
+    let hashAtCheckpoint: string | undefined
+    const checkpoint = vouched.get(instanceId)
+    for (let rows = await store.readChain(instanceId, 0, PAGE); rows.length > 0; rows = await store.readChain(instanceId, expectedSeq ?? 0, PAGE)) {
       for (const row of rows) {
-        const broken = (reason: string): VerifyResult => ({ chains: instances.length, records, broken: { instanceId, seq: row.seq, auditId: row.auditId, reason } })
+        const broken = (reason: string): VerifyResult => result({ instanceId, seq: row.seq, auditId: row.auditId, reason })
+        const keyed = isKeyed(row.hash)
+        if (!keyed) {
+          if (key !== undefined) return broken('an unkeyed record after keyed ones: written by someone without the key')
+          if (options.allowUnkeyed !== true) {
+            return broken('the chain is unkeyed (written before links were keyed): anyone able to write the database could have made it; check its links with --allow-unkeyed')
+          }
+        } else if (key === undefined) {
+          // The key whose link this is; when none fits, the first, so the checks below say what is wrong.
+          key = keys.find((candidate) => linkHash(row.prevHash, row.seq, row.body, candidate) === row.hash) ?? keys[0]
+          if (key === undefined) return broken('the chain is keyed: give the audit key to verify it')
+        }
         if (expectedSeq === undefined) {
-          if (row.seq === 1 && row.prevHash !== chainAnchor(instanceId)) return broken('the first record does not link to the chain\'s anchor')
+          if (row.seq === 1 && row.prevHash !== chainAnchor(instanceId, keyed ? key : undefined)) return broken('the first record does not link to the chain\'s anchor')
         } else if (row.seq !== expectedSeq + 1) {
           return broken(`records ${expectedSeq + 1} to ${row.seq - 1} are missing`)
         } else if (row.prevHash !== prevHash) {
           return broken('it does not link to the record before it')
         }
-        if (linkHash(row.prevHash, row.seq, row.body) !== row.hash) return broken('its content does not match its hash')
-        const body = JSON.parse(row.body) as { auditId?: unknown, stage?: unknown, seq?: unknown, instanceId?: unknown }
-        if (body.auditId !== row.auditId || body.stage !== row.stage || body.seq !== row.seq || body.instanceId !== instanceId) {
-          return broken('its indexed fields do not match its hashed content')
-        }
+        if (linkHash(row.prevHash, row.seq, row.body, keyed ? key : undefined) !== row.hash) return broken('its content does not match its hash')
+        if (!indexedColumnsMatch(row, instanceId)) return broken('its indexed fields do not match its hashed content')
+        firstSeq ??= row.seq
+        if (row.seq === checkpoint?.seq) hashAtCheckpoint = row.hash
         expectedSeq = row.seq
-        after = row.seq
         prevHash = row.hash
         records++
+        if (!keyed) unkeyed++
       }
     }
+    if (checkpoint !== undefined && (expectedSeq ?? 0) < checkpoint.seq) {
+      return result({ instanceId, seq: checkpoint.seq, auditId: '', reason: `records ${(expectedSeq ?? 0) + 1} to ${checkpoint.seq} are missing from the end: a checkpoint vouches for them` })
+    }
+    if (checkpoint !== undefined && (firstSeq ?? 0) <= checkpoint.seq && hashAtCheckpoint !== checkpoint.hash) {
+      return result({ instanceId, seq: checkpoint.seq, auditId: '', reason: 'the record a checkpoint vouches for is not the one stored' })
+    }
   }
-  return { chains: instances.length, records }
+  return result()
+}
+
+/** Every column a record is stored and searched by says what its hashed body says. */
+function indexedColumnsMatch (row: Awaited<ReturnType<Store['readChain']>>[number], instanceId: string): boolean {
+  const body = JSON.parse(row.body) as Record<string, unknown>
+  const columns = indexedColumnsOf(body)
+  return body.auditId === row.auditId && body.stage === row.stage && body.seq === row.seq && body.instanceId === instanceId &&
+    body.recordedAt === row.recordedAt && columns.action === row.action && columns.computationId === row.computationId &&
+    columns.capsuleId === row.capsuleId && columns.pipelineId === row.pipelineId && columns.status === row.status && columns.actor === row.actor
+}
+
+/** The checkpoints in a log stream's text (pino JSON lines); other lines are skipped. */
+export function checkpointsIn (log: string): Checkpoint[] {
+  const found: Checkpoint[] = []
+  for (const line of log.split('\n')) {
+    if (!line.includes('"auditCheckpoint"')) continue
+    try {
+      const checkpoint = (JSON.parse(line) as { auditCheckpoint?: Partial<Checkpoint> }).auditCheckpoint
+      const { instanceId, seq, hash, mac } = checkpoint ?? {}
+      if (typeof instanceId === 'string' && typeof seq === 'number' && typeof hash === 'string' && typeof mac === 'string') found.push({ instanceId, seq, hash, mac })
+    } catch {
+      // Not a JSON line after all (a line cut off by a crash): nothing to vouch for.
+    }
+  }
+  return found
 }

@@ -1,20 +1,59 @@
-// `npm run audit:verify`: checks the audit trail of the configured store (DATABASE_URL, or the
-// SQLite file at AUDIT_DB_PATH). Prints OK with the counts and exits 0, or names the first
-// broken record and exits 1.
-import { verifyAuditTrail } from '../audit/verify.js'
+// `npm run audit:verify [-- options]`: checks the audit trail of the configured store
+// (DATABASE_URL, or the SQLite file at AUDIT_DB_PATH) with the audit key (AUDIT_HMAC_KEY,
+// AUDIT_HMAC_KEY_FILE, or the key file beside the SQLite database). Prints OK with the counts and
+// exits 0, or names the first problem and exits 1; a usage error exits 2.
+//   --checkpoints FILE       a log file holding the proxy's audit checkpoints (repeatable)
+//   --previous-key-file FILE an audit key used before a rotation (repeatable)
+//   --allow-unkeyed          check chains written before links were keyed, instead of failing them
+import { existsSync, readFileSync } from 'node:fs'
+import { chainKeyFrom, type Checkpoint } from '../audit/chain.js'
+import { checkpointsIn, verifyAuditTrail } from '../audit/verify.js'
 import { Environment } from '../config.js'
 import { openStore } from '../store/open.js'
 
+const USAGE = 'usage: audit-verify [--checkpoints FILE]... [--previous-key-file FILE]... [--allow-unkeyed]'
+
+function keyText (file: string): Buffer {
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8')
+}
+
+const args = process.argv.slice(2)
+const checkpoints: Checkpoint[] = []
+const auditKeys: Buffer[] = []
+let allowUnkeyed = false
+try {
+  for (let index = 0; index < args.length; index++) {
+    const flag = args[index]
+    if (flag === '--allow-unkeyed') {
+      allowUnkeyed = true
+      continue
+    }
+    const file = args[++index]
+    if (file === undefined || (flag !== '--checkpoints' && flag !== '--previous-key-file')) throw new Error(USAGE)
+    if (flag === '--checkpoints') checkpoints.push(...checkpointsIn(readFileSync(file, 'utf8')))
+    else auditKeys.push(keyText(file))
+  }
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(2)
+}
+
 const databaseUrl = process.env.DATABASE_URL?.trim()
 const path = process.env.AUDIT_DB_PATH?.trim() || String(Environment.properties.AUDIT_DB_PATH.default)
+const keyFile = process.env.AUDIT_HMAC_KEY_FILE?.trim() || (databaseUrl ? undefined : `${path}.hmac-key`)
+if (process.env.AUDIT_HMAC_KEY?.trim()) auditKeys.unshift(Buffer.from(process.env.AUDIT_HMAC_KEY.trim(), 'utf8'))
+else if (keyFile !== undefined && existsSync(keyFile)) auditKeys.unshift(keyText(keyFile))
+
 const store = await openStore(databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'sqlite', path })
 try {
-  const result = await verifyAuditTrail(store)
+  const result = await verifyAuditTrail(store, { keys: auditKeys.map(chainKeyFrom), allowUnkeyed, checkpoints })
   if (result.broken === undefined) {
-    process.stdout.write(`OK: ${result.records} audit records in ${result.chains} chains verify\n`)
+    const unkeyed = result.unkeyed === undefined ? '' : ` (${result.unkeyed} of them unkeyed: those show naive edits only)`
+    const vouched = checkpoints.length === 0 ? '' : `, and nothing a checkpoint vouches for is missing`
+    process.stdout.write(`OK: ${result.records} audit records in ${result.chains} chains verify${unkeyed}${vouched}\n`)
   } else {
     const { instanceId, seq, auditId, reason } = result.broken
-    process.stdout.write(`BROKEN: chain ${instanceId}, record ${seq} (audit id ${auditId}): ${reason}\n`)
+    process.stdout.write(`BROKEN: chain ${instanceId}, record ${seq}${auditId === '' ? '' : ` (audit id ${auditId})`}: ${reason}\n`)
     process.exitCode = 1
   }
 } finally {

@@ -1,6 +1,6 @@
 // Whether this instance should be sent traffic: not draining, not overloaded, its store answering, the gateway's
 // keys loaded (when a gateway is configured), the circuit to Code Ocean not open, and the audit
-// trail keeping up. Cheap enough for a load balancer to ask every second: one store ping, shared
+// trail writing (red as soon as a write fails, not only once its queue is full). Cheap enough for a load balancer to ask every second: one store ping, shared
 // by probes that arrive together.
 import type { Store } from '../store/store.js'
 
@@ -12,7 +12,8 @@ export interface ReadinessSources {
   /** The gateway's verifier, when one is configured: ready once it holds keys. */
   gateway?: { ready: () => boolean }
   circuit: () => 'closed' | 'open' | 'half-open'
-  auditQueue: () => { queued: number, limit: number }
+  /** The trail's backlog, and whether its writes are failing now. */
+  auditQueue: () => { queued: number, limit: number, failing: boolean }
   /** How long the store gets to answer its ping. */
   storeTimeoutMs: number
 }
@@ -43,8 +44,12 @@ export class Readiness {
     }
     if (gateway !== undefined) checks.gateway = gateway.ready() ? OK : { ok: false, message: 'the gateway\'s signing keys have not been fetched yet' }
     checks.upstream = circuit() === 'open' ? { ok: false, message: 'the circuit to Code Ocean is open after repeated failures' } : OK
-    const { queued, limit } = auditQueue()
-    checks.audit = queued >= limit ? { ok: false, message: `${queued} audit records are waiting to be written: new requests are refused` } : OK
+    const { queued, limit, failing } = auditQueue()
+    checks.audit = queued >= limit
+      ? { ok: false, message: `${queued} audit records are waiting to be written: new requests are refused` }
+      : failing
+        ? { ok: false, message: `audit records cannot be written (${queued} waiting): changes are refused until the store takes them again` }
+        : OK
     return { ready: Object.values(checks).every((check) => check.ok), checks }
   }
 

@@ -67,6 +67,9 @@ export function auditRequest (
   } catch (error) {
     throw new AuditUnavailable({ cause: error })
   }
+  // Hooks before this one (identity: a JWT check, a key lookup) may have let the caller leave
+  // already, and 'close' fires once: the request is over, and its completed record is due now.
+  if (reply.raw.destroyed) request.audit.responseClosed()
 }
 
 async function audit (app: FastifyInstance, options: AuditWriters): Promise<void> {

@@ -32,10 +32,33 @@ function replayHeaders (headers: BufferedAnswer['headers']): Record<string, stri
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]))
 }
 
-/** Forgets keys past their expiry, a batch at a time; a store that cannot is tried again next time. */
+/** Store writes that are safe to repeat are tried this often, further apart each time, before giving up. */
+const WRITE_ATTEMPTS = 3
+const WRITE_RETRY_MS = 200
+
+/** Runs an idempotent store write, again after a failure (a lost answer, a blip), a few times. */
+async function persistently (write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write()
+      return
+    } catch (error) {
+      if (attempt === WRITE_ATTEMPTS) throw error
+      await new Promise((resolve) => setTimeout(resolve, WRITE_RETRY_MS * attempt))
+    }
+  }
+}
+
+const PRUNE_BATCH = 1000
+
+/**
+ * Forgets every key past its expiry (stored answers with it), a batch at a time until none is
+ * left, so the table never grows past a day's keys; a store that cannot is tried again next time.
+ */
 export async function pruneExpiredKeys (store: Store, log: FastifyBaseLogger): Promise<void> {
+  const before = new Date().toISOString()
   try {
-    await store.pruneIdempotencyKeys(new Date().toISOString(), 1000)
+    while (await store.pruneIdempotencyKeys(before, PRUNE_BATCH) === PRUNE_BATCH);
   } catch (error) {
     log.warn({ err: error }, 'expired idempotency keys could not be pruned; trying again later')
   }
@@ -54,9 +77,13 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
       // An answer that started but could not be read whole is not one to replay.
       if (fate === 'complete' && captured === undefined) fate = 'unknown'
       const at = new Date().toISOString()
-      const settled = fate === 'release'
-        ? store.releaseIdempotencyKey(subject, key)
-        : store.settleIdempotencyKey(subject, key, {
+      // Both are idempotent, so a write whose answer was lost is simply made again.
+      const settled = persistently(async () => {
+        if (fate === 'release') {
+          await store.releaseIdempotencyKey(subject, key)
+          return
+        }
+        await store.settleIdempotencyKey(subject, key, {
           state: fate === 'complete' ? 'completed' : 'unknown',
           status: captured?.status ?? audit.upstreamStatus ?? null,
           headers: captured === undefined ? null : replayHeaders(captured.headers),
@@ -64,6 +91,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
           computationId: audit.createdComputationId ?? null,
           at
         })
+      })
       settled.catch((error: unknown) => {
         // The key stays in flight until it goes stale, then answers "outcome unknown": never a second launch.
         request.log.error({ err: error, fate }, 'an idempotency key could not be settled')
@@ -89,7 +117,14 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
     const { subject } = request.identity as Identity
     const hash = requestHash(request.body)
     const now = new Date()
-    const existing = await store.claimIdempotencyKey(claimFor(subject, key, hash, now, options.ttlMs))
+    const claim = claimFor(subject, key, hash, now, options.ttlMs)
+    const existing = await store.claimIdempotencyKey(claim).catch(async (error: unknown) => {
+      // The claim may have been committed with its answer lost. Nothing was sent: take back our
+      // own claim (only it), so a retry runs instead of waiting a day on "outcome unknown".
+      await persistently(async () => { await store.releaseIdempotencyKey(subject, key, claim.createdAt) })
+        .catch((releaseError: unknown) => { request.log.error({ err: releaseError }, 'an idempotency claim that may have been made could not be taken back') })
+      throw error
+    })
     const verdict = verdictFor(existing, hash, now.getTime(), options.staleAfterMs)
     switch (verdict.kind) {
       case 'proceed': {

@@ -1,5 +1,5 @@
 // The default store: one SQLite file (better-sqlite3), in WAL mode, created on first open.
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { toAuditRow, type AuditColumns } from './audit-columns.js'
@@ -12,7 +12,7 @@ import {
 } from './idempotency-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { StoreError, type AuditRow, type ChainHead, type IdempotencyRow, type OwnerRow, type Store } from './store.js'
+import { confirmStored, StoreError, type AuditRow, type ChainHead, type IdempotencyRow, type OwnerRow, type Store } from './store.js'
 
 /** Runs one store operation, turning any database failure into a StoreError. */
 function guarded<T> (what: string, operation: () => T): T {
@@ -25,7 +25,13 @@ function guarded<T> (what: string, operation: () => T): T {
 
 export function openSqliteStore (path: string): Store {
   const db = guarded('open', () => {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    if (path !== ':memory:') {
+      // Owner-only: the trail names callers and computations, and the file holds key hashes.
+      // A folder made here is 0700; the file is made 0600 before SQLite opens it, and SQLite
+      // gives its -wal and -shm files the database file's permissions.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+      closeSync(openSync(path, 'a', 0o600))
+    }
     const database = new Database(path)
     database.pragma('journal_mode = WAL')
     // Durable on commit: a record the proxy acted on must survive a crash of the machine.
@@ -49,12 +55,14 @@ export function openSqliteStore (path: string): Store {
 
   const insert = db.prepare(`INSERT INTO audit_records
     (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, seq) DO NOTHING`)
+  const storedHash = db.prepare('SELECT hash FROM audit_records WHERE instance_id = ? AND seq = ?').pluck()
   // Bound by position: by name, better-sqlite3 looks each parameter up on the row (~1 µs a record).
   const appendAll = db.transaction((rows: readonly AuditRow[]) => {
     for (const row of rows) {
-      insert.run(row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
+      const { changes } = insert.run(row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
         row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor)
+      if (changes === 0) confirmStored(row, storedHash.get(row.instanceId, row.seq) as string)
     }
   })
   const head = db.prepare('SELECT seq, hash FROM audit_records WHERE instance_id = ? ORDER BY seq DESC LIMIT 1')
@@ -93,7 +101,8 @@ export function openSqliteStore (path: string): Store {
   const settleClaim = db.prepare(`UPDATE idempotency_keys
     SET state = ?, status = ?, headers_json = ?, body = ?, computation_id = ?, updated_at = ?
     WHERE subject = ? AND idempotency_key = ? AND state = 'in_flight'`)
-  const releaseClaim = db.prepare(`DELETE FROM idempotency_keys WHERE subject = ? AND idempotency_key = ? AND state = 'in_flight'`)
+  const releaseClaim = db.prepare(`DELETE FROM idempotency_keys WHERE subject = ? AND idempotency_key = ? AND state = 'in_flight'
+    AND (? IS NULL OR created_at = ?)`)
   const pruneClaims = db.prepare(`DELETE FROM idempotency_keys WHERE rowid IN
     (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`)
 
@@ -156,8 +165,8 @@ export function openSqliteStore (path: string): Store {
     async settleIdempotencyKey (subject, key, outcome) {
       guarded('settle an idempotency key', () => settleClaim.run(...settlementValues(outcome), subject, key))
     },
-    async releaseIdempotencyKey (subject, key) {
-      guarded('release an idempotency key', () => releaseClaim.run(subject, key))
+    async releaseIdempotencyKey (subject, key, claimedAt) {
+      guarded('release an idempotency key', () => releaseClaim.run(subject, key, claimedAt ?? null, claimedAt ?? null))
     },
     async pruneIdempotencyKeys (before, limit) {
       return guarded('prune idempotency keys', () => pruneClaims.run(before, limit).changes)

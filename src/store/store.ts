@@ -117,8 +117,10 @@ export interface IdempotencyOutcome {
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /**
-   * Appends records atomically: all or none. A record whose (instanceId, seq) already exists
-   * fails the whole batch, so two writers can never fork one chain.
+   * Appends records atomically: all or none. Idempotent: a record whose (instanceId, seq) is
+   * already stored with the same hash is taken as written (a retry after a commit whose answer
+   * was lost); one stored with another hash fails the whole batch, so two writers can never fork
+   * one chain.
    */
   appendAudit (rows: readonly AuditRow[]): Promise<void>
   /** The last record of an instance's chain, or undefined for an empty chain. */
@@ -158,8 +160,11 @@ export interface Store {
    * Only an in_flight row changes: a settled answer is never overwritten.
    */
   settleIdempotencyKey (subject: string, key: string, outcome: IdempotencyOutcome): Promise<void>
-  /** Forgets a claim whose run certainly did not start, so a retry may run. Only an in_flight row is forgotten. */
-  releaseIdempotencyKey (subject: string, key: string): Promise<void>
+  /**
+   * Forgets a claim whose run certainly did not start, so a retry may run. Only an in_flight row
+   * is forgotten; with `claimedAt`, only the claim made at that time (the caller's own).
+   */
+  releaseIdempotencyKey (subject: string, key: string, claimedAt?: string): Promise<void>
   /** Deletes up to `limit` keys that expired before `before` (expires_at <= before, as a claim sees it); returns how many. */
   pruneIdempotencyKeys (before: string, limit: number): Promise<number>
   /** Resolves when the store answers a trivial query. */
@@ -172,5 +177,15 @@ export class StoreError extends Error {
   constructor (message: string, options: { cause: unknown }) {
     super(message, options)
     this.name = 'StoreError'
+  }
+}
+
+/**
+ * For an append that found (instanceId, seq) taken: passes when the stored record is this one
+ * (same hash), throws when it is another, which would fork the chain.
+ */
+export function confirmStored (row: AuditRow, storedHash: string): void {
+  if (storedHash !== row.hash) {
+    throw new Error(`audit record ${row.seq} of chain ${row.instanceId} is already stored with another hash: a second writer on this chain?`)
   }
 }

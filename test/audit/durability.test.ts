@@ -7,7 +7,7 @@ import { verifyAuditTrail } from '../../src/audit/verify.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp, DEFAULT_TEST_ENV, DEFAULT_CALLER } from '../helpers/app.js'
-import { TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.js'
+import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.js'
 import { listeningAddress, startServer } from '../helpers/server-process.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
@@ -78,7 +78,7 @@ t.test('SIGKILL during a burst of runs: nothing is forwarded before its record i
   t.teardown(() => store.close())
   const received = new Set((await records(store)).filter((record) => record.stage === 'received').map((record) => record.requestId))
   t.same(seen.filter((id) => !received.has(id)), [], 'none of them lacks its received record')
-  t.equal((await verifyAuditTrail(store)).broken, undefined, 'and what was written verifies')
+  t.equal((await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS })).broken, undefined, 'and what was written verifies')
 })
 
 forEachStore(t, 'two instances on one database under concurrent load keep two intact chains', async (t, stores) => {
@@ -100,5 +100,5 @@ forEachStore(t, 'two instances on one database under concurrent load keep two in
   for (const proxy of instances) await proxy.app.close()
 
   const store = await stores.open()
-  t.same(await verifyAuditTrail(store), { chains: 2, records: 80 }, 'both chains verify, nothing missing')
+  t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 2, records: 80 }, 'both chains verify, nothing missing')
 })

@@ -1,5 +1,6 @@
 // Retention: records past AUDIT_RETENTION_DAYS go, in batches, and what remains still verifies.
 import t from 'tap'
+import { TEST_CHAIN_KEY, TEST_CHAIN_KEYS } from '../helpers/secrets.js'
 import { startRetention } from '../../src/audit/retention.js'
 import { AuditTrail } from '../../src/audit/trail.js'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
@@ -16,7 +17,7 @@ t.test('pruning past retention keeps a suffix of each chain that verifies', asyn
   const sink = createLogSink()
   // Seven records an hour apart, the last one now.
   let clock = Date.now() - 6 * 3_600_000
-  const trail = new AuditTrail({ store, log: sink.logger, instanceId: 'i', now: () => { const at = clock; clock += 3_600_000; return at } })
+  const trail = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, instanceId: 'i', now: () => { const at = clock; clock += 3_600_000; return at } })
   for (let n = 0; n < 7; n++) trail.append('received', `a${n}`, { n })
   await trail.close()
 
@@ -27,7 +28,7 @@ t.test('pruning past retention keeps a suffix of each chain that verifies', asyn
   await retention.pruneNow()
   const kept = await store.readChain('i', 0, 10)
   t.same(kept.map((row) => row.seq), [5, 6, 7])
-  t.same(await verifyAuditTrail(store), { chains: 1, records: 3 }, 'what remains verifies from its oldest record')
+  t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 3 }, 'what remains verifies from its oldest record')
   t.ok(sink.lines().some((line) => line.msg === 'audit records past retention deleted'))
 })
 
@@ -44,7 +45,7 @@ t.test('a failed prune is logged and retried later, never thrown', async (t) => 
 t.test('AUDIT_RETENTION_DAYS prunes the app\'s store from start-up', async (t) => {
   const store = openSqliteStore(':memory:')
   t.teardown(() => store.close())
-  const old = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'old' })
+  const old = new AuditTrail({ store, log: createLogSink().logger, chainKey: TEST_CHAIN_KEY, instanceId: 'old' })
   old.append('received', 'ancient', {})
   await old.close()
   // Age the record by a year, as if written then.

@@ -12,7 +12,7 @@ import { AuditTrail } from '../../src/audit/trail.js'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { createLogSink } from '../helpers/log-sink.js'
-import { TEST_HMAC_KEY } from '../helpers/secrets.js'
+import { TEST_CHAIN_KEY, TEST_CHAIN_KEYS, TEST_HMAC_KEY } from '../helpers/secrets.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -37,7 +37,7 @@ forEachStore(t, 'a mirrored call leaves a received and a completed record, and t
   t.same(rows.map((row) => [row.stage, row.auditId]), [['received', auditId], ['completed', auditId]])
   t.match(rows[0]?.record, { action: 'runCapsule', method: 'POST', route: '/api/v1/computations', sourceIp: '127.0.0.1' })
   t.match(rows[1]?.record, { action: 'runCapsule', resource: { capsule_id: simulator.capsules.analysis }, status: 200, upstreamStatus: 200 })
-  t.same(await verifyAuditTrail(store), { chains: 1, records: 2 })
+  t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 2 })
 })
 
 forEachStore(t, 'a rejected request is recorded too, and nothing is forwarded', async (t, stores) => {
@@ -80,7 +80,7 @@ forEachStore(t, 'editing or deleting a record makes verification fail and name i
   for (let call = 0; call < 3; call++) await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
   await proxy.app.close()
   const rows = await allRecords(store)
-  t.same(await verifyAuditTrail(store), { chains: 1, records: 6 }, 'untouched, it verifies')
+  t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 6 }, 'untouched, it verifies')
   const [instanceId] = await store.chainInstances()
 
   // An administrator edits the third record's outcome, then deletes the fourth.
@@ -88,10 +88,10 @@ forEachStore(t, 'editing or deleting a record makes verification fail and name i
   const fourth = rows[3]
   if (third === undefined || fourth === undefined || instanceId === undefined) throw new Error('too few records')
   await tamper(stores.name, stores, `UPDATE audit_records SET body = REPLACE(body, '"GET"', '"DELETE"') WHERE instance_id = '${instanceId}' AND seq = 3`)
-  t.match(await verifyAuditTrail(store), { broken: { seq: 3, auditId: third.auditId, reason: /content does not match its hash/ } })
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 3, auditId: third.auditId, reason: /content does not match its hash/ } })
   await tamper(stores.name, stores, `UPDATE audit_records SET body = '${third.body.replace(/'/g, "''")}' WHERE instance_id = '${instanceId}' AND seq = 3`)
   await tamper(stores.name, stores, `DELETE FROM audit_records WHERE instance_id = '${instanceId}' AND seq = 4`)
-  t.match(await verifyAuditTrail(store), { broken: { seq: 5, reason: /records 4 to 4 are missing/ } })
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 5, reason: /records 4 to 4 are missing/ } })
 })
 
 forEachStore(t, 'an edited stage column, not matching the hashed record, makes verification fail', async (t, stores) => {
@@ -106,7 +106,7 @@ forEachStore(t, 'an edited stage column, not matching the hashed record, makes v
   t.equal(first.stage, 'received')
   // The search column says the request completed; the hashed body still says received.
   await tamper(stores.name, stores, `UPDATE audit_records SET stage = 'completed' WHERE instance_id = '${instanceId}' AND seq = 1`)
-  t.match(await verifyAuditTrail(store), { broken: { seq: 1, auditId: first.auditId, reason: /indexed fields do not match/ } })
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 1, auditId: first.auditId, reason: /indexed fields do not match/ } })
 })
 
 /** Changes the database behind the store's back, as someone with database access could. */
@@ -144,24 +144,24 @@ t.test('a trail resumes its chain after a restart, and reports what it could not
   const store = openSqliteStore(':memory:')
   t.teardown(() => store.close())
   const sink = createLogSink()
-  const before = new AuditTrail({ store, log: sink.logger, instanceId: 'fixed' })
+  const before = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, instanceId: 'fixed' })
   before.append('received', 'a1', { n: 1 })
   before.append('completed', 'a1', { n: 2 })
   await before.close()
-  const after = new AuditTrail({ store, log: sink.logger, instanceId: 'fixed' })
+  const after = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, instanceId: 'fixed' })
   await after.resume()
   const seq = after.append('received', 'a2', { n: 3 })
   t.equal(seq, 3)
   await Promise.all([after.flush(), after.flush()])
   await after.flushThrough(seq)
-  t.same(await verifyAuditTrail(store), { chains: 1, records: 3 })
+  t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 3 })
 
   const fresh = new AuditTrail({ store, log: sink.logger, instanceId: 'empty' })
   await fresh.resume()
   t.equal(fresh.append('received', 'a3', {}), 1, 'a new chain starts at 1')
   await store.close()
-  await fresh.close()
-  t.ok(sink.lines().some((line) => String(line.msg).includes('audit records lost at shutdown')))
+  await t.rejects(fresh.close(), { name: 'AuditRecordsLostError', lost: 1 }, 'closing says what it lost')
+  t.ok(sink.lines().some((line) => line.level === 50 && line.lost === 1 && String(line.msg).includes('audit records lost at shutdown')))
 })
 
 t.test('verification names a broken anchor, a broken link and a mismatched index', async (t) => {
@@ -169,7 +169,7 @@ t.test('verification names a broken anchor, a broken link and a mismatched index
   t.teardown(async () => { await rm(path, { force: true }); await rm(`${path}-wal`, { force: true }); await rm(`${path}-shm`, { force: true }) })
   const store = openSqliteStore(path)
   t.teardown(() => store.close())
-  const trail = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'i' })
+  const trail = new AuditTrail({ store, log: createLogSink().logger, chainKey: TEST_CHAIN_KEY, instanceId: 'i' })
   for (let n = 1; n <= 3; n++) trail.append('received', `a${n}`, { n })
   await trail.close()
   const edit = (sql: string): void => {
@@ -181,17 +181,23 @@ t.test('verification names a broken anchor, a broken link and a mismatched index
   if (first === undefined || second === undefined) throw new Error('no records')
 
   edit(`UPDATE audit_records SET prev_hash = 'x' WHERE seq = 1`)
-  t.match(await verifyAuditTrail(store), { broken: { seq: 1, reason: /anchor/ } })
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 1, reason: /anchor/ } })
   edit(`UPDATE audit_records SET prev_hash = '${first.prevHash}' WHERE seq = 1`)
 
-  // A forger who recomputes one record's hash still breaks the next link.
+  // A forger without the key can only make unkeyed (or wrongly keyed) links.
   const forgedBody = second.body.replace('"n":2', '"n":20')
   edit(`UPDATE audit_records SET body = '${forgedBody}', hash = '${linkHash(second.prevHash, 2, forgedBody)}' WHERE seq = 2`)
-  t.match(await verifyAuditTrail(store), { broken: { seq: 3, reason: /does not link to the record before it/ } })
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 2, reason: /an unkeyed record after keyed ones/ } })
+  const guessedKey = Buffer.alloc(32, 7)
+  edit(`UPDATE audit_records SET body = '${forgedBody}', hash = '${linkHash(second.prevHash, 2, forgedBody, guessedKey)}' WHERE seq = 2`)
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 2, reason: /content does not match its hash/ } })
+  // Even one who had the key, and recomputed one record, breaks the next link.
+  edit(`UPDATE audit_records SET body = '${forgedBody}', hash = '${linkHash(second.prevHash, 2, forgedBody, TEST_CHAIN_KEY)}' WHERE seq = 2`)
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 3, reason: /does not link to the record before it/ } })
   edit(`UPDATE audit_records SET body = '${second.body}', hash = '${second.hash}' WHERE seq = 2`)
 
   edit(`UPDATE audit_records SET audit_id = 'someone-else' WHERE seq = 2`)
-  t.match(await verifyAuditTrail(store), { broken: { seq: 2, reason: /indexed fields/ } })
+  t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 2, reason: /indexed fields/ } })
 })
 
 t.test('confidential values are kept only as HMACs an investigator can match', async (t) => {
@@ -293,4 +299,23 @@ t.test('close writes every record, including those queued behind a write already
   await Promise.all([inFlight, closing])
   t.same((await store.readChain('closing', 0, 10)).map((row) => row.seq), [1, 2, 3], 'all three records are in the store')
   t.same(sink.lines().filter((line) => Number(line.level) >= 50), [], 'and nothing is reported lost')
+})
+
+t.test('checkpoints vouch for the committed head, periodically while it moves, and once more at close', async (t) => {
+  const store = openSqliteStore(':memory:')
+  t.teardown(() => store.close())
+  const sink = createLogSink()
+  const trail = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, checkpointLog: sink.logger, checkpointIntervalMs: 10, instanceId: 'vouched' })
+  const checkpoints = (): Array<{ seq: number }> => sink.lines().flatMap((line) => line.auditCheckpoint === undefined ? [] : [line.auditCheckpoint as { seq: number }])
+  trail.append('received', 'a1', {})
+  await trail.flushThrough(1)
+  for (let wait = 0; wait < 200 && checkpoints().length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.match(checkpoints(), [{ seq: 1 }], 'the interval vouched for record 1')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(checkpoints().length, 1, 'and says nothing more while the head stands still')
+  trail.append('completed', 'a1', {})
+  await trail.close()
+  t.match(checkpoints().at(-1), { seq: 2 }, 'closing vouches for the last record')
+  const [head] = await store.readChain('vouched', 1, 1)
+  t.match(checkpoints().at(-1), { instanceId: 'vouched', hash: head?.hash })
 })

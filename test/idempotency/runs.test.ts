@@ -5,9 +5,11 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { pruneExpiredKeys } from '../../src/plugins/idempotency.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
 import { StoreError } from '../../src/store/store.js'
 import { abandon } from '../helpers/abandon.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { createLogSink } from '../helpers/log-sink.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { TEST_DATABASE_URL, forEachStore } from '../helpers/stores.js'
 
@@ -184,6 +186,20 @@ t.test('expired keys are pruned; a store that cannot prune is logged and tried a
   proxy.store.pruneIdempotencyKeys = async () => { throw new StoreError('SQLite store: prune failed', { cause: new Error('locked') }) }
   await pruneExpiredKeys(proxy.store, proxy.app.log)
   t.ok(proxy.log.lines().some((line) => line.msg === 'expired idempotency keys could not be pruned; trying again later'))
+})
+
+t.test('however many keys have expired, one pruning forgets them all, and keeps those still live', async (t) => {
+  const store = openSqliteStore(':memory:')
+  t.teardown(() => store.close())
+  const claim = async (key: string, expiresAt: string): Promise<void> => {
+    const at = '2026-01-01T00:00:00.000Z'
+    await store.claimIdempotencyKey({ subject: 'alice', key, requestHash: 'h', state: 'in_flight', status: null, headers: null, body: null, computationId: null, createdAt: at, updatedAt: at, expiresAt })
+  }
+  for (let index = 0; index < 2_500; index++) await claim(`expired-${index}`, '2026-01-02T00:00:00.000Z')
+  await claim('live', '2999-01-01T00:00:00.000Z')
+  await pruneExpiredKeys(store, createLogSink().logger)
+  t.equal(await store.pruneIdempotencyKeys(new Date().toISOString(), 10_000), 0, 'no expired key is left')
+  t.equal(await store.pruneIdempotencyKeys('3000-01-01T00:00:00.000Z', 10_000), 1, 'the live key was kept')
 })
 
 t.test('a run whose answer breaks off after Code Ocean started it is an unknown outcome, never replayed as whole', async (t) => {

@@ -59,6 +59,15 @@ forEachStore(t, 'a released key may be claimed again, and settling a released ke
   await t.resolves(store.releaseIdempotencyKey('alice@example.com', 'never-claimed'), 'releasing an unknown key is harmless')
 })
 
+forEachStore(t, 'releasing with the time of a claim takes back that claim only, never another request\'s', async (t, stores) => {
+  const store = await stores.open()
+  await store.claimIdempotencyKey(claimRow('k1'))
+  await store.releaseIdempotencyKey('alice@example.com', 'k1', at(5))
+  t.same(await store.claimIdempotencyKey(claimRow('k1', { createdAt: at(6) })), claimRow('k1'), 'a claim made at another time is left in place')
+  await store.releaseIdempotencyKey('alice@example.com', 'k1', claimRow('k1').createdAt)
+  t.equal(await store.claimIdempotencyKey(claimRow('k1', { createdAt: at(7) })), undefined, 'its own time releases it')
+})
+
 forEachStore(t, 'an expired key is replaced by the next claim, from its expiry time on', async (t, stores) => {
   const store = await stores.open()
   await store.claimIdempotencyKey(claimRow('k1'))

@@ -1,5 +1,5 @@
 // The store contract, run against SQLite and PostgreSQL alike.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -81,6 +81,16 @@ forEachStore(t, 'a batch that would fork a chain is refused whole', async (t, st
   await store.appendAudit([row('a', 1)])
   await t.rejects(store.appendAudit([row('a', 2), row('a', 1, { hash: 'forged' })]), StoreError)
   t.same(await store.readChain('a', 0, 10), [row('a', 1)], 'nothing of the batch was written')
+})
+
+forEachStore(t, 'appending a batch that is already stored, as after a lost commit answer, is a no-op', async (t, stores) => {
+  const store = await stores.open()
+  await store.appendAudit([row('a', 1), row('a', 2)])
+  await store.appendAudit([row('a', 1), row('a', 2)])
+  await store.appendAudit([row('a', 2), row('a', 3)])
+  t.same(await store.readChain('a', 0, 10), [row('a', 1), row('a', 2), row('a', 3)], 'each record once; the new one added')
+  await t.rejects(store.appendAudit([row('a', 3), row('a', 4, { hash: 'x' }), row('a', 2, { hash: 'forged' })]), StoreError, 'a stored seq with another hash still fails the batch')
+  t.same(await store.readChain('a', 0, 10), [row('a', 1), row('a', 2), row('a', 3)], 'and nothing of it was written')
 })
 
 forEachStore(t, 'migrations run once, however many handles open the database', async (t, stores) => {
@@ -193,4 +203,20 @@ t.test('an unusable SQLite path fails to open with StoreError', async (t) => {
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   await writeFile(join(directory, 'a-file'), '')
   t.throws(() => openSqliteStore(join(directory, 'a-file', 'data', 'proxy.sqlite')), StoreError)
+})
+
+t.test('a SQLite database, its WAL and the folder made for it are readable by their owner only', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-store-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'made', 'proxy.sqlite')
+  const previous = process.umask(0o022)
+  t.teardown(() => process.umask(previous))
+  const store = openSqliteStore(path)
+  t.teardown(() => store.close())
+  await store.appendAudit([row('a', 1)])
+  const mode = async (file: string): Promise<number> => (await stat(file)).mode & 0o777
+  t.equal(await mode(join(directory, 'made')), 0o700, 'the folder')
+  t.equal(await mode(path), 0o600, 'the database')
+  t.equal(await mode(`${path}-wal`), 0o600, 'its write-ahead log')
+  t.equal(await mode(`${path}-shm`), 0o600, 'its shared memory index')
 })

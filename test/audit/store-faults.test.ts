@@ -1,0 +1,210 @@
+// The audit trail and the requests behind it when the database misbehaves the way networks and
+// disks do, reproduced for real: a TCP relay in front of PostgreSQL that loses a COMMIT's answer,
+// stalls its connections or cuts them, and a store that is gone. The proxy answers 503 within a
+// bound, never hangs, turns /readyz red while writes fail, and heals by itself.
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { connect } from 'node:net'
+import type { LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
+import t, { type Test } from 'tap'
+import { verifyAuditTrail } from '../../src/audit/verify.js'
+import { createServiceKey } from '../../src/identity/service-keys.js'
+import { openPostgresStore } from '../../src/store/postgres.js'
+import { openStore } from '../../src/store/open.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import type { Store } from '../../src/store/store.js'
+import { buildTestApp, DEFAULT_CALLER, DEFAULT_TEST_ENV, type TestApp } from '../helpers/app.js'
+import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.js'
+import { listeningAddress, startServer } from '../helpers/server-process.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+import { TEST_DATABASE_URL } from '../helpers/stores.js'
+import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
+
+/** A PostgreSQL store in a schema of its own, reached through a relay the test controls. */
+async function relayedStore (t: Test, timeoutMs?: number): Promise<{ store: Store, relay: TcpRelay, schema: string }> {
+  const direct = new URL(TEST_DATABASE_URL)
+  const relay = await startTcpRelay(t, { host: direct.hostname, port: Number(direct.port || 5432) })
+  const schema = `test_${randomBytes(6).toString('hex')}`
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await client.end()
+  })
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  await admin.query(`CREATE SCHEMA ${schema}`)
+  await admin.end()
+  const relayed = new URL(TEST_DATABASE_URL)
+  relayed.hostname = '127.0.0.1'
+  relayed.port = String(relay.port)
+  relayed.searchParams.set('options', `-c search_path=${schema}`)
+  // Opened as the process opens it, STORE_TIMEOUT_MS included.
+  const store = await openStore({ kind: 'postgres', url: relayed.href, ...(timeoutMs === undefined ? {} : { timeoutMs }) })
+  t.teardown(() => store.close())
+  return { store, relay, schema }
+}
+
+/** The request's answer, or a failed test after `ms` (a hang, which no bound should allow). */
+async function withinOrFail (t: Test, ms: number, pending: Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const hung = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms) })
+  const answer = await Promise.race([pending, hung])
+  clearTimeout(timer)
+  if (answer === undefined) t.fail(`no answer within ${ms} ms: the request hangs`)
+  return answer
+}
+
+async function rename (proxy: TestApp, id: string, name: string): Promise<LightMyRequestResponse> {
+  return await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=${name}` })
+}
+
+/** Calls `attempt` until it answers `status`, at most `tries` times, 100 ms apart; returns the tries it took. */
+async function until (status: number, tries: number, attempt: () => Promise<LightMyRequestResponse>): Promise<number> {
+  for (let tried = 1; tried <= tries; tried++) {
+    if ((await attempt()).statusCode === status) return tried
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return Number.POSITIVE_INFINITY
+}
+
+t.test('a COMMIT whose answer is lost does not wedge the trail: the next changes go through and /readyz is green', async (t) => {
+  const { store, relay, schema } = await relayedStore(t)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  t.equal((await rename(proxy, id, 'first')).statusCode, 204)
+
+  relay.loseNextCommitAnswer()
+  const ambiguous = await rename(proxy, id, 'second')
+  t.equal(relay.lostCommits, 1, 'the server committed the batch and its answer was lost')
+  t.equal(ambiguous.statusCode, 503, 'the rename whose record was not confirmed is not forwarded')
+  t.equal(ambiguous.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  t.equal(simulator.requests.filter((request) => request.method === 'PATCH').length, 1, 'Code Ocean saw only the first rename')
+
+  const tries = await until(204, 50, async () => await rename(proxy, id, 'third'))
+  t.ok(tries < 50, `a later rename goes through (after ${tries} tries)`)
+  t.equal((await proxy.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, '/readyz is green again')
+  await proxy.app.close()
+
+  const reader = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 1 })
+  t.teardown(() => reader.close())
+  const report = await verifyAuditTrail(reader, { keys: TEST_CHAIN_KEYS })
+  t.equal(report.broken, undefined, 'the chain verifies: each record once, none missing')
+  t.ok(report.records >= 6, `${report.records} records`)
+})
+
+t.test('a stalled PostgreSQL connection gives 503 within the store timeout, not a hang, and the proxy heals when it ends', async (t) => {
+  const { store, relay } = await relayedStore(t, 500)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  t.equal((await rename(proxy, id, 'before')).statusCode, 204)
+
+  relay.stall()
+  const stalled = await withinOrFail(t, 15_000, rename(proxy, id, 'during'))
+  t.equal(stalled?.statusCode, 503)
+  t.equal(stalled?.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  t.equal(simulator.requests.filter((request) => request.method === 'PATCH').length, 1, 'nothing forwarded without its record')
+  const ready = await withinOrFail(t, 15_000, proxy.inject({ method: 'GET', url: '/readyz' }))
+  t.equal(ready?.statusCode, 503, '/readyz is red')
+
+  relay.resume()
+  relay.cut()
+  const tries = await until(204, 50, async () => await rename(proxy, id, 'after'))
+  t.ok(tries < 50, `a rename goes through once the network is back (after ${tries} tries)`)
+})
+
+t.test('/readyz turns red as soon as audit writes fail, before the queue is full, and says why', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteStore(':memory:')
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  await store.close()
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` })).statusCode, 200, 'a read goes on, its records queued')
+  let audit: { ok: boolean, message?: string } | undefined
+  for (let attempt = 0; attempt < 100 && audit?.ok !== false; attempt++) {
+    audit = (await proxy.inject({ method: 'GET', url: '/readyz' })).json().checks.audit
+    if (audit?.ok !== false) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.match(audit, { ok: false, message: /audit records cannot be written \(\d+ waiting\)/ })
+})
+
+t.test('records that cannot be written by shutdown are logged as lost, and the process exits 1', async (t) => {
+  const direct = new URL(TEST_DATABASE_URL)
+  const relay = await startTcpRelay(t, { host: direct.hostname, port: Number(direct.port || 5432) })
+  const schema = `test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  t.teardown(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await admin.end()
+  })
+  await admin.query(`CREATE SCHEMA ${schema}`)
+  const relayed = new URL(TEST_DATABASE_URL)
+  relayed.hostname = '127.0.0.1'
+  relayed.port = String(relay.port)
+  relayed.searchParams.set('options', `-c search_path=${schema}`)
+  const simulator = await startTestSimulator(t)
+  const server = startServer({
+    CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: relayed.href,
+    STORE_TIMEOUT_MS: '500', AUDIT_HMAC_KEY: TEST_HMAC_KEY, ...DEFAULT_TEST_ENV
+  })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const address = await listeningAddress(server)
+  relay.refuse()
+  relay.cut()
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  const read = await fetch(`${address}/api/v1/computations/${id}`, { headers: DEFAULT_CALLER })
+  t.equal(read.status, 200, 'a read is served, its records queued')
+  server.child.kill('SIGTERM')
+  const [code] = await server.exited
+  t.equal(code, 1, 'the exit code says the shutdown was not clean')
+  const lost = server.stdout().split('\n').filter((line) => line.includes('audit records lost at shutdown')).map((line) => JSON.parse(line) as { level: number, lost: number })
+  t.match(lost, [{ level: 50 }], 'an error names the loss')
+  t.ok((lost[0]?.lost ?? 0) >= 2, `${lost[0]?.lost} records counted as lost`)
+  t.notMatch(server.stdout(), /closed: audit trail flushed/, 'and nothing claims the trail was flushed')
+})
+
+t.test('a run whose Idempotency-Key claim was committed but not confirmed can be retried with the same key', async (t) => {
+  const { store, relay } = await relayedStore(t)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const run = async (): Promise<LightMyRequestResponse> => await proxy.inject({
+    method: 'POST', url: '/api/v1/computations', headers: { 'idempotency-key': 'nightly-2026-12-06' }, payload: { capsule_id: simulator.capsules.analysis }
+  })
+  relay.loseNextCommitAnswer('idempotency_keys')
+  const first = await run()
+  t.equal(relay.lostCommits, 1, 'the claim was committed and its answer lost')
+  t.equal(first.statusCode, 503)
+  t.equal(simulator.requests.length, 0, 'nothing was sent')
+  const retried = await run()
+  t.equal(retried.statusCode, 200, 'the retry runs, rather than wait on a claim nobody holds')
+  t.equal(simulator.requests.length, 1)
+  t.equal((await run()).headers['idempotent-replayed'], 'true', 'and the key then works as ever')
+})
+
+t.test('a caller who resets its connection while its service key is still being looked up still gets its completed record', async (t) => {
+  const { store, relay } = await relayedStore(t, 1000)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const { key } = await createServiceKey(store, { subject: 'ci-runner', groups: ['proxy-admins'] })
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+
+  relay.stall()
+  const socket = connect(Number(address.port), '127.0.0.1')
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write(`GET /api/v1/computations/${id} HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer ${key}\r\nx-request-id: left-during-identity\r\n\r\n`)
+  for (let wait = 0; wait < 500 && relay.held === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.ok(relay.held > 0, 'the key lookup is on its way to the database, held by the stall')
+  socket.resetAndDestroy()
+  relay.resume()
+
+  const completed = (): object | undefined => proxy.log.audits().find((audit) => audit.requestId === 'left-during-identity' && audit.stage === 'completed')
+  for (let wait = 0; wait < 500 && completed() === undefined; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.match(completed(), { status: 499, clientAborted: true }, 'the request that got an Audit-Id has its completed record')
+  t.equal(simulator.requests.length, 0, 'and nothing was forwarded for a caller who had left')
+})

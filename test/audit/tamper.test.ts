@@ -1,0 +1,171 @@
+// Tampering by someone who can write the database but does not hold the audit key, each done the
+// way such an insider would, and what verification says of it: a rewritten and re-chained
+// history, a made-up chain, an edited search column, and (given the log's checkpoints) a cut-off
+// tail or a deleted chain. Chains from before links were keyed still verify, and say so.
+import { once } from 'node:events'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import t, { type Test } from 'tap'
+import { chainAnchor, checkpointMac, linkHash } from '../../src/audit/chain.js'
+import { AuditTrail } from '../../src/audit/trail.js'
+import { checkpointsIn, verifyAuditTrail } from '../../src/audit/verify.js'
+import { openSqliteStore } from '../../src/store/sqlite.js'
+import type { AuditRow } from '../../src/store/store.js'
+import { buildTestApp } from '../helpers/app.js'
+import { createLogSink } from '../helpers/log-sink.js'
+import { TEST_CHAIN_KEY, TEST_CHAIN_KEYS, TEST_HMAC_KEY } from '../helpers/secrets.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+import { spawnChild } from '../helpers/spawn-child.js'
+
+interface Written { path: string, log: string, rows: AuditRow[] }
+
+/** A SQLite trail written by the real app: alice runs and renames, bob reads; then closed. */
+async function writtenTrail (t: Test): Promise<Written> {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-tamper-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'audit.sqlite')
+  const store = openSqliteStore(path)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const alice = { 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'proxy-admins' }
+  const bob = { 'x-forwarded-user': 'bob@example.com', 'x-forwarded-groups': 'proxy-admins' }
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } }, alice)
+  const id = String(run.json().id)
+  await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=mine` }, alice)
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` }, bob)
+  await proxy.app.close()
+  const [instance] = await store.chainInstances()
+  const rows = await store.readChain(String(instance), 0, 100)
+  await store.close()
+  return { path, log: proxy.log.text(), rows }
+}
+
+function edit (path: string, work: (db: Database.Database) => void): void {
+  const db = new Database(path)
+  try {
+    work(db)
+  } finally {
+    db.close()
+  }
+}
+
+const INSERT = `INSERT INTO audit_records (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
+  VALUES (@instanceId, @seq, @auditId, @stage, @recordedAt, @body, @prevHash, @hash, @action, @computationId, @capsuleId, @pipelineId, @status, @actor)`
+
+async function verify (path: string, options: Parameters<typeof verifyAuditTrail>[1] = { keys: TEST_CHAIN_KEYS }): ReturnType<typeof verifyAuditTrail> {
+  const store = openSqliteStore(path)
+  try {
+    return await verifyAuditTrail(store, options)
+  } finally {
+    await store.close()
+  }
+}
+
+t.test('untouched, the trail verifies with the key, and not without it', async (t) => {
+  const { path, rows } = await writtenTrail(t)
+  t.same(await verify(path), { chains: 1, records: rows.length })
+  t.match(await verify(path, {}), { broken: { seq: 1, reason: /give the audit key/ } })
+})
+
+t.test('a user\'s records rewritten and the chain recomputed without the key do not verify', async (t) => {
+  const { path, rows } = await writtenTrail(t)
+  // The insider blames bob for alice's run, then relinks every record as the old format did.
+  edit(path, (db) => {
+    let prevHash = chainAnchor(String(rows[0]?.instanceId))
+    for (const row of rows) {
+      const body = row.body.replaceAll('alice@example.com', 'bob@example.com')
+      const hash = linkHash(prevHash, row.seq, body)
+      db.prepare('UPDATE audit_records SET body = ?, prev_hash = ?, hash = ?, actor = REPLACE(actor, \'alice\', \'bob\') WHERE instance_id = ? AND seq = ?')
+        .run(body, prevHash, hash, row.instanceId, row.seq)
+      prevHash = hash
+    }
+  })
+  t.match(await verify(path), { broken: { seq: 1, reason: /the chain is unkeyed/ } })
+})
+
+t.test('a made-up chain inserted beside the real one does not verify', async (t) => {
+  const { path } = await writtenTrail(t)
+  const instanceId = 'forged-instance'
+  const body = JSON.stringify({ action: 'deleteComputation', actor: { subject: 'bob@example.com' }, auditId: 'a-forged', instanceId, recordedAt: '2026-12-01T00:00:00.000Z', seq: 1, stage: 'received' })
+  // With a key of the insider's own making, in the keyed format.
+  const guessed = Buffer.alloc(32, 1)
+  const prevHash = chainAnchor(instanceId, guessed)
+  edit(path, (db) => db.prepare(INSERT).run({
+    instanceId, seq: 1, auditId: 'a-forged', stage: 'received', recordedAt: '2026-12-01T00:00:00.000Z', body, prevHash,
+    hash: linkHash(prevHash, 1, body, guessed), action: 'deleteComputation', computationId: null, capsuleId: null, pipelineId: null, status: null, actor: 'bob@example.com'
+  }))
+  t.match(await verify(path), { broken: { instanceId, seq: 1, reason: /anchor/ } })
+})
+
+t.test('an edited search column (actor, computation, action, status) does not verify', async (t) => {
+  for (const [column, value] of [['actor', 'mallory@example.com'], ['computation_id', '00000000-0000-4000-8000-000000000000'], ['action', 'getComputation'], ['status', 500], ['recorded_at', '2020-01-01T00:00:00.000Z']] as const) {
+    const { path, rows } = await writtenTrail(t)
+    const target = rows.find((row) => row.stage === 'completed' && row.action === 'runCapsule') as AuditRow
+    edit(path, (db) => db.prepare(`UPDATE audit_records SET ${column} = ? WHERE seq = ?`).run(value, target.seq))
+    t.match(await verify(path), { broken: { seq: target.seq, reason: /indexed fields do not match/ } }, column)
+  }
+})
+
+t.test('with the log\'s checkpoints, a cut-off tail or a deleted chain is found; without them it is not', async (t) => {
+  const { path, log, rows } = await writtenTrail(t)
+  const pathOfIntact = `${path}.intact`
+  await copyFile(path, pathOfIntact)
+  const checkpoints = checkpointsIn(`${log}{"auditCheckpoint": {"instanceId": "cut-off by a cra\n{"auditCheckpoint": {"seq": "not a number"}}\n`)
+  t.equal(checkpoints.length, 1, 'closing wrote one checkpoint; a line cut short or malformed vouches for nothing')
+  t.match(checkpoints[0], { seq: rows.length, hash: rows.at(-1)?.hash })
+  t.same(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { chains: 1, records: rows.length }, 'intact, it agrees with them')
+
+  edit(path, (db) => db.prepare('DELETE FROM audit_records WHERE seq > ?').run(rows.length - 2))
+  t.same(await verify(path), { chains: 1, records: rows.length - 2 }, 'a cut-off tail is not seen from the chain alone')
+  t.match(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { broken: { seq: rows.length, reason: new RegExp(`records ${rows.length - 1} to ${rows.length} are missing from the end`) } })
+
+  edit(path, (db) => db.prepare('DELETE FROM audit_records').run())
+  t.match(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { broken: { reason: /the whole chain is missing/ } })
+
+  const other = { instanceId: String(checkpoints[0]?.instanceId), seq: 1, hash: 'v2:another-history' }
+  t.match(await verify(pathOfIntact, { keys: TEST_CHAIN_KEYS, checkpoints: [{ ...other, mac: checkpointMac(TEST_CHAIN_KEY, other.instanceId, other.seq, other.hash) }] }),
+    { broken: { seq: 1, reason: /the record a checkpoint vouches for is not the one stored/ } }, 'a chain replaced by another history (a restored backup) is found')
+
+  const forged = checkpoints.map((checkpoint) => ({ ...checkpoint, seq: checkpoint.seq - 2 }))
+  t.match(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints: forged }), { broken: { reason: /checkpoint in the log does not verify/ } }, 'an edited checkpoint is refused')
+})
+
+t.test('a chain written before links were keyed verifies only when asked to, and says so', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-legacy-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'audit.sqlite')
+  const store = openSqliteStore(path)
+  const legacy = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'legacy' })
+  legacy.append('received', 'a1', { action: 'getComputation' })
+  legacy.append('completed', 'a1', { action: 'getComputation', status: 200 })
+  await legacy.close()
+  await store.close()
+  t.match(await verify(path), { broken: { seq: 1, reason: /the chain is unkeyed/ } })
+  t.same(await verify(path, { keys: TEST_CHAIN_KEYS, allowUnkeyed: true }), { chains: 1, records: 2, unkeyed: 2 })
+})
+
+t.test('the audit:verify command: OK with the key, BROKEN without it, and checkpoints from a log file', async (t) => {
+  const { path, log, rows } = await writtenTrail(t)
+  const logFile = `${path}.log`
+  await writeFile(logFile, log)
+  const command = async (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string }> => {
+    const child = spawnChild(process.execPath, ['--import', 'tsx', 'src/cli/audit-verify.ts', ...args], { AUDIT_DB_PATH: path, ...env })
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    const [code] = await once(child, 'exit') as [number | null]
+    return { code, stdout }
+  }
+  const ok = await command(['--checkpoints', logFile], { AUDIT_HMAC_KEY: TEST_HMAC_KEY })
+  t.equal(ok.code, 0)
+  t.equal(ok.stdout, `OK: ${rows.length} audit records in 1 chains verify, and nothing a checkpoint vouches for is missing\n`)
+  const keyless = await command([], {})
+  t.equal(keyless.code, 1)
+  t.match(keyless.stdout, /^BROKEN: chain \S+, record 1 \(audit id \S+\): the chain is keyed: give the audit key/)
+  edit(path, (db) => db.prepare('DELETE FROM audit_records WHERE seq = ?').run(rows.length))
+  const cut = await command(['--checkpoints', logFile], { AUDIT_HMAC_KEY: TEST_HMAC_KEY })
+  t.equal(cut.code, 1)
+  t.match(cut.stdout, new RegExp(`^BROKEN: chain \\S+, record ${rows.length}: records ${rows.length} to ${rows.length} are missing from the end`))
+  t.equal((await command(['--bogus'], {})).code, 2, 'a usage error')
+})
