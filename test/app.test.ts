@@ -6,7 +6,7 @@ import t from 'tap'
 import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { openSqliteStore } from '../src/store/sqlite.js'
+import { openSqliteDatabase } from '../src/store/sqlite-database.js'
 import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
@@ -30,7 +30,7 @@ t.test('a dispatcher passed in carries the calls and stays open after close; the
   const direct = await agent.request({ origin: simulator.url, path: '/api/v1/computations/x', method: 'GET' })
   await direct.body.dump()
   t.equal(direct.statusCode, 401, 'and usable')
-  const trail = openSqliteStore(databasePath)
+  const trail = openSqliteDatabase(databasePath)
   t.teardown(() => trail.close())
   const [instance] = await trail.chainInstances()
   t.same((await trail.readChain(String(instance), 0, 10)).map((row) => row.stage), ['received', 'completed'], 'the call was audited in the configured file')

@@ -3,7 +3,7 @@ import t from 'tap'
 import { AuditTrail } from '../src/audit/trail.js'
 import { canonicalJson } from '../src/canonical-json.js'
 import { requestHash } from '../src/idempotency/idempotency.js'
-import { openSqliteStore } from '../src/store/sqlite.js'
+import { openSqliteDatabase } from '../src/store/sqlite-database.js'
 import { createLogSink } from './helpers/log-sink.js'
 
 t.test('keys are sorted at every depth, arrays keep their order, undefined is the empty text', async (t) => {
@@ -20,7 +20,7 @@ t.test('an own "__proto__" key is kept as data, at the top and nested', async (t
 })
 
 t.test('an audit record keeps a parameter named __proto__ in its stored, hashed body', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const trail = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'proto' })
   trail.append('received', 'a1', { parameters: Object.fromEntries([['__proto__', 'hmac-of-value'], ['threshold', 'hmac-2']]) })

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { Pool } from 'undici'
 import { verifyAuditTrail } from '../src/audit/verify.js'
-import { openSqliteStore } from '../src/store/sqlite.js'
+import { openSqliteDatabase } from '../src/store/sqlite-database.js'
 import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { parsePrometheusText, sampleValue } from './helpers/prometheus.js'
 import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from './helpers/secrets.js'
@@ -55,7 +55,7 @@ t.test('SIGTERM during a burst of slow calls: all complete and are audited, new 
   const [code] = await server.exited
   t.equal(code, 0)
 
-  const store = openSqliteStore(path)
+  const store = openSqliteDatabase(path)
   t.teardown(() => store.close())
   const completed = await store.queryAudit({ stage: 'completed', limit: 1000 })
   t.equal(completed.filter((row) => row.action === 'getComputation' && row.status === 200).length, BURST, 'every one is in the durable audit trail')

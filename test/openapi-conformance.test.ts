@@ -3,7 +3,7 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { openSqliteStore } from '../src/store/sqlite.js'
+import { openSqliteDatabase } from '../src/store/sqlite-database.js'
 import { conformanceProblems } from './helpers/openapi-conformance.js'
 import { createLogSink } from './helpers/log-sink.js'
 import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
@@ -16,7 +16,7 @@ t.test('a field of the wrong type in a real answer is reported', async (t) => {
   const app = await buildApp({
     config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', ...DEFAULT_TEST_ENV }),
     logger: createLogSink().logger,
-    store: openSqliteStore(':memory:')
+    store: openSqliteDatabase(':memory:')
   })
   t.teardown(() => app.close())
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })

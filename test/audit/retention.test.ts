@@ -4,7 +4,7 @@ import { TEST_CHAIN_KEY, TEST_CHAIN_KEYS } from '../helpers/secrets.js'
 import { startRetention } from '../../src/audit/retention.js'
 import { AuditTrail } from '../../src/audit/trail.js'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { buildTestApp } from '../helpers/app.js'
 import { createLogSink } from '../helpers/log-sink.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -12,7 +12,7 @@ import { startTestSimulator } from '../helpers/simulator.js'
 const DAY_MS = 86_400_000
 
 t.test('pruning past retention keeps a suffix of each chain that verifies', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const sink = createLogSink()
   // Seven records an hour apart, the last one now.
@@ -33,7 +33,7 @@ t.test('pruning past retention keeps a suffix of each chain that verifies', asyn
 })
 
 t.test('a failed prune is logged and retried later, never thrown', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   await store.close()
   const sink = createLogSink()
   const retention = startRetention({ store, log: sink.logger, days: 1, intervalMs: 10 })
@@ -43,7 +43,7 @@ t.test('a failed prune is logged and retried later, never thrown', async (t) => 
 })
 
 t.test('AUDIT_RETENTION_DAYS prunes the app\'s store from start-up', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const old = new AuditTrail({ store, log: createLogSink().logger, chainKey: TEST_CHAIN_KEY, instanceId: 'old' })
   old.append('received', 'ancient', {})

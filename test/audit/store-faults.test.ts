@@ -4,7 +4,10 @@
 // bound, never hangs, turns /readyz red while writes fail, and heals by itself.
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import t, { type Test } from 'tap'
@@ -12,11 +15,13 @@ import { verifyAuditTrail } from '../../src/audit/verify.js'
 import { createServiceKey } from '../../src/identity/service-keys.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import { openStore } from '../../src/store/open.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp, DEFAULT_CALLER, DEFAULT_TEST_ENV, type TestApp } from '../helpers/app.js'
 import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.js'
 import { listeningAddress, startServer } from '../helpers/server-process.js'
+import { spawnChild } from '../helpers/spawn-child.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { TEST_DATABASE_URL } from '../helpers/stores.js'
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
@@ -118,7 +123,7 @@ t.test('a stalled PostgreSQL connection gives 503 within the store timeout, not 
 
 t.test('/readyz turns red as soon as audit writes fail, before the queue is full, and says why', async (t) => {
   const simulator = await startTestSimulator(t)
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   const proxy = await buildTestApp(t, simulator.url, {}, { store })
   await store.close()
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
@@ -207,4 +212,40 @@ t.test('a caller who resets its connection while its service key is still being 
   for (let wait = 0; wait < 500 && completed() === undefined; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
   t.match(completed(), { status: 499, clientAborted: true }, 'the request that got an Audit-Id has its completed record')
   t.equal(simulator.requests.length, 0, 'and nothing was forwarded for a caller who had left')
+})
+
+/** Another process on the machine (a backup, an operator's sqlite3) holding the file's write lock until killed. */
+const HOLD_WRITE_LOCK = `
+  const Database = require('better-sqlite3')
+  const db = new Database(process.argv[1])
+  db.exec('BEGIN IMMEDIATE')
+  process.stdout.write('locked\\n')
+  setInterval(() => {}, 60000)
+`
+
+t.test('while another process holds the SQLite write lock, /livez and /metrics answer and a change waits for its record', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-locked-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'audit.sqlite')
+  const store = openSqliteStore(path)
+  t.teardown(() => store.close())
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+
+  const holder = spawnChild(process.execPath, ['-e', HOLD_WRITE_LOCK, path], {})
+  t.teardown(() => { holder.kill('SIGKILL') })
+  const [locked] = await once(holder.stdout, 'data') as [Buffer]
+  t.equal(locked.toString(), 'locked\n', 'the other process holds the write lock')
+
+  let renamed = false
+  const renaming = rename(proxy, id, 'during-the-lock').finally(() => { renamed = true })
+  t.equal((await proxy.inject({ method: 'GET', url: '/livez' })).statusCode, 200, '/livez answers')
+  t.equal((await proxy.inject({ method: 'GET', url: '/metrics' })).statusCode, 200, '/metrics answers')
+  t.notOk(renamed, 'while the change still waits for its durable record')
+  t.equal(simulator.requests.length, 0, 'which nothing is forwarded without')
+
+  holder.kill('SIGTERM')
+  t.equal((await renaming).statusCode, 204, 'once the lock is gone the change goes through')
+  t.equal(simulator.requests.length, 1)
 })

@@ -10,7 +10,7 @@ import { linkHash } from '../../src/audit/chain.js'
 import { hmacWith } from '../../src/audit/sensitive.js'
 import { AuditTrail } from '../../src/audit/trail.js'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { createLogSink } from '../helpers/log-sink.js'
 import { TEST_CHAIN_KEY, TEST_CHAIN_KEYS, TEST_HMAC_KEY } from '../helpers/secrets.js'
 import type { Store } from '../../src/store/store.js'
@@ -125,7 +125,7 @@ async function tamper (kind: 'sqlite' | 'postgres', stores: { path?: string, sch
 
 t.test('past the queue limit, with the store down, every request is refused rather than left unaudited', async (t) => {
   const simulator = await startTestSimulator(t)
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   const proxy = await buildTestApp(t, simulator.url, { AUDIT_QUEUE_LIMIT: '2' }, { store })
   await store.close()
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
@@ -141,7 +141,7 @@ t.test('past the queue limit, with the store down, every request is refused rath
 })
 
 t.test('a trail resumes its chain after a restart, and reports what it could not write at close', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const sink = createLogSink()
   const before = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, instanceId: 'fixed' })
@@ -167,7 +167,7 @@ t.test('a trail resumes its chain after a restart, and reports what it could not
 t.test('verification names a broken anchor, a broken link and a mismatched index', async (t) => {
   const path = `${process.env.TMPDIR ?? '/tmp'}/codeocean-proxy-verify-${process.pid}.sqlite`
   t.teardown(async () => { await rm(path, { force: true }); await rm(`${path}-wal`, { force: true }); await rm(`${path}-shm`, { force: true }) })
-  const store = openSqliteStore(path)
+  const store = openSqliteDatabase(path)
   t.teardown(() => store.close())
   const trail = new AuditTrail({ store, log: createLogSink().logger, chainKey: TEST_CHAIN_KEY, instanceId: 'i' })
   for (let n = 1; n <= 3; n++) trail.append('received', `a${n}`, { n })
@@ -202,7 +202,7 @@ t.test('verification names a broken anchor, a broken link and a mismatched index
 
 t.test('confidential values are kept only as HMACs an investigator can match', async (t) => {
   const simulator = await startTestSimulator(t)
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const proxy = await buildTestApp(t, simulator.url, {}, { store })
   const hmac = hmacWith(Buffer.from(TEST_HMAC_KEY))
@@ -282,7 +282,7 @@ t.test('PostgreSQL going away mid-service: runs are refused unforwarded, reads g
 })
 
 t.test('close writes every record, including those queued behind a write already in flight', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   let release = (): void => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -302,7 +302,7 @@ t.test('close writes every record, including those queued behind a write already
 })
 
 t.test('checkpoints vouch for the committed head, periodically while it moves, and once more at close', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const sink = createLogSink()
   const trail = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, checkpointLog: sink.logger, checkpointIntervalMs: 10, instanceId: 'vouched' })

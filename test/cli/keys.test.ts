@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import { isEntryPoint, runAsProgram, runKeysCommand, USAGE, type KeysCommandIo, type Program } from '../../src/cli/keys.js'
 import { Unauthenticated } from '../../src/errors.js'
 import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { StoreError, type Store } from '../../src/store/store.js'
 import { spawnChild } from '../helpers/spawn-child.js'
 import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
@@ -147,7 +147,7 @@ t.test('--expires takes a duration from the injected now, or a future ISO-8601 d
     const created = await keys(['create', '--subject', 'svc', '--expires', expires], { AUDIT_DB_PATH: path })
     t.equal(created.code, 0, expires)
     t.match(created.stderr, `expires:     ${expected}`)
-    const store = openSqliteStore(path)
+    const store = openSqliteDatabase(path)
     t.equal((await store.findServiceKey(KEY.exec(created.stdout.trim())?.[1] ?? ''))?.expiresAt, expected, `${expires} is stored as ${expected}`)
     await store.close()
   }

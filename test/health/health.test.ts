@@ -9,7 +9,7 @@ import { connect } from 'node:net'
 import { exportSPKI, generateKeyPair } from 'jose'
 import t from 'tap'
 import { Pool } from 'undici'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp, DEFAULT_CALLER } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -120,7 +120,7 @@ t.test('readiness turns red while the audit trail cannot keep up', async (t) => 
 
 t.test('a store that does not answer in time is reported as such', async (t) => {
   const simulator = await startTestSimulator(t)
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   let pings = 0
   const stalling: Store = { ...store, ping: async () => { pings++; await new Promise<void>(() => {}) } }

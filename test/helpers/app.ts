@@ -7,7 +7,7 @@ import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { AuditRecordsLostError } from '../../src/audit/trail.js'
 import { loadConfig } from '../../src/config.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import type { Store } from '../../src/store/store.js'
 import type { Tracing } from '../../src/telemetry/tracing.js'
 import { createLogSink, type LogSink } from './log-sink.js'
@@ -69,7 +69,7 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     ...env
   })
   const log = createLogSink(config.logLevel)
-  const store = options.store ?? openSqliteStore(':memory:')
+  const store = options.store ?? openSqliteDatabase(':memory:')
   const app = await buildApp({ config, logger: log.logger, store, ...(options.tracing === undefined ? {} : { tracing: options.tracing }) })
   t.teardown(async () => {
     // A test that broke the store on purpose loses what was still queued; that is its point,

@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { pruneExpiredKeys } from '../../src/plugins/idempotency.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { StoreError } from '../../src/store/store.js'
 import { abandon } from '../helpers/abandon.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
@@ -189,7 +189,7 @@ t.test('expired keys are pruned; a store that cannot prune is logged and tried a
 })
 
 t.test('however many keys have expired, one pruning forgets them all, and keeps those still live', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const claim = async (key: string, expiresAt: string): Promise<void> => {
     const at = '2026-01-01T00:00:00.000Z'

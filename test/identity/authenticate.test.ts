@@ -8,7 +8,7 @@ import type { GatewayJwtVerifier } from '../../src/identity/gateway-jwt.js'
 import type { Identity } from '../../src/identity/identity.js'
 import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
 import { TrustedHeaders } from '../../src/identity/trusted-headers.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 
 const GATEWAY_PEER = '10.0.0.7'
 const OTHER_PEER = '203.0.113.50'
@@ -40,7 +40,7 @@ interface Setup {
 
 /** An authenticator on an in-memory store holding one service key; `gatewayHeader` configures a gateway. */
 async function setup (t: Test, options: { gatewayHeader?: string, allowAnonymous?: boolean } = {}): Promise<Setup> {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const { key, row } = await createServiceKey(store, { subject: 'ci-nightly', groups: ['team-b'] })
   const gateway = fakeGateway()

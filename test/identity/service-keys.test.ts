@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Unauthenticated } from '../../src/errors.js'
 import { createServiceKey, looksLikeServiceKey, SERVICE_KEY_PREFIX, ServiceKeys } from '../../src/identity/service-keys.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import type { Store } from '../../src/store/store.js'
 
 const T0 = Date.parse('2024-03-01T12:00:00.000Z')
@@ -12,7 +12,7 @@ const KEY_PATTERN = /^cpx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
 
 /** A fresh in-memory store, closed after the test. */
 function memoryStore (t: Test): Store {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   return store
 }

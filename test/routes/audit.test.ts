@@ -2,7 +2,7 @@
 // callers the policy grants audit:read.
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { TEST_TOKEN } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -119,7 +119,7 @@ forEachStore(t, 'records are filtered and paged, oldest first', async (t, stores
 
 t.test('a bad query is a 400 and a store that cannot be read is a 503', async (t) => {
   const simulator = await startTestSimulator(t)
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   const proxy = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY }, { store })
   for (const query of ['limit=0', 'limit=1001', 'outcome=meh', 'since=yesterday', 'computation_id=x', 'cursor=not-a-cursor', 'colour=red']) {
     const response = await proxy.inject({ method: 'GET', url: `/audit/events?${query}`, headers: asAdmin })

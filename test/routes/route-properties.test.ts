@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { stringify } from 'yaml'
 import { hmacWith } from '../../src/audit/sensitive.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { buildTestApp } from '../helpers/app.js'
 import { MIRRORED_ROUTES, ROUTE_ACTIONS, type MirroredRoute, type RouteAction } from '../helpers/mirrored-routes.js'
 import { TEST_HMAC_KEY } from '../helpers/secrets.js'
@@ -88,7 +88,7 @@ for (const [operationId, route] of routes) {
 for (const [operationId, route] of routes) {
   t.test(`${operationId}: with the store down, ${route.mutates ? 'is refused with 503 and never forwarded' : 'is forwarded, its records kept in memory'}`, async (t) => {
     const simulator = await startTestSimulator(t)
-    const store = openSqliteStore(':memory:')
+    const store = openSqliteDatabase(':memory:')
     const proxy = await buildTestApp(t, simulator.url, {}, { store })
     await store.close()
     const response = await proxy.inject(route.sample(simulator))
@@ -122,7 +122,7 @@ const hmac = hmacWith(Buffer.from(TEST_HMAC_KEY))
 for (const [operationId, route] of routes.filter(([, candidate]: [string, MirroredRoute]) => candidate.sensitive.length > 0)) {
   t.test(`${operationId}: its confidential values are kept only as HMACs, in the trail and the log`, async (t) => {
     const simulator = await startTestSimulator(t)
-    const store = openSqliteStore(':memory:')
+    const store = openSqliteDatabase(':memory:')
     t.teardown(() => store.close())
     const proxy = await buildTestApp(t, simulator.url, {}, { store })
     await proxy.inject(route.sample(simulator))

@@ -15,7 +15,7 @@ import { TEST_TOKEN } from '../helpers/secrets.js'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import type { Simulator } from '../../src/simulator/index.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import type { Store } from '../../src/store/store.js'
 
 const SERVER = 2
@@ -175,7 +175,7 @@ t.test('a refused call is traced too: the policy span says deny, with the error\
 })
 
 t.test('an audit write the store refuses is a failed span', async (t) => {
-  const store = openSqliteStore(':memory:')
+  const store = openSqliteDatabase(':memory:')
   t.teardown(async () => { await store.close() })
   const failing: Store = Object.assign(Object.create(store) as Store, { appendAudit: async () => { throw new Error('disk full') } })
   const { simulator, proxy, address, spans } = await traced(t, {}, { store: failing })

@@ -1,0 +1,59 @@
+// The worker thread that owns the SQLite database (sqlite-database.ts): it opens the file, tells
+// the opening thread how that went, then runs each call sent over its port, one at a time, and
+// answers with the value or the error. better-sqlite3 is synchronous, so a write lock held by
+// another process (a backup, an operator's sqlite3 session) or a slow fsync blocks this thread,
+// never the event loop that serves requests and health checks.
+import { workerData, type MessagePort } from 'node:worker_threads'
+import { openSqliteDatabase } from './sqlite-database.js'
+import type { Store } from './store.js'
+
+export interface SqliteWorkerData {
+  path: string
+  port: MessagePort
+  /** Set to 1 (and notified) once the open's outcome has been posted. */
+  signal: Int32Array
+}
+
+export interface SqliteCall { id: number, method: keyof Store, args: unknown[] }
+export type SqliteAnswer = { id: number, value: unknown } | { id: number, error: SerializedError }
+export interface SerializedError { message: string, cause?: { name: string, message: string, code?: unknown } }
+
+export function serializedError (error: unknown): SerializedError {
+  const { message, cause } = error as { message?: unknown, cause?: { name?: unknown, message?: unknown, code?: unknown } }
+  return {
+    message: String(message),
+    ...(cause === undefined ? {} : { cause: { name: String(cause.name), message: String(cause.message), code: cause.code } })
+  }
+}
+
+function serve ({ path, port, signal }: SqliteWorkerData): void {
+  let store: Store | undefined
+  try {
+    store = openSqliteDatabase(path)
+    port.postMessage({})
+  } catch (error) {
+    port.postMessage({ error: serializedError(error) })
+  }
+  Atomics.store(signal, 0, 1)
+  Atomics.notify(signal, 0)
+  if (store === undefined) {
+    port.close()
+    return
+  }
+  const database = store
+  port.on('message', ({ id, method, args }: SqliteCall) => {
+    if (method === 'close') {
+      // The opening thread waits for this thread to exit: then the file is closed.
+      void database.close().finally(() => process.exit(0))
+      return
+    }
+    // Every method runs its database work synchronously before its first await: calls never interleave.
+    const run = database[method] as (...values: unknown[]) => Promise<unknown>
+    run.apply(database, args).then(
+      (value) => { port.postMessage({ id, value } satisfies SqliteAnswer) },
+      (error: unknown) => { port.postMessage({ id, error: serializedError(error) } satisfies SqliteAnswer) }
+    )
+  })
+}
+
+serve(workerData as SqliteWorkerData)
