@@ -60,10 +60,12 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
     let expectedSeq: number | undefined
     let prevHash: string | undefined
     let key: Buffer | undefined
-    let firstSeq: number | undefined
+    /** The first and last seq seen: a chain that retention pruned starts after 1. */
+    let first = Number.POSITIVE_INFINITY
+    let after = 0
     let hashAtCheckpoint: string | undefined
     const checkpoint = vouched.get(instanceId)
-    for (let rows = await store.readChain(instanceId, 0, PAGE); rows.length > 0; rows = await store.readChain(instanceId, expectedSeq ?? 0, PAGE)) {
+    for (let rows = await store.readChain(instanceId, after, PAGE); rows.length > 0; rows = await store.readChain(instanceId, after, PAGE)) {
       for (const row of rows) {
         const broken = (reason: string): VerifyResult => result({ instanceId, seq: row.seq, auditId: row.auditId, reason })
         const keyed = isKeyed(row.hash)
@@ -86,18 +88,19 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
         }
         if (linkHash(row.prevHash, row.seq, row.body, keyed ? key : undefined) !== row.hash) return broken('its content does not match its hash')
         if (!indexedColumnsMatch(row, instanceId)) return broken('its indexed fields do not match its hashed content')
-        firstSeq ??= row.seq
+        first = Math.min(first, row.seq)
         if (row.seq === checkpoint?.seq) hashAtCheckpoint = row.hash
         expectedSeq = row.seq
+        after = row.seq
         prevHash = row.hash
         records++
         if (!keyed) unkeyed++
       }
     }
-    if (checkpoint !== undefined && (expectedSeq ?? 0) < checkpoint.seq) {
-      return result({ instanceId, seq: checkpoint.seq, auditId: '', reason: `records ${(expectedSeq ?? 0) + 1} to ${checkpoint.seq} are missing from the end: a checkpoint vouches for them` })
+    if (checkpoint !== undefined && after < checkpoint.seq) {
+      return result({ instanceId, seq: checkpoint.seq, auditId: '', reason: `records ${after + 1} to ${checkpoint.seq} are missing from the end: a checkpoint vouches for them` })
     }
-    if (checkpoint !== undefined && (firstSeq ?? 0) <= checkpoint.seq && hashAtCheckpoint !== checkpoint.hash) {
+    if (checkpoint !== undefined && first <= checkpoint.seq && hashAtCheckpoint !== checkpoint.hash) {
       return result({ instanceId, seq: checkpoint.seq, auditId: '', reason: 'the record a checkpoint vouches for is not the one stored' })
     }
   }
