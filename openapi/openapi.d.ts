@@ -2157,6 +2157,11 @@ export interface operations {
                  * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
                  */
                 pipeline_id?: string;
+                /**
+                 * @description Records of runs that resume this computation.
+                 * @example 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+                 */
+                resume_run_id?: string;
                 /** @description Records of this caller (its subject). */
                 actor?: string;
                 stage?: "received" | "completed";

@@ -7,6 +7,7 @@ import { AuditEventPage, AuditEventsQuery } from '../schemas/audit.js'
 import { ref, ErrorBody } from '../schemas/common.js'
 import { AuditKeyRequired, AuditQueriesDisabled, Forbidden, InvalidRequest, Unauthenticated } from '../src/errors.js'
 import type { Policy } from '../src/policy/policy.js'
+import { canonicalId } from '../src/policy/targets.js'
 import type { AuditQuery, Store } from '../src/store/store.js'
 
 export interface AuditRoutesOptions {
@@ -75,9 +76,10 @@ const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, o
     const rows = await options.store.queryAudit({
       ...(query.stage === undefined ? {} : { stage: query.stage }),
       ...(query.action === undefined ? {} : { action: query.action }),
-      ...(query.computation_id === undefined ? {} : { computationId: query.computation_id }),
-      ...(query.capsule_id === undefined ? {} : { capsuleId: query.capsule_id }),
-      ...(query.pipeline_id === undefined ? {} : { pipelineId: query.pipeline_id }),
+      ...(query.computation_id === undefined ? {} : { computationId: canonicalId(query.computation_id) }),
+      ...(query.capsule_id === undefined ? {} : { capsuleId: canonicalId(query.capsule_id) }),
+      ...(query.pipeline_id === undefined ? {} : { pipelineId: canonicalId(query.pipeline_id) }),
+      ...(query.resume_run_id === undefined ? {} : { resumeRunId: canonicalId(query.resume_run_id) }),
       ...(query.actor === undefined ? {} : { actor: query.actor }),
       ...(query.outcome === undefined ? {} : OUTCOMES[query.outcome]),
       ...(query.since === undefined ? {} : { since: query.since }),

@@ -10,6 +10,7 @@ export const AuditEventsQuery = Type.Object({
   computation_id: Type.Optional(Uuid('Records about this computation.')),
   capsule_id: Type.Optional(Uuid('Records about runs of this capsule.')),
   pipeline_id: Type.Optional(Uuid('Records about runs of this pipeline.')),
+  resume_run_id: Type.Optional(Uuid('Records of runs that resume this computation.')),
   actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Records of this caller (its subject).' })),
   stage: Type.Optional(Type.Union([Type.Literal('received'), Type.Literal('completed')])),
   outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('client_error'), Type.Literal('server_error')], {

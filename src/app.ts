@@ -27,6 +27,7 @@ import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { chainKeyFrom } from './audit/chain.js'
+import { answerKeyFrom } from './idempotency/sealed-answers.js'
 import { loadHmacKey } from './audit/hmac-key.js'
 import { Readiness } from './health/readiness.js'
 import { instrumentStore } from './metrics/instrumented-store.js'
@@ -180,6 +181,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(authorizationPlugin, { policy, store })
   await app.register(idempotencyPlugin, {
     store,
+    answerKey: answerKeyFrom(auditKey),
     ttlMs: config.idempotency.ttlMs,
     required: config.idempotency.required,
     // Past every timeout a run's call can take, a claim still in flight was lost after sending.

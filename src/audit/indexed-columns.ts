@@ -3,7 +3,7 @@
 // the stored body, so an edited column cannot hide a record from a search unnoticed.
 import type { AuditRow } from '../store/store.js'
 
-export type IndexedColumns = Pick<AuditRow, 'action' | 'computationId' | 'capsuleId' | 'pipelineId' | 'status' | 'actor'>
+export type IndexedColumns = Pick<AuditRow, 'action' | 'computationId' | 'capsuleId' | 'pipelineId' | 'status' | 'actor' | 'resumeRunId'>
 
 export function indexedColumnsOf (record: Record<string, unknown>): IndexedColumns {
   const resource = (record.resource ?? {}) as Record<string, unknown>
@@ -15,6 +15,7 @@ export function indexedColumnsOf (record: Record<string, unknown>): IndexedColum
     capsuleId: text(resource.capsule_id),
     pipelineId: text(resource.pipeline_id),
     status: typeof record.status === 'number' ? record.status : null,
-    actor: text(actor.subject)
+    actor: text(actor.subject),
+    resumeRunId: text(resource.resume_run_id)
   }
 }

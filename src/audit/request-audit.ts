@@ -2,6 +2,7 @@
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Identity } from '../identity/identity.js'
+import { canonicalId } from '../policy/targets.js'
 import { sensitiveValuesOf, type Hmac } from './sensitive.js'
 
 /**
@@ -131,10 +132,12 @@ export function resourceIdsOf (request: FastifyRequest): Record<string, string> 
     if (typeof source !== 'object' || source === null || Array.isArray(source)) continue
     for (const field of RESOURCE_FIELDS) {
       const value = (source as Record<string, unknown>)[field]
-      if (typeof value === 'string' && resource[field] === undefined) resource[field] = value.slice(0, MAX_ID_LENGTH)
+      // Lower case, as Code Ocean writes ids and authorization compares them: a search finds the
+      // record whatever case the caller typed.
+      if (typeof value === 'string' && resource[field] === undefined) resource[field] = canonicalId(value.slice(0, MAX_ID_LENGTH))
     }
   }
-  if (request.audit.createdComputationId !== undefined) resource.computation_id = request.audit.createdComputationId.slice(0, MAX_ID_LENGTH)
+  if (request.audit.createdComputationId !== undefined) resource.computation_id = canonicalId(request.audit.createdComputationId.slice(0, MAX_ID_LENGTH))
   return resource
 }
 

@@ -87,7 +87,7 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
           return broken('it does not link to the record before it')
         }
         if (linkHash(row.prevHash, row.seq, row.body, keyed ? key : undefined) !== row.hash) return broken('its content does not match its hash')
-        if (!indexedColumnsMatch(row, instanceId)) return broken('its indexed fields do not match its hashed content')
+        if (!indexedColumnsMatch(row, instanceId, keyed)) return broken('its indexed fields do not match its hashed content')
         first = Math.min(first, row.seq)
         if (row.seq === checkpoint?.seq) hashAtCheckpoint = row.hash
         expectedSeq = row.seq
@@ -108,12 +108,14 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
 }
 
 /** Every column a record is stored and searched by says what its hashed body says. */
-function indexedColumnsMatch (row: Awaited<ReturnType<Store['readChain']>>[number], instanceId: string): boolean {
+function indexedColumnsMatch (row: Awaited<ReturnType<Store['readChain']>>[number], instanceId: string, keyed: boolean): boolean {
   const body = JSON.parse(row.body) as Record<string, unknown>
   const columns = indexedColumnsOf(body)
   return body.auditId === row.auditId && body.stage === row.stage && body.seq === row.seq && body.instanceId === instanceId &&
     body.recordedAt === row.recordedAt && columns.action === row.action && columns.computationId === row.computationId &&
-    columns.capsuleId === row.capsuleId && columns.pipelineId === row.pipelineId && columns.status === row.status && columns.actor === row.actor
+    columns.capsuleId === row.capsuleId && columns.pipelineId === row.pipelineId && columns.status === row.status && columns.actor === row.actor &&
+    // Unkeyed records predate the column, which they left empty.
+    (columns.resumeRunId === row.resumeRunId || (!keyed && row.resumeRunId === null))
 }
 
 /** The checkpoints in a log stream's text (pino JSON lines); other lines are skipped. */

@@ -9,6 +9,7 @@ import {
   IdempotencyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused, IdempotencyOutcomeUnknown
 } from '../errors.js'
 import { claimFor, idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
+import { openAnswer, sealAnswer } from '../idempotency/sealed-answers.js'
 import type { Identity } from '../identity/identity.js'
 import type { IdempotencyRow, Store } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
@@ -21,6 +22,8 @@ export interface IdempotencyOptions {
   required: boolean
   /** A claim still in flight after this long is taken as lost after sending: its outcome is unknown. */
   staleAfterMs: number
+  /** Seals the answers kept for replay (answerKeyFrom the audit key). */
+  answerKey: Buffer
 }
 
 /** Failure classes that mean the proxy itself refused to send: nothing reached Code Ocean. */
@@ -87,7 +90,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
           state: fate === 'complete' ? 'completed' : 'unknown',
           status: captured?.status ?? audit.upstreamStatus ?? null,
           headers: captured === undefined ? null : replayHeaders(captured.headers),
-          body: captured?.body.toString('utf8') ?? null,
+          body: captured === undefined ? null : sealAnswer(options.answerKey, subject, key, captured.body.toString('utf8')),
           computationId: audit.createdComputationId ?? null,
           at
         })
@@ -100,10 +103,13 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
   }
 
   function replay (row: IdempotencyRow, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    // A completed key always holds the whole answer; one that cannot be opened (sealed under
+    // another audit key, or edited) is not replayed, and the run is not sent again either.
+    const body = openAnswer(options.answerKey, row.subject, row.key, String(row.body))
+    if (body === undefined) throw new IdempotencyOutcomeUnknown(runTargetOf(request.body as object).kind)
     request.audit.answerSource = 'replay'
     if (row.computationId !== null) request.audit.createdComputationId = row.computationId
-    // A completed key always holds the whole answer.
-    return reply.code(Number(row.status)).headers(row.headers as Record<string, string>).header('idempotent-replayed', 'true').send(row.body)
+    return reply.code(Number(row.status)).headers(row.headers as Record<string, string>).header('idempotent-replayed', 'true').send(body)
   }
 
   // After authorization's: a refused run claims nothing.

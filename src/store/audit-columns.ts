@@ -17,6 +17,7 @@ export interface AuditColumns {
   pipeline_id: string | null
   status: number | null
   actor: string | null
+  resume_run_id: string | null
 }
 
 export function toAuditRow (row: AuditColumns): AuditRow {
@@ -34,6 +35,7 @@ export function toAuditRow (row: AuditColumns): AuditRow {
     capsuleId: row.capsule_id,
     pipelineId: row.pipeline_id,
     status: row.status,
-    actor: row.actor
+    actor: row.actor,
+    resumeRunId: row.resume_run_id
   }
 }

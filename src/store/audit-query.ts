@@ -14,6 +14,7 @@ export function auditQuerySql (query: AuditQuery, placeholder: (index: number) =
   compare('computation_id', '=', query.computationId)
   compare('capsule_id', '=', query.capsuleId)
   compare('pipeline_id', '=', query.pipelineId)
+  compare('resume_run_id', '=', query.resumeRunId)
   compare('actor', '=', query.actor)
   compare('status', '>=', query.statusFrom)
   compare('status', '<=', query.statusTo)

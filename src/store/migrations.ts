@@ -95,6 +95,14 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       'CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_at)'
     ]
+  },
+  {
+    version: 5,
+    name: 'audit records searchable by the run they resume',
+    statements: [
+      'ALTER TABLE audit_records ADD COLUMN resume_run_id TEXT',
+      'CREATE INDEX audit_records_resume_run ON audit_records (resume_run_id, recorded_at)'
+    ]
   }
 ]
 

@@ -28,7 +28,7 @@ export interface PostgresStoreOptions {
 
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000
 
-const COLUMNS = 14
+const COLUMNS = 15
 /** Records per INSERT statement (PostgreSQL allows 65535 parameters). */
 const INSERT_CHUNK = 1000
 
@@ -116,10 +116,10 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
             const chunk = rows.slice(start, start + INSERT_CHUNK)
             const values = chunk.map((_, index) => `(${Array.from({ length: COLUMNS }, (_, column) => `$${index * COLUMNS + column + 1}`).join(', ')})`)
             const inserted = await client.query(`INSERT INTO audit_records
-              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
+              (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor, resume_run_id)
               VALUES ${values.join(', ')} ON CONFLICT (instance_id, seq) DO NOTHING`,
             chunk.flatMap((row) => [row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
-              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor]))
+              row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor, row.resumeRunId]))
             if (inserted.rowCount === chunk.length) continue
             // Some were there already: the same records committed by an attempt whose answer was
             // lost, or another writer's. Only the former may pass.

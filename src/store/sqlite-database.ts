@@ -56,14 +56,14 @@ export function openSqliteDatabase (path: string): Store {
   })
 
   const insert = db.prepare(`INSERT INTO audit_records
-    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, seq) DO NOTHING`)
+    (instance_id, seq, audit_id, stage, recorded_at, body, prev_hash, hash, action, computation_id, capsule_id, pipeline_id, status, actor, resume_run_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, seq) DO NOTHING`)
   const storedHash = db.prepare('SELECT hash FROM audit_records WHERE instance_id = ? AND seq = ?').pluck()
   // Bound by position: by name, better-sqlite3 looks each parameter up on the row (~1 µs a record).
   const appendAll = db.transaction((rows: readonly AuditRow[]) => {
     for (const row of rows) {
       const { changes } = insert.run(row.instanceId, row.seq, row.auditId, row.stage, row.recordedAt, row.body, row.prevHash, row.hash,
-        row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor)
+        row.action, row.computationId, row.capsuleId, row.pipelineId, row.status, row.actor, row.resumeRunId)
       if (changes === 0) confirmStored(row, storedHash.get(row.instanceId, row.seq) as string)
     }
   })

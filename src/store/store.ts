@@ -25,6 +25,8 @@ export interface AuditRow {
   status: number | null
   /** The caller's subject, null where no caller was identified. */
   actor: string | null
+  /** The computation a run resumes (records written before this column existed have null). */
+  resumeRunId: string | null
 }
 
 /** What GET /audit/events may ask for; every field narrows the answer. */
@@ -34,6 +36,7 @@ export interface AuditQuery {
   computationId?: string
   capsuleId?: string
   pipelineId?: string
+  resumeRunId?: string
   actor?: string
   /** Status range, inclusive, e.g. 500 to 599. */
   statusFrom?: number

@@ -99,8 +99,8 @@ t.test('a made-up chain inserted beside the real one does not verify', async (t)
   t.match(await verify(path), { broken: { instanceId, seq: 1, reason: /anchor/ } })
 })
 
-t.test('an edited search column (actor, computation, action, status) does not verify', async (t) => {
-  for (const [column, value] of [['actor', 'mallory@example.com'], ['computation_id', '00000000-0000-4000-8000-000000000000'], ['action', 'getComputation'], ['status', 500], ['recorded_at', '2020-01-01T00:00:00.000Z']] as const) {
+t.test('an edited search column (actor, computation, action, status, resumed run) does not verify', async (t) => {
+  for (const [column, value] of [['actor', 'mallory@example.com'], ['computation_id', '00000000-0000-4000-8000-000000000000'], ['action', 'getComputation'], ['status', 500], ['recorded_at', '2020-01-01T00:00:00.000Z'], ['resume_run_id', '00000000-0000-4000-8000-000000000001']] as const) {
     const { path, rows } = await writtenTrail(t)
     const target = rows.find((row) => row.stage === 'completed' && row.action === 'runCapsule') as AuditRow
     edit(path, (db) => db.prepare(`UPDATE audit_records SET ${column} = ? WHERE seq = ?`).run(value, target.seq))
@@ -147,10 +147,12 @@ t.test('a chain written before links were keyed verifies only when asked to, and
   const path = join(directory, 'audit.sqlite')
   const store = openSqliteDatabase(path)
   const legacy = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'legacy' })
-  legacy.append('received', 'a1', { action: 'getComputation' })
-  legacy.append('completed', 'a1', { action: 'getComputation', status: 200 })
+  legacy.append('received', 'a1', { action: 'runCapsule', resource: { resume_run_id: 'an-earlier-run' } })
+  legacy.append('completed', 'a1', { action: 'runCapsule', status: 200 })
   await legacy.close()
   await store.close()
+  // Written before the resume_run_id column existed, it held nothing there.
+  edit(path, (db) => db.prepare('UPDATE audit_records SET resume_run_id = NULL').run())
   t.match(await verify(path), { broken: { seq: 1, reason: /the chain is unkeyed/ } })
   t.same(await verify(path, { keys: TEST_CHAIN_KEYS, allowUnkeyed: true }), { chains: 1, records: 2, unkeyed: 2 })
 })

@@ -4,12 +4,14 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
+import { answerKeyFrom, openAnswer } from '../../src/idempotency/sealed-answers.js'
 import { pruneExpiredKeys } from '../../src/plugins/idempotency.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { StoreError } from '../../src/store/store.js'
 import { abandon } from '../helpers/abandon.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { createLogSink } from '../helpers/log-sink.js'
+import { TEST_HMAC_KEY } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { TEST_DATABASE_URL, forEachStore } from '../helpers/stores.js'
 
@@ -241,4 +243,28 @@ t.test('a caller who leaves while its key is being claimed leaves the key free: 
   const retried = await settled(t, proxy, body)
   t.equal(retried.statusCode, 200, 'so the retry runs')
   t.equal(runsSeen(simulator), 1)
+})
+
+t.test('the answer kept for replay is sealed at rest, and one that cannot be opened is never replayed nor run again', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const body = { capsule_id: simulator.capsules.analysis, parameters: ['confidential-threshold-0.75'] }
+  const first = await run(proxy, body)
+  t.equal(first.statusCode, 200)
+  t.equal((await settled(t, proxy, body)).headers['idempotent-replayed'], 'true')
+  const at = new Date().toISOString()
+  const stored = await proxy.store.claimIdempotencyKey({ subject: 'alice@example.com', key: KEY, requestHash: 'probe', state: 'in_flight', status: null, headers: null, body: null, computationId: null, createdAt: at, updatedAt: at, expiresAt: at })
+  t.match(stored?.body, /^sealed-v1:[A-Za-z0-9+/=]+$/, 'the stored answer is sealed')
+  t.notMatch(String(stored?.body), /confidential-threshold|"id"/, 'and holds nothing readable')
+  t.equal(openAnswer(answerKeyFrom(Buffer.from(TEST_HMAC_KEY)), 'alice@example.com', KEY, String(stored?.body)), first.body, 'it opens to the answer, byte for byte')
+  t.equal(openAnswer(answerKeyFrom(Buffer.from(TEST_HMAC_KEY)), 'bob@example.com', KEY, String(stored?.body)), undefined, 'but not as another caller\'s')
+  t.equal(openAnswer(answerKeyFrom(Buffer.from('another-audit-key-0123456789')), 'alice@example.com', KEY, String(stored?.body)), undefined, 'nor under another key')
+  t.equal(openAnswer(answerKeyFrom(Buffer.from(TEST_HMAC_KEY)), 'alice@example.com', KEY, '{"written":"before sealing"}'), '{"written":"before sealing"}', 'an answer stored before sealing reads as it is')
+
+  // The same database under another audit key: the answer cannot be opened.
+  const rekeyed = await buildTestApp(t, simulator.url, { POLICY_FILE: '', AUDIT_HMAC_KEY: 'another-audit-key-0123456789' }, { store: proxy.store })
+  const retried = await run(rekeyed, body)
+  t.equal(retried.statusCode, 409)
+  t.equal(retried.json().code, 'PROXY_IDEMPOTENCY_OUTCOME_UNKNOWN')
+  t.equal(runsSeen(simulator), 1, 'and the run was not sent again')
 })

@@ -131,3 +131,20 @@ t.test('a bad query is a 400 and a store that cannot be read is a 503', async (t
   t.equal(down.statusCode, 503)
   t.equal(down.json().code, 'PROXY_AUDIT_UNAVAILABLE')
 })
+
+t.test('ids are kept in lower case, so a call made with an upper-case id is found; runs are found by the run they resume', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY })
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed' })
+  // Forwarded as typed (the simulator, unlike its ids, is case-sensitive: 404); audited in lower case.
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id.toUpperCase()}` })
+  // A run commits every record queued before its own received record.
+  await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis.toUpperCase(), resume_run_id: id.toUpperCase() } })
+  const read = await page(proxy, `computation_id=${id}&stage=received&action=getComputation`)
+  t.match(read.events, [{ action: 'getComputation', resource: { computation_id: id } }], 'the read, by its id in lower case')
+  // Its ids are read from the validated body, so they are in its completed record, which the
+  // next change commits.
+  await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${id}` })
+  const resumed = await page(proxy, `resume_run_id=${id.toUpperCase()}&stage=completed`)
+  t.match(resumed.events, [{ action: 'runCapsule', resource: { resume_run_id: id, capsule_id: simulator.capsules.analysis } }], 'the run that resumes it, whatever case either was asked in')
+})

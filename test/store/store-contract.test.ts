@@ -27,6 +27,7 @@ function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}
     pipelineId: seq === 2 ? 'pipeline-x' : null,
     status: seq % 2 === 1 ? null : 200 + seq,
     actor: seq === 3 ? 'alice@example.com' : null,
+    resumeRunId: seq === 4 ? 'computation-0' : null,
     ...overrides
   }
 }
@@ -56,6 +57,7 @@ forEachStore(t, 'records are found by their columns, in time order, a page at a 
   t.same(keys(await store.queryAudit({ pipelineId: 'pipeline-x', limit: 10 })), ['a2', 'b2'])
   t.same(keys(await store.queryAudit({ capsuleId: 'none', limit: 10 })), [])
   t.same(keys(await store.queryAudit({ actor: 'alice@example.com', limit: 10 })), ['a3'])
+  t.same(keys(await store.queryAudit({ resumeRunId: 'computation-0', limit: 10 })), ['a4'], 'by the run it resumes')
   t.same(keys(await store.queryAudit({ statusFrom: 203, statusTo: 299, limit: 10 })), ['a4'])
   t.same(keys(await store.queryAudit({ since: row('a', 2).recordedAt, until: row('a', 4).recordedAt, limit: 10 })), ['a2', 'b2', 'a3'])
   const first = await store.queryAudit({ limit: 2 })
@@ -98,7 +100,7 @@ forEachStore(t, 'migrations run once, however many handles open the database', a
   await handles[0]?.appendAudit([row('a', 1)])
   const reopened = await stores.open()
   t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
-  t.equal(MIGRATIONS.length, 4)
+  t.equal(MIGRATIONS.length, 5)
 })
 
 function serviceKey (keyId: string, overrides: Partial<ServiceKeyRow> = {}): ServiceKeyRow {
