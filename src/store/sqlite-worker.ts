@@ -18,12 +18,10 @@ export interface SqliteCall { id: number, method: keyof Store, args: unknown[] }
 export type SqliteAnswer = { id: number, value: unknown } | { id: number, error: SerializedError }
 export interface SerializedError { message: string, cause?: { name: string, message: string, code?: unknown } }
 
+/** A StoreError (what every database failure becomes in sqlite-database.ts), as a message can carry it. */
 export function serializedError (error: unknown): SerializedError {
-  const { message, cause } = error as { message?: unknown, cause?: { name?: unknown, message?: unknown, code?: unknown } }
-  return {
-    message: String(message),
-    ...(cause === undefined ? {} : { cause: { name: String(cause.name), message: String(cause.message), code: cause.code } })
-  }
+  const { message, cause } = error as { message: unknown, cause: { name?: unknown, message?: unknown, code?: unknown } }
+  return { message: String(message), cause: { name: String(cause.name), message: String(cause.message), code: cause.code } }
 }
 
 function serve ({ path, port, signal }: SqliteWorkerData): void {

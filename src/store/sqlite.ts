@@ -2,36 +2,46 @@
 // (sqlite-worker.ts) so that a locked or slow disk cannot stall the event loop. Opening waits for
 // the worker (at start-up, briefly), so a bad path fails at once, as before; every call after that
 // is a message to the worker and its answer.
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { SerializedError, SqliteAnswer, SqliteCall, SqliteWorkerData } from './sqlite-worker.js'
 import { StoreError, type Store } from './store.js'
 
 /** The worker module beside this one: TypeScript under a loader (tests, tsx), JavaScript once built. */
-const WORKER = new URL(import.meta.url.endsWith('.ts') ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url)
-/** How long opening may take: creating the file and migrating it, possibly behind another writer's lock. */
+const WORKER = new URL(`./sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+/** How long opening may take by default: creating the file and migrating it, possibly behind another writer's lock. */
 const OPEN_TIMEOUT_MS = 30_000
+
+interface Pending { method: string, resolve: (value: unknown) => void, reject: (error: Error) => void }
 
 function storeError (what: string, error: SerializedError): StoreError {
   const cause = error.cause === undefined ? new Error(error.message) : Object.assign(new Error(error.cause.message), { name: error.cause.name, code: error.cause.code })
   return new StoreError(error.cause === undefined ? `SQLite store: ${what} failed` : error.message, { cause })
 }
 
-export function openSqliteStore (path: string): Store {
+export function openSqliteStore (path: string, options: { openTimeoutMs?: number } = {}): Store {
+  const openTimeoutMs = options.openTimeoutMs ?? OPEN_TIMEOUT_MS
   const { port1: port, port2 } = new MessageChannel()
   const signal = new Int32Array(new SharedArrayBuffer(4))
   const worker = new Worker(WORKER, { workerData: { path, port: port2, signal } satisfies SqliteWorkerData, transferList: [port2] })
-  const waited = Atomics.wait(signal, 0, 0, OPEN_TIMEOUT_MS)
+  const waited = Atomics.wait(signal, 0, 0, openTimeoutMs)
   const opened = receiveMessageOnPort(port)?.message as { error?: SerializedError } | undefined
-  if (waited === 'timed-out' || opened === undefined || opened.error !== undefined) {
+  if (opened?.error !== undefined) {
+    // The worker has closed its port and ends by itself.
+    port.close()
+    throw storeError('open', opened.error)
+  }
+  if (waited === 'timed-out' || opened === undefined) {
     port.close()
     void worker.terminate()
-    throw storeError('open', opened?.error ?? { message: `the database did not open within ${OPEN_TIMEOUT_MS} ms` })
+    throw storeError('open', { message: `the database did not open within ${openTimeoutMs} ms` })
   }
 
   let nextId = 0
   let closed = false
   let exited = false
-  const pending = new Map<number, { method: string, resolve: (value: unknown) => void, reject: (error: Error) => void }>()
+  const pending = new Map<number, Pending>()
   // Only calls in flight keep the process alive, as an open file did before.
   const holdOpen = (): void => {
     if (pending.size === 0) {
@@ -43,23 +53,26 @@ export function openSqliteStore (path: string): Store {
     }
   }
   port.on('message', (answer: SqliteAnswer) => {
-    const call = pending.get(answer.id)
-    if (call === undefined) return
+    // Every answer is to a call in flight: calls leave `pending` only here, or when the worker stops.
+    const call = pending.get(answer.id) as Pending
     pending.delete(answer.id)
     if ('error' in answer) call.reject(storeError(call.method, answer.error))
     else call.resolve(answer.value)
     holdOpen()
   })
+  // When the worker stops (closed, or failed: its 'error' comes before its 'exit'), what was in
+  // flight is rejected, and later calls find the store closed.
   const exitedPromise = new Promise<void>((resolve) => {
-    worker.once('exit', () => {
+    const stopped = (): void => {
       exited = true
+      // Only a worker that died (no test can make one) leaves calls unanswered: a closing one answers first.
+      /* c8 ignore next */
       for (const call of pending.values()) call.reject(storeError(call.method, { message: 'the database worker stopped' }))
       pending.clear()
       resolve()
-    })
-  })
-  worker.on('error', () => {
-    // The 'exit' that follows rejects what was in flight; later calls find the store closed.
+    }
+    worker.once('exit', stopped)
+    worker.on('error', stopped)
   })
   holdOpen()
 

@@ -207,6 +207,11 @@ t.test('an unusable SQLite path fails to open with StoreError', async (t) => {
   t.throws(() => openSqliteStore(join(directory, 'a-file', 'data', 'proxy.sqlite')), StoreError)
 })
 
+t.test('a SQLite store whose worker does not report the database open in time fails to open with StoreError', async (t) => {
+  // No worker thread starts, loads its modules and opens a file within a millisecond.
+  t.throws(() => openSqliteStore(':memory:', { openTimeoutMs: 1 }), { name: 'StoreError', cause: { message: 'the database did not open within 1 ms' } })
+})
+
 t.test('a SQLite database, its WAL and the folder made for it are readable by their owner only', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-store-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
