@@ -316,7 +316,7 @@ t.test('a run may resume only from a computation the caller may read', async (t)
   t.equal(simulator.requests.length, 0)
   const byAlice = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: body(alices.toUpperCase()) }, ALICE)
   t.equal(byAlice.statusCode, 200, 'Alice resumes her own, however she spells its id')
-  t.match(proxy.log.audits().at(-1), { resource: { pipeline_id: simulator.pipelines.main, resume_run_id: alices.toUpperCase() } })
+  t.match(proxy.log.audits().at(-1), { resource: { pipeline_id: simulator.pipelines.main, resume_run_id: alices } }, 'recorded in lower case, as searched')
 })
 
 t.test('a run whose caller left before Code Ocean answered still gets its owner, and its records carry its id', async (t) => {
