@@ -1,6 +1,5 @@
 // The audit trail under pressure: a process killed mid-burst has a durable `received` record
 // for every call Code Ocean saw, and two instances sharing one database keep two intact chains.
-import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import t from 'tap'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
@@ -10,7 +9,7 @@ import { buildTestApp, DEFAULT_TEST_ENV, DEFAULT_CALLER } from '../helpers/app.j
 import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.js'
 import { listeningAddress, startServer } from '../helpers/server-process.js'
 import { startTestSimulator } from '../helpers/simulator.js'
-import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
+import { forEachStore, postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
 
 async function records (store: Store): Promise<Array<{ stage: string, requestId: string }>> {
   const rows = []
@@ -23,17 +22,9 @@ async function records (store: Store): Promise<Array<{ stage: string, requestId:
 // says. A proxy that forwarded before its record was durable would reach Code Ocean in that
 // window; one that waits does not. Then the lock goes, runs flow, and the process is killed.
 t.test('SIGKILL during a burst of runs: nothing is forwarded before its record is durable, and every run Code Ocean saw has one', async (t) => {
-  const schema = `test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  t.teardown(async () => {
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await admin.end()
-  })
-  await admin.query(`CREATE SCHEMA ${schema}`)
+  const { schema, url: databaseUrl } = await postgresSchema(t)
   const simulator = await startTestSimulator(t)
   simulator.inject({ method: 'POST', delayMs: 50 })
-  const databaseUrl = `${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
   const server = startServer({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', DATABASE_URL: databaseUrl, AUDIT_HMAC_KEY: TEST_HMAC_KEY, ...DEFAULT_TEST_ENV })
   t.teardown(() => { server.child.kill('SIGKILL') })
   const address = await listeningAddress(server)
@@ -43,6 +34,9 @@ t.test('SIGKILL during a burst of runs: nothing is forwarded before its record i
   t.teardown(() => locker.end())
   await locker.query('BEGIN')
   await locker.query('LOCK TABLE audit_records IN EXCLUSIVE MODE')
+  const watcher = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await watcher.connect()
+  t.teardown(() => watcher.end())
 
   const burst = Array.from({ length: 40 }, async (_, index) => {
     await new Promise((resolve) => setTimeout(resolve, index * 5))
@@ -55,7 +49,7 @@ t.test('SIGKILL during a burst of runs: nothing is forwarded before its record i
   })
   let waiting = 0
   for (let wait = 0; wait < 200 && waiting === 0; wait++) {
-    const { rows } = await admin.query<{ waiting: number }>(
+    const { rows } = await watcher.query<{ waiting: number }>(
       "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%audit_records%' AND pid <> $1",
       [(locker as unknown as { processID: number }).processID])
     waiting = rows[0]?.waiting ?? 0

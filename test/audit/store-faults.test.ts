@@ -2,14 +2,12 @@
 // disks do, reproduced for real: a TCP relay in front of PostgreSQL that loses a COMMIT's answer,
 // stalls its connections or cuts them, and a store that is gone. The proxy answers 503 within a
 // bound, never hangs, turns /readyz red while writes fail, and heals by itself.
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
-import pg from 'pg'
 import t, { type Test } from 'tap'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
 import { createServiceKey } from '../../src/identity/service-keys.js'
@@ -23,30 +21,20 @@ import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.j
 import { listeningAddress, startServer } from '../helpers/server-process.js'
 import { spawnChild } from '../helpers/spawn-child.js'
 import { startTestSimulator } from '../helpers/simulator.js'
-import { TEST_DATABASE_URL } from '../helpers/stores.js'
+import { postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
+
+async function relayToPostgres (t: Test): Promise<TcpRelay> {
+  const direct = new URL(TEST_DATABASE_URL)
+  return await startTcpRelay(t, { host: direct.hostname, port: Number(direct.port || 5432) })
+}
 
 /** A PostgreSQL store in a schema of its own, reached through a relay the test controls. */
 async function relayedStore (t: Test, timeoutMs?: number): Promise<{ store: Store, relay: TcpRelay, schema: string }> {
-  const direct = new URL(TEST_DATABASE_URL)
-  const relay = await startTcpRelay(t, { host: direct.hostname, port: Number(direct.port || 5432) })
-  const schema = `test_${randomBytes(6).toString('hex')}`
-  t.teardown(async () => {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await client.end()
-  })
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  await admin.end()
-  const relayed = new URL(TEST_DATABASE_URL)
-  relayed.hostname = '127.0.0.1'
-  relayed.port = String(relay.port)
-  relayed.searchParams.set('options', `-c search_path=${schema}`)
+  const relay = await relayToPostgres(t)
+  const { schema, url } = await postgresSchema(t, relay.port)
   // Opened as the process opens it, STORE_TIMEOUT_MS included.
-  const store = await openStore({ kind: 'postgres', url: relayed.href, ...(timeoutMs === undefined ? {} : { timeoutMs }) })
+  const store = await openStore({ kind: 'postgres', url, ...(timeoutMs === undefined ? {} : { timeoutMs }) })
   t.teardown(() => store.close())
   return { store, relay, schema }
 }
@@ -137,23 +125,11 @@ t.test('/readyz turns red as soon as audit writes fail, before the queue is full
 })
 
 t.test('records that cannot be written by shutdown are logged as lost, and the process exits 1', async (t) => {
-  const direct = new URL(TEST_DATABASE_URL)
-  const relay = await startTcpRelay(t, { host: direct.hostname, port: Number(direct.port || 5432) })
-  const schema = `test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  t.teardown(async () => {
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await admin.end()
-  })
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  const relayed = new URL(TEST_DATABASE_URL)
-  relayed.hostname = '127.0.0.1'
-  relayed.port = String(relay.port)
-  relayed.searchParams.set('options', `-c search_path=${schema}`)
+  const relay = await relayToPostgres(t)
+  const { url } = await postgresSchema(t, relay.port)
   const simulator = await startTestSimulator(t)
   const server = startServer({
-    CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: relayed.href,
+    CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: url,
     STORE_TIMEOUT_MS: '500', AUDIT_HMAC_KEY: TEST_HMAC_KEY, ...DEFAULT_TEST_ENV
   })
   t.teardown(() => { server.child.kill('SIGKILL') })

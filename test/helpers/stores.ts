@@ -56,6 +56,29 @@ async function postgresFactory (t: Test): Promise<StoreFactory> {
   }
 }
 
+/**
+ * A PostgreSQL schema of its own, created now and dropped after the test, and the URL that reaches
+ * it (its search_path set), for a process or store the test configures by URL; with `port`, the
+ * URL goes to 127.0.0.1:port instead (a relay in front of the database).
+ */
+export async function postgresSchema (t: Test, port?: number): Promise<{ schema: string, url: string }> {
+  const schema = `test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  t.teardown(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await admin.end()
+  })
+  await admin.query(`CREATE SCHEMA ${schema}`)
+  const url = new URL(TEST_DATABASE_URL)
+  if (port !== undefined) {
+    url.hostname = '127.0.0.1'
+    url.port = String(port)
+  }
+  url.searchParams.set('options', `-c search_path=${schema}`)
+  return { schema, url: url.href }
+}
+
 /** Runs `body` once per adapter, as subtests named after it. */
 export function forEachStore (t: Test, name: string, body: (t: Test, stores: StoreFactory) => Promise<void>): void {
   for (const make of [sqliteFactory, postgresFactory]) {
