@@ -57,6 +57,36 @@ for (const [operationId, route] of routes) {
   })
 }
 
+/** Code Ocean headers a client may rely on, and so must see: what the allowlist is for. */
+const ALLOWED_HEADERS: Readonly<Record<string, string>> = {
+  'content-language': 'en',
+  'cache-control': 'no-store',
+  etag: '"upstream-etag"',
+  'last-modified': 'Sun, 06 Dec 2026 10:00:00 GMT',
+  expires: 'Sun, 06 Dec 2026 11:00:00 GMT',
+  deprecation: 'true',
+  sunset: 'Sun, 06 Dec 2027 00:00:00 GMT',
+  'x-ratelimit-limit': '600',
+  'x-ratelimit-remaining': '599',
+  'x-ratelimit-reset': '60',
+  'retry-after': '30',
+  ratelimit: 'limit=600, remaining=599, reset=60',
+  'ratelimit-policy': '600;w=60',
+  'ratelimit-limit': '600',
+  'ratelimit-remaining': '599',
+  'ratelimit-reset': '60'
+}
+
+t.test('every allowlisted Code Ocean header reaches the caller unchanged', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  simulator.inject({ headers: ALLOWED_HEADERS })
+  for (const [operationId, route] of [['getComputation', MIRRORED_ROUTES.getComputation], ['renameComputation', MIRRORED_ROUTES.renameComputation]] as const) {
+    const response = await proxy.inject((route as MirroredRoute).sample(simulator))
+    for (const [name, value] of Object.entries(ALLOWED_HEADERS)) t.equal(response.headers[name], value, `${operationId}: ${name}`)
+  }
+})
+
 /** A policy file granting `actions` on every capsule, pipeline and computation to group route-testers. */
 async function policyGranting (t: Test, actions: RouteAction[]): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-route-policy-'))
