@@ -5,14 +5,14 @@ import openapiTS, { astToString } from 'openapi-typescript'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { createLogger } from './logger.js'
-import { openSqliteStore } from './store/sqlite.js'
+import { openSqliteDatabase } from './store/sqlite-database.js'
 
 export const OPENAPI_PATH = 'openapi/openapi.json'
 export const OPENAPI_TYPES_PATH = 'openapi/openapi.d.ts'
 
 export async function renderOpenApiDocument (): Promise<string> {
   const config = loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: 'placeholder-not-used', AUDIT_DB_PATH: ':memory:' })
-  const app = await buildApp({ config, logger: createLogger({ level: 'silent' }), store: openSqliteStore(':memory:') })
+  const app = await buildApp({ config, logger: createLogger({ level: 'silent' }), store: openSqliteDatabase(':memory:') })
   try {
     await app.ready()
     return `${JSON.stringify(app.swagger(), null, 2)}\n`

@@ -7,5 +7,5 @@ import type { Store } from './store.js'
 export async function openStore (settings: Config['store']): Promise<Store> {
   return settings.kind === 'postgres'
     ? await openPostgresStore({ connectionString: settings.url, ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }) })
-    : openSqliteStore(settings.path)
+    : await openSqliteStore(settings.path)
 }

@@ -9,9 +9,8 @@ import type { Store } from './store.js'
 
 export interface SqliteWorkerData {
   path: string
+  /** The first message on it says how opening went; then it carries calls and answers. */
   port: MessagePort
-  /** Set to 1 (and notified) once the open's outcome has been posted. */
-  signal: Int32Array
 }
 
 export interface SqliteCall { id: number, method: keyof Store, args: unknown[] }
@@ -24,7 +23,7 @@ export function serializedError (error: unknown): SerializedError {
   return { message: String(message), cause: { name: String(cause.name), message: String(cause.message), code: cause.code } }
 }
 
-function serve ({ path, port, signal }: SqliteWorkerData): void {
+function serve ({ path, port }: SqliteWorkerData): void {
   let store: Store | undefined
   try {
     store = openSqliteDatabase(path)
@@ -32,8 +31,6 @@ function serve ({ path, port, signal }: SqliteWorkerData): void {
   } catch (error) {
     port.postMessage({ error: serializedError(error) })
   }
-  Atomics.store(signal, 0, 1)
-  Atomics.notify(signal, 0)
   if (store === undefined) {
     port.close()
     return

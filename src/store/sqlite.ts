@@ -1,15 +1,43 @@
 // The default store: one SQLite file, whose database work runs in a worker thread of its own
-// (sqlite-worker.ts) so that a locked or slow disk cannot stall the event loop. Opening waits for
-// the worker (at start-up, briefly), so a bad path fails at once, as before; every call after that
-// is a message to the worker and its answer.
+// (sqlite-worker.ts) so that a locked or slow disk cannot stall the event loop. Opening resolves
+// once the worker has opened the file (a bad path rejects at once); every call after that is a
+// message to the worker and its answer.
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import { once } from 'node:events'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import type { SerializedError, SqliteAnswer, SqliteCall, SqliteWorkerData } from './sqlite-worker.js'
 import { StoreError, type Store } from './store.js'
 
 /** The worker module beside this one: TypeScript under a loader (tests, tsx), JavaScript once built. */
 const WORKER = new URL(`./sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+/**
+ * The loaders this process was started with (`--import tsx`, tap's), resolved here. Node 22 does
+ * not run `--import` in worker threads, so the worker imports them itself before its module.
+ */
+const PRELOADS = preloadsOf(process.execArgv)
+const BOOTSTRAP = `(async () => {
+  const { workerData } = require('node:worker_threads')
+  for (const preload of workerData.preloads) {
+    const loaded = await import(preload)
+    // tsx's loader registers its hooks on the main thread only; its API registers them here.
+    if (typeof loaded.register === 'function' && preload.includes('/tsx/')) loaded.register()
+  }
+  await import(workerData.entry)
+})()`
+
+interface Bootstrap { preloads: string[], entry: string }
+
+/** The modules `--import` names in `execArgv`, as URLs; tsx's as its API, which can register in a worker. */
+export function preloadsOf (execArgv: readonly string[]): string[] {
+  const preloads: string[] = []
+  execArgv.forEach((argument, index) => {
+    const specifier = argument === '--import' ? execArgv[index + 1] : argument.startsWith('--import=') ? argument.slice('--import='.length) : undefined
+    if (specifier !== undefined) preloads.push(import.meta.resolve(specifier === 'tsx' ? 'tsx/esm/api' : specifier))
+  })
+  return preloads
+}
+
 /** How long opening may take by default: creating the file and migrating it, possibly behind another writer's lock. */
 const OPEN_TIMEOUT_MS = 30_000
 
@@ -20,22 +48,32 @@ function storeError (what: string, error: SerializedError): StoreError {
   return new StoreError(error.cause === undefined ? `SQLite store: ${what} failed` : error.message, { cause })
 }
 
-export function openSqliteStore (path: string, options: { openTimeoutMs?: number } = {}): Store {
+export async function openSqliteStore (path: string, options: { openTimeoutMs?: number } = {}): Promise<Store> {
   const openTimeoutMs = options.openTimeoutMs ?? OPEN_TIMEOUT_MS
   const { port1: port, port2 } = new MessageChannel()
-  const signal = new Int32Array(new SharedArrayBuffer(4))
-  const worker = new Worker(WORKER, { workerData: { path, port: port2, signal } satisfies SqliteWorkerData, transferList: [port2] })
-  const waited = Atomics.wait(signal, 0, 0, openTimeoutMs)
-  const opened = receiveMessageOnPort(port)?.message as { error?: SerializedError } | undefined
-  if (opened?.error !== undefined) {
+  const worker = new Worker(BOOTSTRAP, {
+    eval: true,
+    execArgv: [],
+    workerData: { path, port: port2, preloads: PRELOADS, entry: WORKER.href } satisfies SqliteWorkerData & Bootstrap,
+    transferList: [port2]
+  })
+  // Awaited, never waited for by blocking: module loader hooks (tsx, tap) serve a worker's imports
+  // through the thread that created it, and on Node 22 a blocked creator would never answer.
+  let timer: NodeJS.Timeout | undefined
+  const opened = await Promise.race([
+    once(port, 'message').then(([message]) => message as { error?: SerializedError }),
+    new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), openTimeoutMs) })
+  ])
+  clearTimeout(timer)
+  if (opened === undefined) {
+    port.close()
+    await worker.terminate()
+    throw storeError('open', { message: `the database did not open within ${openTimeoutMs} ms` })
+  }
+  if (opened.error !== undefined) {
     // The worker has closed its port and ends by itself.
     port.close()
     throw storeError('open', opened.error)
-  }
-  if (waited === 'timed-out' || opened === undefined) {
-    port.close()
-    void worker.terminate()
-    throw storeError('open', { message: `the database did not open within ${openTimeoutMs} ms` })
   }
 
   let nextId = 0

@@ -209,7 +209,7 @@ t.test('while another process holds the SQLite write lock, /livez and /metrics a
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-locked-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const path = join(directory, 'audit.sqlite')
-  const store = openSqliteStore(path)
+  const store = await openSqliteStore(path)
   t.teardown(() => store.close())
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, {}, { store })

@@ -30,7 +30,7 @@ async function sqliteFactory (t: Test): Promise<StoreFactory> {
     name: 'sqlite',
     path,
     async open () {
-      const store = openSqliteStore(path)
+      const store = await openSqliteStore(path)
       t.teardown(() => store.close())
       return store
     }

@@ -6,7 +6,7 @@ import pg from 'pg'
 import t from 'tap'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
-import { openSqliteStore } from '../../src/store/sqlite.js'
+import { openSqliteStore, preloadsOf } from '../../src/store/sqlite.js'
 import { StoreError, type AuditRow, type OwnerRow, type ServiceKeyRow } from '../../src/store/store.js'
 import { openStore } from '../../src/store/open.js'
 import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
@@ -204,12 +204,12 @@ t.test('an unusable SQLite path fails to open with StoreError', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-store-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   await writeFile(join(directory, 'a-file'), '')
-  t.throws(() => openSqliteStore(join(directory, 'a-file', 'data', 'proxy.sqlite')), StoreError)
+  await t.rejects(openSqliteStore(join(directory, 'a-file', 'data', 'proxy.sqlite')), StoreError)
 })
 
 t.test('a SQLite store whose worker does not report the database open in time fails to open with StoreError', async (t) => {
   // No worker thread starts, loads its modules and opens a file within a millisecond.
-  t.throws(() => openSqliteStore(':memory:', { openTimeoutMs: 1 }), { name: 'StoreError', cause: { message: 'the database did not open within 1 ms' } })
+  await t.rejects(openSqliteStore(':memory:', { openTimeoutMs: 1 }), { name: 'StoreError', cause: { message: 'the database did not open within 1 ms' } })
 })
 
 t.test('a SQLite database, its WAL and the folder made for it are readable by their owner only', async (t) => {
@@ -218,7 +218,7 @@ t.test('a SQLite database, its WAL and the folder made for it are readable by th
   const path = join(directory, 'made', 'proxy.sqlite')
   const previous = process.umask(0o022)
   t.teardown(() => process.umask(previous))
-  const store = openSqliteStore(path)
+  const store = await openSqliteStore(path)
   t.teardown(() => store.close())
   await store.appendAudit([row('a', 1)])
   const mode = async (file: string): Promise<number> => (await stat(file)).mode & 0o777
@@ -226,4 +226,11 @@ t.test('a SQLite database, its WAL and the folder made for it are readable by th
   t.equal(await mode(path), 0o600, 'the database')
   t.equal(await mode(`${path}-wal`), 0o600, 'its write-ahead log')
   t.equal(await mode(`${path}-shm`), 0o600, 'its shared memory index')
+})
+
+t.test('the SQLite worker is given the loaders this process was started with, tsx as its API', async (t) => {
+  const tsxApi = import.meta.resolve('tsx/esm/api')
+  const loader = import.meta.url
+  t.same(preloadsOf(['--enable-source-maps', '--import', 'tsx', `--import=${loader}`, '--require', 'x']), [tsxApi, loader])
+  t.same(preloadsOf([]), [], 'none for a built process')
 })
