@@ -33,7 +33,8 @@ export function preloadsOf (execArgv: readonly string[]): string[] {
   const preloads: string[] = []
   execArgv.forEach((argument, index) => {
     const specifier = argument === '--import' ? execArgv[index + 1] : argument.startsWith('--import=') ? argument.slice('--import='.length) : undefined
-    if (specifier !== undefined) preloads.push(import.meta.resolve(specifier === 'tsx' ? 'tsx/esm/api' : specifier))
+    // `--import tsx`, or the tsx command's own `--import …/node_modules/tsx/dist/loader.mjs`.
+    if (specifier !== undefined) preloads.push(import.meta.resolve(specifier === 'tsx' || specifier.includes('/tsx/') ? 'tsx/esm/api' : specifier))
   })
   return preloads
 }

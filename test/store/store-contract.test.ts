@@ -232,5 +232,6 @@ t.test('the SQLite worker is given the loaders this process was started with, ts
   const tsxApi = import.meta.resolve('tsx/esm/api')
   const loader = import.meta.url
   t.same(preloadsOf(['--enable-source-maps', '--import', 'tsx', `--import=${loader}`, '--require', 'x']), [tsxApi, loader])
+  t.same(preloadsOf(['--import', import.meta.resolve('tsx')]), [tsxApi], 'the tsx command\'s loader too')
   t.same(preloadsOf([]), [], 'none for a built process')
 })
