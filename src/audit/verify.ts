@@ -57,7 +57,6 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
     }
   }
   for (const instanceId of instances) {
-    let expectedSeq: number | undefined
     let prevHash: string | undefined
     let key: Buffer | undefined
     /** The first and last seq seen: a chain that retention pruned starts after 1. */
@@ -79,10 +78,10 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
           key = keys.find((candidate) => linkHash(row.prevHash, row.seq, row.body, candidate) === row.hash) ?? keys[0]
           if (key === undefined) return broken('the chain is keyed: give the audit key to verify it')
         }
-        if (expectedSeq === undefined) {
+        if (first === Number.POSITIVE_INFINITY) {
           if (row.seq === 1 && row.prevHash !== chainAnchor(instanceId, keyed ? key : undefined)) return broken('the first record does not link to the chain\'s anchor')
-        } else if (row.seq !== expectedSeq + 1) {
-          return broken(`records ${expectedSeq + 1} to ${row.seq - 1} are missing`)
+        } else if (row.seq !== after + 1) {
+          return broken(`records ${after + 1} to ${row.seq - 1} are missing`)
         } else if (row.prevHash !== prevHash) {
           return broken('it does not link to the record before it')
         }
@@ -90,7 +89,6 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
         if (!indexedColumnsMatch(row, instanceId, keyed)) return broken('its indexed fields do not match its hashed content')
         first = Math.min(first, row.seq)
         if (row.seq === checkpoint?.seq) hashAtCheckpoint = row.hash
-        expectedSeq = row.seq
         after = row.seq
         prevHash = row.hash
         records++
