@@ -10,23 +10,41 @@ import { ConfigError } from '../errors.js'
 const MIN_KEY_BYTES = 16
 
 export function loadHmacKey (settings: Config['audit'], store: Config['store']): Buffer {
-  if (settings.hmacKey !== undefined) return checked(Buffer.from(settings.hmacKey, 'utf8'), 'AUDIT_HMAC_KEY')
-  if (settings.hmacKeyFile !== undefined) {
-    try {
-      return checked(Buffer.from(readFileSync(settings.hmacKeyFile, 'utf8').trim(), 'utf8'), 'the file named by AUDIT_HMAC_KEY_FILE')
-    } catch (error) {
-      if (error instanceof ConfigError) throw error
-      throw new ConfigError([`the file named by AUDIT_HMAC_KEY_FILE cannot be read (${String((error as NodeJS.ErrnoException).code)}): check the path`])
-    }
-  }
+  const existing = existingHmacKey(settings, store)
+  if (existing !== undefined) return existing
   if (store.kind === 'postgres') {
     throw new ConfigError(['AUDIT_HMAC_KEY or AUDIT_HMAC_KEY_FILE is required with DATABASE_URL: every instance must hash with the same key'])
   }
   if (store.path === ':memory:') return randomBytes(32)
   const path = `${store.path}.hmac-key`
   mkdirSync(dirname(path), { recursive: true })
-  if (!existsSync(path)) writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' })
-  return checked(Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8'), path)
+  writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' })
+  return readKeyFile(path, path)
+}
+
+type KeySettings = Pick<Config['audit'], 'hmacKey' | 'hmacKeyFile'>
+
+/**
+ * The key the settings name, or the one kept beside a SQLite database; undefined where there is
+ * none yet. Never makes one: `audit:verify` reads keys with it, and must not invent one.
+ */
+export function existingHmacKey (settings: KeySettings, store: Config['store']): Buffer | undefined {
+  if (settings.hmacKey !== undefined) return checked(Buffer.from(settings.hmacKey, 'utf8'), 'AUDIT_HMAC_KEY')
+  if (settings.hmacKeyFile !== undefined) return readKeyFile(settings.hmacKeyFile, 'the file named by AUDIT_HMAC_KEY_FILE')
+  if (store.kind === 'postgres' || store.path === ':memory:') return undefined
+  const path = `${store.path}.hmac-key`
+  return existsSync(path) ? readKeyFile(path, path) : undefined
+}
+
+/** A key held in a file (surrounding white space dropped), checked; `source` names it in errors. */
+export function readKeyFile (file: string, source: string): Buffer {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError([`${source} cannot be read (${String((error as NodeJS.ErrnoException).code)}): check the path`])
+  }
+  return checked(Buffer.from(text.trim(), 'utf8'), source)
 }
 
 function checked (key: Buffer, source: string): Buffer {

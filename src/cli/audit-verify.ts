@@ -5,18 +5,19 @@
 //   --checkpoints FILE       a log file holding the proxy's audit checkpoints (repeatable)
 //   --previous-key-file FILE an audit key used before a rotation (repeatable)
 //   --allow-unkeyed          check chains written before links were keyed, instead of failing them
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { chainKeyFrom, type Checkpoint } from '../audit/chain.js'
+import { existingHmacKey, readKeyFile } from '../audit/hmac-key.js'
 import { checkpointsIn, verifyAuditTrail } from '../audit/verify.js'
-import { Environment } from '../config.js'
+import { Environment, type Config } from '../config.js'
+import { ConfigError } from '../errors.js'
 import { openStore } from '../store/open.js'
 
 const USAGE = 'usage: audit-verify [--checkpoints FILE]... [--previous-key-file FILE]... [--allow-unkeyed]'
 
-function keyText (file: string): Buffer {
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8')
-}
-
+const databaseUrl = process.env.DATABASE_URL?.trim()
+const path = process.env.AUDIT_DB_PATH?.trim() || String(Environment.properties.AUDIT_DB_PATH.default)
+const settings: Config['store'] = databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'sqlite', path }
 const args = process.argv.slice(2)
 const checkpoints: Checkpoint[] = []
 const auditKeys: Buffer[] = []
@@ -31,20 +32,19 @@ try {
     const file = args[++index]
     if (file === undefined || (flag !== '--checkpoints' && flag !== '--previous-key-file')) throw new Error(USAGE)
     if (flag === '--checkpoints') checkpoints.push(...checkpointsIn(readFileSync(file, 'utf8')))
-    else auditKeys.push(keyText(file))
+    else auditKeys.push(readKeyFile(file, file))
   }
+  // The key the proxy runs with, read as the proxy reads it (never made up here).
+  const hmacKey = process.env.AUDIT_HMAC_KEY?.trim()
+  const hmacKeyFile = process.env.AUDIT_HMAC_KEY_FILE?.trim()
+  const current = existingHmacKey({ ...(hmacKey ? { hmacKey } : {}), ...(hmacKeyFile ? { hmacKeyFile } : {}) }, settings)
+  if (current !== undefined) auditKeys.unshift(current)
 } catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  process.stderr.write(`${error instanceof ConfigError ? error.problems.join('\n') : error instanceof Error ? error.message : String(error)}\n`)
   process.exit(2)
 }
 
-const databaseUrl = process.env.DATABASE_URL?.trim()
-const path = process.env.AUDIT_DB_PATH?.trim() || String(Environment.properties.AUDIT_DB_PATH.default)
-const keyFile = process.env.AUDIT_HMAC_KEY_FILE?.trim() || (databaseUrl ? undefined : `${path}.hmac-key`)
-if (process.env.AUDIT_HMAC_KEY?.trim()) auditKeys.unshift(Buffer.from(process.env.AUDIT_HMAC_KEY.trim(), 'utf8'))
-else if (keyFile !== undefined && existsSync(keyFile)) auditKeys.unshift(keyText(keyFile))
-
-const store = await openStore(databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'sqlite', path })
+const store = await openStore(settings)
 try {
   const result = await verifyAuditTrail(store, { keys: auditKeys.map(chainKeyFrom), allowUnkeyed, checkpoints })
   if (result.broken === undefined) {
