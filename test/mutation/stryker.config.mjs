@@ -16,7 +16,7 @@ const groups = {
   },
   policy: {
     mutate: ['src/policy/**/*.ts'],
-    testFiles: ['test/policy/*.test.ts', 'test/routes/route-properties.test.ts']
+    testFiles: ['test/policy/*.test.ts']
   },
   audit: {
     mutate: ['src/audit/**/*.ts'],
