@@ -3,7 +3,7 @@
 import { Type, type Static, type TInteger, type TLiteral, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigError } from './errors.js'
-import { trustedProxyList } from './identity/trusted-headers.js'
+import { addressList } from './net/address-list.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -383,7 +383,7 @@ function listOf (value: string | undefined): string[] {
 
 function isTrustedProxyEntry (entry: string): boolean {
   try {
-    trustedProxyList([entry])
+    addressList([entry])
     return true
   } catch {
     return false

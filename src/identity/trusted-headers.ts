@@ -1,8 +1,9 @@
 // Plain identity headers (X-Forwarded-User and friends) set by a gateway that has already
 // authenticated the caller. Anyone can send such headers, so they count only on connections
 // from the configured gateway addresses.
-import { BlockList, isIPv4, isIPv6 } from 'node:net'
+import { isIPv4, type BlockList } from 'node:net'
 import { Unauthenticated } from '../errors.js'
+import { addressList } from '../net/address-list.js'
 import type { Identity } from './identity.js'
 
 export interface TrustedHeaderOptions {
@@ -17,22 +18,6 @@ export interface TrustedHeaderOptions {
 export const IDENTITY_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
 const MAX_GROUPS = 256
 
-/** Parses `10.0.0.0/8`, `::1`, `fd00::/8`…; throws with the entry named when one is not. */
-export function trustedProxyList (entries: readonly string[]): BlockList {
-  const list = new BlockList()
-  for (const entry of entries) {
-    const [address = '', prefix, ...rest] = entry.split('/')
-    const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined
-    const bits = prefix === undefined ? undefined : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN
-    if (type === undefined || rest.length > 0 || Number.isNaN(bits) || (bits ?? 0) > (type === 'ipv4' ? 32 : 128)) {
-      throw new TypeError(`${JSON.stringify(entry)} is not an IP address or CIDR range`)
-    }
-    if (bits === undefined) list.addAddress(address, type)
-    else list.addSubnet(address, bits, type)
-  }
-  return list
-}
-
 /** Peer addresses whose verdict is remembered: every caller's, from a gateway's few addresses to a bounded many. */
 const MAX_REMEMBERED_PEERS = 1024
 
@@ -45,7 +30,7 @@ export class TrustedHeaders {
   readonly names: readonly string[]
 
   constructor (options: TrustedHeaderOptions) {
-    this.#proxies = trustedProxyList(options.proxies)
+    this.#proxies = addressList(options.proxies)
     this.#names = { ...options, userHeader: options.userHeader.toLowerCase(), emailHeader: options.emailHeader.toLowerCase(), groupsHeader: options.groupsHeader.toLowerCase() }
     this.names = Object.freeze([this.#names.userHeader, this.#names.emailHeader, this.#names.groupsHeader])
   }

@@ -4,17 +4,13 @@
 import type { Identity } from '../identity/identity.js'
 import type { OwnerRow } from '../store/store.js'
 import type { Action, PolicyDocument, PolicyRule, Scope } from './policy-file.js'
-import { canonicalId } from './targets.js'
+import { canonicalId, type Target } from './targets.js'
+
+export type { Target }
 
 export type TargetAction = 'run' | 'list'
 export type ComputationAction = 'read' | 'rename' | 'delete' | 'attach'
 const COMPUTATION_ACTIONS: readonly ComputationAction[] = ['read', 'rename', 'delete', 'attach']
-
-/** A capsule or pipeline. */
-export interface Target {
-  kind: 'capsule' | 'pipeline'
-  id: string
-}
 
 export interface Decision {
   allowed: boolean

@@ -1,7 +1,12 @@
 // What a request acts on, read from its validated parts: the capsule or pipeline a run starts
 // or a list names. Ids are UUIDs, compared in lower case as Code Ocean writes them.
 import { InvalidRequest } from '../errors.js'
-import type { Target } from './policy.js'
+
+/** A capsule or pipeline. */
+export interface Target {
+  kind: 'capsule' | 'pipeline'
+  id: string
+}
 
 /** Ids are UUIDs, which Code Ocean writes in lower case: compared and stored that way whatever the caller typed. */
 export function canonicalId (id: string): string {
