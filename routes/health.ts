@@ -1,5 +1,6 @@
-// GET /livez and GET /readyz, outside /api/v1: for load balancers and orchestrators. Neither needs
-// a caller nor is audited; /livez answers even when the process is overloaded.
+// GET /livez and GET /readyz, outside /api/v1: for load balancers and orchestrators, which may probe
+// with HEAD as well. Neither needs a caller nor is audited; /livez answers even when the process is
+// overloaded.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BAD_QUERY, NoQuery, ref } from '../schemas/common.js'
 import { Liveness, Readiness } from '../schemas/health.js'
@@ -12,6 +13,8 @@ export interface HealthRoutesOptions {
 const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, options) => {
   app.get('/livez', {
     config: { operational: true, answersUnderPressure: true },
+    // HEAD is off app-wide (it is not part of Code Ocean's API); probes that use it get it here.
+    exposeHeadRoute: true,
     schema: {
       operationId: 'getLiveness',
       summary: 'Is the process alive?',
@@ -26,6 +29,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
 
   app.get('/readyz', {
     config: { operational: true, answersUnderPressure: true },
+    exposeHeadRoute: true,
     schema: {
       operationId: 'getReadiness',
       summary: 'Should this instance be sent traffic?',

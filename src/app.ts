@@ -188,7 +188,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     staleAfterMs: config.upstream.headersTimeoutMs + config.upstream.bodyTimeoutMs + config.upstream.limits.queueTimeoutMs + 60_000
   })
   await app.register(rateLimitsPlugin, config.rateLimits)
-  await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes })
+  await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes, apiPrefix: API_ROUTE_PREFIX })
   await app.register(overloadPlugin, config.overload)
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })

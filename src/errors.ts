@@ -11,7 +11,14 @@ export const MalformedJson = createError(
 export const BadRequest = createError('PROXY_BAD_REQUEST', '%s', 400)
 export const RouteNotFound = createError(
   'PROXY_ROUTE_NOT_FOUND',
-  'No such endpoint: %s %s. The Code Ocean API is served under /api/v1; see /docs for the list.',
+  'No such endpoint: %s %s. This proxy serves Code Ocean\'s Computations API only, under /api/v1; ' +
+    'to wait for a computation to finish, call GET /computations/{computation_id}/wait (outside /api/v1). See /docs for every endpoint.',
+  404
+)
+export const NotMirrored = createError(
+  'PROXY_NOT_MIRRORED',
+  '%s %s is part of Code Ocean\'s API for %s, which this proxy does not serve: it serves the Computations API only ' +
+    '(computations, and the computations of a capsule or pipeline). See /docs for every endpoint it serves.',
   404
 )
 export const BadUrl = createError(

@@ -66,7 +66,7 @@ const cases: Case[] = [
   { name: 'an empty attach list', method: 'POST', url: `/api/v1/computations/${VALID_ID}/data_assets`, payload: '[]', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST' },
   { name: 'a detach list of non-ids', method: 'DELETE', url: `/api/v1/computations/${VALID_ID}/data_assets/`, payload: '["../x"]', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST' },
   { name: 'an unknown path', method: 'GET', url: '/api/v1/computations', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
-  { name: 'an unknown API', method: 'GET', url: '/api/v1/data_assets', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
+  { name: 'an API the proxy does not mirror', method: 'GET', url: '/api/v1/data_assets', status: 404, code: 'PROXY_NOT_MIRRORED', message: /data assets, which this proxy does not serve/ },
   { name: 'a path outside the API', method: 'GET', url: '/../../etc/passwd', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' },
   { name: 'a method the API does not have', method: 'PATCH', url: '/api/v1/computations', status: 404, code: 'PROXY_ROUTE_NOT_FOUND' }
 ]

@@ -8,12 +8,15 @@ import { auditRequest, type AuditWriters } from './audit.js'
 import { StoreError } from '../store/store.js'
 import {
   AuditUnavailable,
-  BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, PathSegmentTooLong, RouteNotFound,
+  BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, NotMirrored, PathSegmentTooLong, RouteNotFound,
   UnsupportedMediaType
 } from '../errors.js'
+import { unmirroredResourceOf } from '../not-mirrored.js'
 
 export interface ErrorHandlingOptions {
   bodyLimitBytes: number
+  /** Where Code Ocean's API is mirrored (/api/v1): a call there to what is not mirrored is told so. */
+  apiPrefix: string
 }
 
 /** Seconds a caller should wait after a 503 from the proxy itself. */
@@ -91,7 +94,9 @@ async function errorHandling (app: FastifyInstance, options: ErrorHandlingOption
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.replace(/\?.*$/s, '').slice(0, MAX_ECHOED_PATH)
-    return sendError(request, reply, new RouteNotFound(request.method, path))
+    const resource = unmirroredResourceOf(path, options.apiPrefix)
+    const notFound = resource === undefined ? new RouteNotFound(request.method, path) : new NotMirrored(request.method, path, resource)
+    return sendError(request, reply, notFound)
   })
 }
 

@@ -1,6 +1,8 @@
 // The OpenAPI document, generated from the routes' own schemas, served at /openapi.json with
-// Swagger UI at /docs. Components are named by their `$id` (Computation, RunParams, …).
-import type { FastifyInstance } from 'fastify'
+// Swagger UI at /docs. Components are named by their `$id` (Computation, RunParams, …). Both are
+// operational, like health and metrics: reading the documentation is not an API call, so it is
+// neither identified nor audited.
+import type { FastifyInstance, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -65,8 +67,16 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
       buildLocalReference: (json) => String(json.$id)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  // Swagger UI's pages and assets are routes of its own: a context of their own marks each of them.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', markOperational)
+    await docs.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' })
+  })
+  app.get('/openapi.json', { config: { operational: true }, schema: { hide: true } }, async () => app.swagger())
+}
+
+function markOperational (route: RouteOptions): void {
+  route.config = { ...route.config, operational: true }
 }
 
 /** The configured header, as the gateway spells it; a placeholder name when none is configured. */
