@@ -1,20 +1,16 @@
 // GET /audit/events: the audit trail, filtered and paged, for holders of the audit admin key
 // and callers the policy grants audit:read. An extension outside /api/v1 (Code Ocean has
 // nothing like it); its own calls are audited too.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AuditEventPage, AuditEventsQuery } from '../schemas/audit.js'
 import { ref, ErrorBody } from '../schemas/common.js'
-import { AuditKeyRequired, AuditQueriesDisabled, Forbidden, InvalidRequest, Unauthenticated } from '../src/errors.js'
-import type { Policy } from '../src/policy/policy.js'
+import { routeContract } from '../src/contract/route-contract.js'
+import { InvalidRequest } from '../src/errors.js'
 import { canonicalId } from '../src/policy/targets.js'
 import type { AuditQuery, Store } from '../src/store/store.js'
 
 export interface AuditRoutesOptions {
   store: Store
-  policy: Policy
-  /** Undefined: queries are disabled. */
-  adminKey?: string
 }
 
 const DEFAULT_LIMIT = 100
@@ -23,8 +19,6 @@ const OUTCOMES = {
   client_error: { statusFrom: 400, statusTo: 499 },
   server_error: { statusFrom: 500, statusTo: 999 }
 } as const
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 function encodeCursor (after: NonNullable<AuditQuery['after']>): string {
   return Buffer.from(JSON.stringify([after.recordedAt, after.instanceId, after.seq])).toString('base64url')
@@ -39,9 +33,9 @@ function decodeCursor (cursor: string): NonNullable<AuditQuery['after']> {
 }
 
 const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, options) => {
-  const expected = options.adminKey === undefined ? undefined : digest(options.adminKey)
-
   app.get('/audit/events', {
+    // Who may read it is decided with every other route's action (see plugins/authorization.ts).
+    config: { contract: routeContract({ operation: 'listAuditEvents', action: 'audit:read', resource: 'audit trail' }) },
     schema: {
       operationId: 'listAuditEvents',
       summary: 'Search the audit trail',
@@ -58,19 +52,6 @@ const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, o
       }
     }
   }, async (request) => {
-    // An outage while proving the caller (store, JWKS) is answered as such, not as a refusal.
-    if (request.identity === null && request.identityFailure !== null && !(request.identityFailure instanceof Unauthenticated)) throw request.identityFailure
-    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
-    const byKey = expected !== undefined && presented !== undefined && timingSafeEqual(digest(presented), expected)
-    const granted = request.identity === null ? undefined : options.policy.mayReadAudit(request.identity)
-    request.audit.decision = byKey
-      ? { outcome: 'allow', reason: 'audit admin key' }
-      : { outcome: granted?.allowed === true ? 'allow' : 'deny', reason: granted?.reason ?? 'no audit admin key and no proven caller' }
-    if (!byKey && granted?.allowed !== true) {
-      if (granted !== undefined) throw new Forbidden('audit:read', 'the audit trail')
-      if (expected === undefined) throw new AuditQueriesDisabled()
-      throw new AuditKeyRequired()
-    }
     const { query } = request
     const limit = query.limit === undefined ? DEFAULT_LIMIT : Number(query.limit)
     const rows = await options.store.queryAudit({

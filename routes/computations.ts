@@ -1,8 +1,9 @@
 // /api/v1/computations: run, get, rename, delete, results, result URLs and cloud-workstation
-// data assets. Each route only declares its schema, its action in the policy's terms, and
-// whether it changes something at Code Ocean (which makes its audit record durable before
-// forwarding); authorization and forwarding are shared.
+// data assets. Each route only declares its schema and its contract (its action in the policy's
+// terms, whether it changes something at Code Ocean, may be retried or shared, and which of its
+// values are confidential); authorization, audit and forwarding are shared and read the contract.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { routeContract } from '../src/contract/route-contract.js'
 import { NoContent, NoQuery, errorResponses, ref } from '../schemas/common.js'
 import {
   Computation, ComputationIdParams, DataAssetAttachList, DataAssetAttachResultsList, DataAssetDetachList,
@@ -18,7 +19,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const forward = app.forwardToCodeOcean
 
   app.post('/computations', {
-    config: { mutates: true, action: 'run' },
+    config: { contract: routeContract({ operation: 'runCapsule', action: 'run', resource: 'body: capsule_id | pipeline_id', mutates: true, sensitive: ['body.parameters'] }) },
     schema: {
       operationId: 'runCapsule',
       summary: 'Run a capsule or a pipeline',
@@ -34,7 +35,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id', {
-    config: { action: 'read', retry: true, coalesce: true },
+    config: { contract: routeContract({ operation: 'getComputation', action: 'read', resource: 'path: computation_id', retries: true, coalesces: true }) },
     schema: {
       operationId: 'getComputation',
       summary: 'Get a computation',
@@ -46,7 +47,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.patch('/computations/:computation_id', {
-    config: { mutates: true, action: 'rename' },
+    config: { contract: routeContract({ operation: 'renameComputation', action: 'rename', resource: 'path: computation_id', mutates: true, sensitive: ['query.name'] }) },
     schema: {
       operationId: 'renameComputation',
       summary: 'Rename a computation',
@@ -59,7 +60,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.delete('/computations/:computation_id', {
-    config: { mutates: true, action: 'delete' },
+    config: { contract: routeContract({ operation: 'deleteComputation', action: 'delete', resource: 'path: computation_id', mutates: true }) },
     schema: {
       operationId: 'deleteComputation',
       summary: 'Delete a computation, stopping it if it runs',
@@ -72,7 +73,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/results', {
-    config: { action: 'read', retry: true },
+    config: { contract: routeContract({ operation: 'listComputationResults', action: 'read', resource: 'path: computation_id', retries: true, sensitive: ['body.path'] }) },
     schema: {
       operationId: 'listComputationResults',
       summary: 'List one folder of a computation\'s results',
@@ -85,7 +86,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id/results/urls', {
-    config: { action: 'read', retry: true },
+    config: { contract: routeContract({ operation: 'getResultFileUrls', action: 'read', resource: 'path: computation_id', retries: true, sensitive: ['query.path'] }) },
     schema: {
       operationId: 'getResultFileUrls',
       summary: 'Get signed URLs to download or view a result file',
@@ -97,7 +98,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.get('/computations/:computation_id/results/download_url', {
-    config: { action: 'read', retry: true },
+    config: { contract: routeContract({ operation: 'getResultFileDownloadUrl', action: 'read', resource: 'path: computation_id', retries: true, sensitive: ['query.path'] }) },
     schema: {
       operationId: 'getResultFileDownloadUrl',
       summary: 'Get a signed URL to download a result file (deprecated)',
@@ -111,7 +112,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/data_assets', {
-    config: { mutates: true, action: 'attach' },
+    config: { contract: routeContract({ operation: 'attachComputationDataAssets', action: 'attach', resource: 'path: computation_id', mutates: true }) },
     schema: {
       operationId: 'attachComputationDataAssets',
       summary: 'Attach data assets to a cloud workstation',
@@ -125,7 +126,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // The trailing slash is how the SDK sends it; it is forwarded the same way.
   app.delete('/computations/:computation_id/data_assets/', {
-    config: { mutates: true, action: 'attach' },
+    config: { contract: routeContract({ operation: 'detachComputationDataAssets', action: 'attach', resource: 'path: computation_id', mutates: true }) },
     schema: {
       operationId: 'detachComputationDataAssets',
       summary: 'Detach data assets from a cloud workstation',

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses, ref } from '../schemas/common.js'
 import { Computation, ComputationIdParams } from '../schemas/computations.js'
+import { routeContract } from '../src/contract/route-contract.js'
 
 export const WaitQuery = Type.Object({
   timeout: Type.Optional(Type.String({
@@ -15,7 +16,7 @@ export const WaitQuery = Type.Object({
 
 const waitRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/computations/:computation_id/wait', {
-    config: { action: 'read' },
+    config: { contract: routeContract({ operation: 'waitForComputation', action: 'read', resource: 'path: computation_id' }) },
     schema: {
       operationId: 'waitForComputation',
       summary: 'Wait until a computation has finished',

@@ -24,6 +24,7 @@ import overloadPlugin from './plugins/overload.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
+import routeContractsPlugin from './plugins/route-contracts.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { chainKeyFrom } from './audit/chain.js'
@@ -175,10 +176,12 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   })
   // First, so the request span is open before any other hook runs and sees every route.
   if (options.tracing !== undefined) await app.register(options.tracing.fastifyPlugin)
+  // Before any route: a route declared without a contract (or an operational marking) stops the app.
+  await app.register(routeContractsPlugin, { apiPrefix: API_ROUTE_PREFIX })
   await app.register(requestIdPlugin)
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
-  await app.register(authorizationPlugin, { policy, store })
+  await app.register(authorizationPlugin, { policy, store, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
   await app.register(idempotencyPlugin, {
     store,
     answerKey: answerKeyFrom(auditKey),
@@ -205,7 +208,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(waitRoutes)
   await app.register(healthRoutes, { readiness })
   if (config.metrics.port === undefined) await app.register(metricsRoutes, { metrics })
-  await app.register(auditRoutes, { store, policy, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
+  await app.register(auditRoutes, { store })
   return app
 }
 

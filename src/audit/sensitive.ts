@@ -3,6 +3,7 @@
 // value can still find the records that carry it, and nobody reading the trail learns values.
 import { createHmac } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
+import type { SensitiveValue } from '../contract/route-contract.js'
 
 export type Hmac = (value: string) => string
 
@@ -26,18 +27,29 @@ function parametersOf (body: Omit<RunBody, 'processes'>, hmac: Hmac): Record<str
   return hashed
 }
 
-/** HMACs of the confidential values of a validated request; empty when it has none. */
-export function sensitiveValuesOf (request: FastifyRequest, hmac: Hmac): Record<string, unknown> {
-  const hashed: Record<string, unknown> = {}
-  const query = request.query as { name?: string, path?: string }
-  if (typeof query.name === 'string') hashed.name = hmac(query.name)
-  if (typeof query.path === 'string') hashed.path = hmac(query.path)
-  const body = request.body as (RunBody & { path?: unknown }) | undefined
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return hashed
-  if (typeof body.path === 'string') hashed.path = hmac(body.path)
-  Object.assign(hashed, parametersOf(body, hmac))
-  if (body.processes != null) {
-    hashed.processes = Object.fromEntries(body.processes.map((process) => [process.name, parametersOf(process, hmac)]))
+interface Sent {
+  query: { name?: unknown, path?: unknown }
+  body: (RunBody & { path?: unknown }) | undefined
+}
+
+/** How each kind of confidential value is found and hashed; every kind a contract can name has one. */
+const HASHERS: Readonly<Record<SensitiveValue, (sent: Sent, hmac: Hmac) => Record<string, unknown>>> = {
+  'query.name': ({ query }, hmac) => typeof query.name === 'string' ? { name: hmac(query.name) } : {},
+  'query.path': ({ query }, hmac) => typeof query.path === 'string' ? { path: hmac(query.path) } : {},
+  'body.path': ({ body }, hmac) => typeof body?.path === 'string' ? { path: hmac(body.path) } : {},
+  'body.parameters': ({ body }, hmac) => {
+    if (typeof body !== 'object' || body === null) return {}
+    const hashed = parametersOf(body, hmac)
+    if (body.processes != null) {
+      hashed.processes = Object.fromEntries(body.processes.map((process) => [process.name, parametersOf(process, hmac)]))
+    }
+    return hashed
   }
-  return hashed
+}
+
+/** HMACs of the confidential values of a validated request, as its route's contract names them; empty when it has none. */
+export function sensitiveValuesOf (request: FastifyRequest, hmac: Hmac): Record<string, unknown> {
+  const sent: Sent = { query: request.query as Sent['query'], body: request.body as Sent['body'] }
+  const sensitive = request.routeOptions.config.contract?.sensitive ?? []
+  return Object.assign({}, ...sensitive.map((value) => HASHERS[value](sent, hmac))) as Record<string, unknown>
 }

@@ -2,6 +2,7 @@
 // the audit trail's writes and the store's errors, and gauges read when scraped (connections to
 // Code Ocean, calls queued, the circuit, records waiting to be written, the event loop).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { budgetOf, type RouteContract } from '../contract/route-contract.js'
 
 /** Request and call latencies: from a cached poll (sub-millisecond) to a slow Code Ocean (a minute). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -110,6 +111,11 @@ export class ProxyMetrics {
     })
   }
 
+  /** Registers the gauge of waits; called by whatever owns the wait endpoint's watcher. */
+  watchWaits (read: () => { callers: number, computations: number }): void {
+    this.#stateGauge('codeocean_proxy_waits', 'Callers waiting at /computations/{id}/wait, and the computations polled for them.', read)
+  }
+
   /** A gauge with one sample per `state` label, read when scraped; none when `read` has nothing. */
   #stateGauge (name: string, help: string, read: () => Record<string, number> | undefined): void {
     new Gauge({
@@ -123,12 +129,14 @@ export class ProxyMetrics {
     })
   }
 
-  requestFinished (request: FinishedRequest): void {
+  /** One request answered; its route's contract (none for an unmatched URL) says which rate-limit budget refused it. */
+  requestFinished (request: FinishedRequest, contract?: RouteContract): void {
     const operation = request.action ?? 'none'
     this.#requests.observe({ operation, status: request.status }, request.durationMs / 1000)
     if (request.upstreamAttempts > 1) this.#retries.inc({ operation }, request.upstreamAttempts - 1)
     if (request.answerSource !== null) this.#answers.inc({ operation, source: request.answerSource })
-    if (request.errorCode === RATE_LIMITED) this.#rateLimited.inc({ budget: operation === 'runCapsule' ? 'runs' : 'calls' })
+    const budget = contract === undefined ? undefined : budgetOf(contract)
+    if (request.errorCode === RATE_LIMITED && budget !== undefined) this.#rateLimited.inc({ budget })
   }
 
   upstreamCallFinished (operation: string, outcome: string | number, durationMs: number): void {

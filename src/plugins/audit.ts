@@ -11,17 +11,12 @@ import { newAuditId } from '../audit/audit-id.js'
 import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type AuditRecord, type RouteIdentity } from '../audit/request-audit.js'
 import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
+import type { RouteContract } from '../contract/route-contract.js'
 import { AuditUnavailable } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     audit: RequestAudit
-  }
-  interface FastifyContextConfig {
-    /** The call changes something at Code Ocean: its `received` record must be durable first. */
-    mutates?: boolean
-    /** An operator's endpoint (health, metrics): not an API call, so neither identified nor audited. */
-    operational?: boolean
   }
 }
 
@@ -32,7 +27,7 @@ export interface AuditWriters {
   /** Keeps confidential values out of the trail (see sensitive.ts). */
   hmac: Hmac
   /** Told of every completed record (the metrics count requests from them). */
-  observe?: (record: AuditRecord) => void
+  observe?: (record: AuditRecord, contract: RouteContract | undefined) => void
 }
 
 export const AUDIT_ID_HEADER = 'audit-id'
@@ -52,7 +47,7 @@ export function auditRequest (
   request.audit = new RequestAudit(auditId, () => {
     const record = completedRecord(request, reply, route, writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
-    writers.observe?.(record)
+    writers.observe?.(record, request.routeOptions.config.contract)
     try {
       writers.trail.append('completed', auditId, record)
     } catch (error) {

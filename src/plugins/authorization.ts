@@ -1,11 +1,15 @@
 // Refuses callers without a proven identity, then applies the policy before anything is
 // forwarded: runs and lists by capsule or pipeline, per-computation calls by who started the
-// computation. A computation the caller may not see is answered as missing, so its id cannot be
-// probed. Afterwards it records who started a run, and drops from a list what the caller may not see.
+// computation, audit queries by the audit admin key or audit:read. A computation the caller may
+// not see is answered as missing, so its id cannot be probed. Afterwards it records who started a
+// run, and drops from a list what the caller may not see. Every route has a contract or is
+// operational (see plugins/route-contracts.ts): none is served unchecked by omission.
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { trace } from '@opentelemetry/api'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ComputationNotFound, Forbidden, Unauthenticated, UpstreamProtocolError } from '../errors.js'
+import type { RouteContract } from '../contract/route-contract.js'
+import { AuditKeyRequired, AuditQueriesDisabled, ComputationNotFound, Forbidden, Unauthenticated, UpstreamProtocolError } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
 import { jsonArrayElements } from '../policy/json-array.js'
 import type { ComputationAction, Decision, Policy, Target, TargetAction } from '../policy/policy.js'
@@ -14,13 +18,7 @@ import type { Store } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
 import type { AnswerFilter } from '../upstream/forward.js'
 
-export type RouteAction = 'run' | 'list' | ComputationAction
-
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** What the route does in the policy's terms; a route with an action needs a proven caller. */
-    action?: RouteAction
-  }
   interface FastifyRequest {
     /** Set for answers that must be read whole before they are sent (see forward.ts). */
     answerFilter: AnswerFilter | null
@@ -30,7 +28,11 @@ declare module 'fastify' {
 export interface AuthorizationOptions {
   policy: Policy
   store: Store
+  /** The audit admin key, which may read the audit trail (and do nothing else); undefined for none. */
+  adminKey?: string
 }
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 function decided (request: FastifyRequest, decision: Decision): void {
   request.audit.decision = { outcome: decision.allowed ? 'allow' : 'deny', reason: decision.reason }
@@ -40,11 +42,14 @@ function decided (request: FastifyRequest, decision: Decision): void {
 
 async function authorization (app: FastifyInstance, options: AuthorizationOptions): Promise<void> {
   const { policy, store } = options
+  const adminKey = options.adminKey === undefined ? undefined : digest(options.adminKey)
   app.decorateRequest('answerFilter', null)
 
   // After the audit's own onRequest, so a refused caller is still audited.
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.action === undefined) return
+    const { contract } = request.routeOptions.config
+    // An audit query may come with the admin key instead of a caller: decided with the query.
+    if (contract === undefined || contract.action === 'audit:read') return
     if (request.identity !== null) return
     const failure = request.identityFailure as Error
     // A store or JWKS outage is not a denial: the record's errorCode tells it apart.
@@ -68,31 +73,51 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
   }
 
+  /** The audit admin key, or a caller granted audit:read; throws 401 or 403 otherwise. */
+  function onAuditTrail (request: FastifyRequest): void {
+    // An outage while proving the caller (store, JWKS) is answered as such, not as a refusal.
+    if (request.identity === null && request.identityFailure !== null && !(request.identityFailure instanceof Unauthenticated)) throw request.identityFailure
+    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
+    const byKey = adminKey !== undefined && presented !== undefined && timingSafeEqual(digest(presented), adminKey)
+    const granted = request.identity === null ? undefined : policy.mayReadAudit(request.identity)
+    request.audit.decision = byKey
+      ? { outcome: 'allow', reason: 'audit admin key' }
+      : { outcome: granted?.allowed === true ? 'allow' : 'deny', reason: granted?.reason ?? 'no audit admin key and no proven caller' }
+    if (byKey || granted?.allowed === true) return
+    if (granted !== undefined) throw new Forbidden('audit:read', 'the audit trail')
+    if (adminKey === undefined) throw new AuditQueriesDisabled()
+    throw new AuditKeyRequired()
+  }
+
   app.addHook('preHandler', async (request) => {
-    const { action } = request.routeOptions.config
-    if (action === undefined) return
+    const { contract } = request.routeOptions.config
+    if (contract === undefined) return
     await inSpan('policy', async (span) => {
-      span.setAttribute('policy.action', action)
-      await decide(request, action)
+      span.setAttribute('policy.action', contract.action)
+      await decide(request, contract)
     })
   })
 
   /** Decides the request's action, and arranges for its answer to be filtered where that is needed. */
-  async function decide (request: FastifyRequest, action: RouteAction): Promise<void> {
+  async function decide (request: FastifyRequest, contract: RouteContract): Promise<void> {
+    if (contract.action === 'audit:read') {
+      onAuditTrail(request)
+      return
+    }
     const caller = request.identity as Identity
-    if (action === 'run') {
+    if (contract.action === 'run') {
       const target = runTargetOf(request.body as object)
-      onTarget(request, caller, action, target)
+      onTarget(request, caller, contract.action, target)
       // Resuming builds on another computation's work: the caller must be allowed to read it.
       const resumed = (request.body as { resume_run_id?: string | null }).resume_run_id
       if (typeof resumed === 'string') await onComputation(request, caller, 'read', canonicalId(resumed), 'resume from')
       request.answerFilter = recordOwner(request, caller, target, store)
-    } else if (action === 'list') {
+    } else if (contract.action === 'list') {
       const target = listTargetOf(request.params as object)
-      onTarget(request, caller, action, target)
+      onTarget(request, caller, contract.action, target)
       if (!policy.readsAllOf(caller, target)) request.answerFilter = readableOnly(caller, target, policy, store)
     } else {
-      await onComputation(request, caller, action, canonicalId((request.params as { computation_id: string }).computation_id), action)
+      await onComputation(request, caller, contract.action, canonicalId((request.params as { computation_id: string }).computation_id), contract.action)
     }
   }
 }

@@ -114,7 +114,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
 
   // After authorization's: a refused run claims nothing.
   app.addHook('preHandler', async (request, reply) => {
-    if (request.routeOptions.config.action !== 'run') return
+    if (request.routeOptions.config.contract?.action !== 'run') return
     const key = idempotencyKeyOf(request.headers['idempotency-key'])
     if (key === undefined) {
       if (options.required) throw new IdempotencyKeyRequired()

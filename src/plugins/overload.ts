@@ -7,13 +7,6 @@ import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import { ProxyOverloaded } from '../errors.js'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Answers even when the process is overloaded (liveness, metrics). */
-    answersUnderPressure?: boolean
-  }
-}
-
 export interface OverloadOptions {
   /** Mean event-loop delay over a sample (1 s) past which requests are refused; 0 for no limit. */
   maxEventLoopDelayMs: number

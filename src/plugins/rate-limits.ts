@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
+import { budgetOf } from '../contract/route-contract.js'
 import { RateLimited } from '../errors.js'
 
 export interface RateLimitOptions {
@@ -19,7 +20,7 @@ const WINDOW_MS = 60_000
 const READY_WAIT_MS = 1_000
 
 function subjectOf (request: FastifyRequest): string {
-  // Only routes with an action are limited, and those have refused any caller without identity.
+  // Only routes with a budget are limited, and those have refused any caller without identity.
   return `subject:${String(request.identity?.subject)}`
 }
 
@@ -49,7 +50,8 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
     nameSpace: options.keyPrefix,
     ...(redis === undefined ? {} : { redis }),
     errorResponseBuilder: (request, context) => {
-      const error = new RateLimited(request.routeOptions.config.action === 'run' ? 'run' : 'API', context.max, 'minute')
+      const contract = request.routeOptions.config.contract
+      const error = new RateLimited(contract !== undefined && budgetOf(contract) === 'runs' ? 'run' : 'API', context.max, 'minute')
       return Object.assign(error, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) })
     }
   })
@@ -58,10 +60,11 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
   const runs = app.rateLimit({ max: options.runsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:runs` })
   const calls = app.rateLimit({ max: options.callsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:calls` })
   app.addHook('onRoute', (route) => {
-    const action = route.config?.action
-    if (action === undefined) return
+    const contract = route.config?.contract
+    const budget = contract === undefined ? undefined : budgetOf(contract)
+    if (budget === undefined) return
     // After identity (onRequest), before the body is read: a caller over its limit costs little.
-    route.preParsing = [...[route.preParsing ?? []].flat(), action === 'run' ? runs : calls]
+    route.preParsing = [...[route.preParsing ?? []].flat(), budget === 'runs' ? runs : calls]
   })
   app.addHook('onClose', async () => { redis?.disconnect() })
 }

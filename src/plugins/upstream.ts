@@ -80,6 +80,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
     return answer
   }
   const watcher = new ComputationWatcher({ intervalMs: polling.waitIntervalMs, fetch: pollComputation, isTerminal })
+  app.metrics.watchWaits(() => ({ callers: watcher.waiters, computations: watcher.watching }))
 
   const forward: ForwardHandler = async (request, reply) => {
     try {
@@ -87,7 +88,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
     } finally {
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
-      if (request.routeOptions.config.mutates === true && id !== undefined) {
+      if (request.routeOptions.config.contract?.mutates === true && id !== undefined) {
         for (const spelling of new Set([id, canonicalId(id)])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
       }
     }

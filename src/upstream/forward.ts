@@ -6,6 +6,8 @@
 // idempotency record, a list cut to what the caller may read), which reads the answer whole.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { Dispatcher } from 'undici'
+// The route contract says whether a call mutates, is retried or is shared.
+import '../contract/route-contract.js'
 import { AuditUnavailable, UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
 import type { UpstreamCall, UpstreamClient, UpstreamResult } from './client.js'
 import type { BufferedAnswer, Coalescer } from './coalesce.js'
@@ -28,15 +30,6 @@ export interface Forwarder {
   polls: Coalescer | undefined
   /** Pass the caller's trace context on (see upstreamRequestHeaders). */
   callerTraceContext: boolean
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** A read: retried on connect errors, 429 and 502–504 (never set on calls that change something). */
-    retry?: boolean
-    /** A poll of one computation: identical concurrent ones share one upstream call. */
-    coalesce?: boolean
-  }
 }
 
 /** No usable answer came: carries the failure, shared by every caller of one coalesced poll. */
@@ -79,7 +72,7 @@ export function pollKey (call: UpstreamCall): string {
 export async function forwardToCodeOcean (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   // A caller already gone gets nothing forwarded on its behalf (its record says it left).
   if (reply.raw.destroyed) return reply
-  if (request.routeOptions.config.mutates === true) {
+  if (request.routeOptions.config.contract?.mutates === true) {
     try {
       await request.audit.durable()
     } catch (error) {
@@ -91,7 +84,7 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.
     // A poll naming a Min-Server-Version is its own question: it is not shared.
-    if (forwarder.polls !== undefined && request.routeOptions.config.coalesce === true && call.headers['min-server-version'] === undefined) {
+    if (forwarder.polls !== undefined && request.routeOptions.config.contract?.coalesces === true && call.headers['min-server-version'] === undefined) {
       return await sendBuffered(await poll(forwarder.polls, forwarder, call, request), request, reply)
     }
     return await relay(forwarder, call, request, reply)
@@ -128,7 +121,7 @@ export async function fetchWhole (forwarder: Forwarder, call: UpstreamCall, log:
 
 /** Makes the call, again after a pause while the route allows retries and the outcome and budget do. */
 async function callWithRetries (forwarder: Forwarder, call: UpstreamCall, log: FastifyBaseLogger, request: FastifyRequest | undefined): Promise<UpstreamResult> {
-  const retries = request === undefined || request.routeOptions.config.retry === true
+  const retries = request === undefined || request.routeOptions.config.contract?.retries === true
   const started = performance.now()
   let attempts = 0
   /** One attempt, and the pause before the next one (undefined: no next one). */
