@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -262,6 +262,10 @@ t.test('the command runs only when its module is the program', async (t) => {
   t.ok(isEntryPoint(KEYS_MODULE.href, file))
   t.notOk(isEntryPoint(KEYS_MODULE.href, fileURLToPath(import.meta.url)))
   t.notOk(isEntryPoint(KEYS_MODULE.href, undefined), 'node -e, a REPL')
+  const link = join(await temporaryDirectory(t), 'codeocean-proxy-keys')
+  await symlink(file, link)
+  t.ok(isEntryPoint(KEYS_MODULE.href, link), 'started through a link, as npm and the image install bins')
+  t.notOk(isEntryPoint(KEYS_MODULE.href, join(tmpdir(), 'no-such-program')), 'a program that is not there')
 
   let stdout = ''
   const program: Program = { argv: [process.execPath, file, 'help'], env: {}, stdout: { write: (text: string) => { stdout += text } }, stderr: process.stderr }
