@@ -16,6 +16,10 @@ import { StoreError, type Store } from '../../src/store/store.js'
 import { spawnChild } from '../helpers/spawn-child.js'
 import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
 
+// Every command against both stores, then npm and tsx in processes of their own: about 35 s on
+// this project's busy 2-core machine, past tap's 30 s for a file.
+t.setTimeout(120_000)
+
 const KEYS_MODULE = new URL('../../src/cli/keys.ts', import.meta.url)
 const KEY = /^cpx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
 const NOW = new Date('2030-01-01T00:00:00.000Z')
