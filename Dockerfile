@@ -18,6 +18,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps \
     HOST=0.0.0.0 \
     PORT=8080 \
     AUDIT_DB_PATH=/app/data/codeocean-proxy.sqlite
@@ -28,9 +29,15 @@ VOLUME ["/app/data"]
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# package.json's bins, linked onto PATH as npm links them, so `docker exec … codeocean-proxy-keys list` works.
+RUN chmod 0755 dist/src/server.js dist/src/cli/keys.js dist/src/cli/audit-verify.js dist/src/cli/simulator.js \
+ && ln -s /app/dist/src/server.js /usr/local/bin/codeocean-proxy \
+ && ln -s /app/dist/src/cli/keys.js /usr/local/bin/codeocean-proxy-keys \
+ && ln -s /app/dist/src/cli/audit-verify.js /usr/local/bin/codeocean-proxy-audit-verify \
+ && ln -s /app/dist/src/cli/simulator.js /usr/local/bin/codeocean-proxy-simulator
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--enable-source-maps", "dist/src/server.js"]
+CMD ["codeocean-proxy"]

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The process: read the configuration, build the app, listen (and serve metrics on their own port
 // when asked), and drain cleanly on a signal.
 import type { FastifyInstance } from 'fastify'

@@ -1,7 +1,9 @@
-// `npm run audit:verify [-- options]`: checks the audit trail of the configured store
-// (DATABASE_URL, or the SQLite file at AUDIT_DB_PATH) with the audit key (AUDIT_HMAC_KEY,
-// AUDIT_HMAC_KEY_FILE, or the key file beside the SQLite database). Prints OK with the counts and
-// exits 0, or names the first problem and exits 1; a usage error exits 2.
+#!/usr/bin/env node
+// `codeocean-proxy-audit-verify [options]` (`npm run audit:verify -- [options]` in a checkout):
+// checks the audit trail of the configured store (DATABASE_URL, or the SQLite file at
+// AUDIT_DB_PATH) with the audit key (AUDIT_HMAC_KEY, AUDIT_HMAC_KEY_FILE, or the key file beside
+// the SQLite database). Prints OK with the counts and exits 0, or names the first problem and
+// exits 1; a usage error exits 2.
 //   --checkpoints FILE       a log file holding the proxy's audit checkpoints (repeatable)
 //   --previous-key-file FILE an audit key used before a rotation (repeatable)
 //   --allow-unkeyed          check chains written before links were keyed, instead of failing them
@@ -13,7 +15,7 @@ import { Environment, type Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import { openStore } from '../store/open.js'
 
-const USAGE = 'usage: audit-verify [--checkpoints FILE]... [--previous-key-file FILE]... [--allow-unkeyed]'
+const USAGE = 'usage: codeocean-proxy-audit-verify [--checkpoints FILE]... [--previous-key-file FILE]... [--allow-unkeyed]'
 
 const databaseUrl = process.env.DATABASE_URL?.trim()
 const path = process.env.AUDIT_DB_PATH?.trim() || String(Environment.properties.AUDIT_DB_PATH.default)

@@ -1,5 +1,8 @@
-// `npm run keys`: creates, lists and revokes the service keys that scripts and the SDK call the
-// proxy with, in the store the proxy uses (DATABASE_URL, or the SQLite file at AUDIT_DB_PATH).
+#!/usr/bin/env node
+// `codeocean-proxy-keys` (`npm run keys` in a checkout): creates, lists and revokes the service
+// keys that scripts and the SDK call the proxy with, in the store the proxy uses (DATABASE_URL,
+// or the SQLite file at AUDIT_DB_PATH).
+import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Environment, type Config } from '../config.js'
@@ -8,7 +11,7 @@ import { IDENTITY_VALUE } from '../identity/trusted-headers.js'
 import { openStore } from '../store/open.js'
 import { StoreError, type ServiceKeyRow, type Store } from '../store/store.js'
 
-export const USAGE = `Usage: npm run keys -- <command>
+export const USAGE = `Usage: codeocean-proxy-keys <command>      (in a checkout: npm run keys -- <command>)
 
 Manages the service keys scripts and the SDK present to the proxy, in the store the proxy uses:
 PostgreSQL at DATABASE_URL if it is set, else the SQLite file at AUDIT_DB_PATH
@@ -270,7 +273,15 @@ function storeSettings (env: KeysCommandIo['env']): Config['store'] | string {
 
 /** True when `moduleUrl` is the program node was started with, false when a test imports it. */
 export function isEntryPoint (moduleUrl: string, argv1: string | undefined): boolean {
-  return argv1 !== undefined && moduleUrl === pathToFileURL(argv1).href
+  if (argv1 === undefined) return false
+  // npm and the image start bins through links: node runs the file a link names, under its own path.
+  let program: string
+  try {
+    program = realpathSync(argv1)
+  } catch {
+    return false
+  }
+  return moduleUrl === pathToFileURL(program).href
 }
 
 /** The parts of `process` the command line uses. */

@@ -1,6 +1,6 @@
 // The policy file (POLICY_FILE, JSON or YAML): its schema and its loading. A file that does not
 // match stops the process at start-up with every problem named, never a half-understood policy.
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TArray, type TString } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
 import { readConfiguredFile } from '../config-file.js'
@@ -11,28 +11,30 @@ export type Action = typeof ACTIONS[number]
 export const SCOPES = ['own', 'group', 'any'] as const
 export type Scope = typeof SCOPES[number]
 
-const Names = Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 10_000 })
+const Names = (description: string): TArray<TString> => Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 10_000, description })
 
+// The descriptions are what an editor shows over each field (schemas/policy.schema.json).
 export const PolicyRule = Type.Object({
-  /** Shown in audit decisions: which rule let a call through. */
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  /** Callers by subject; `*` is every authenticated caller. */
-  subjects: Type.Optional(Names),
-  /** Callers by group. */
-  groups: Type.Optional(Names),
-  actions: Type.Array(Type.Union(ACTIONS.map((action) => Type.Literal(action))), { minItems: 1 }),
-  /** Capsule ids, or `*` for all. */
-  capsules: Type.Optional(Names),
-  /** Pipeline ids, or `*` for all. */
-  pipelines: Type.Optional(Names),
-  /** Whose computations the per-computation actions reach: the caller's own, a shared group's, or anyone's. */
-  scope: Type.Optional(Type.Union(SCOPES.map((scope) => Type.Literal(scope))))
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Shown in audit decisions: which rule let a call through.' })),
+  subjects: Type.Optional(Names('Callers by subject (a gateway user, a service key\'s subject); "*" is every authenticated caller.')),
+  groups: Type.Optional(Names('Callers by group (from the gateway, or a service key\'s groups).')),
+  actions: Type.Array(Type.Union(ACTIONS.map((action) => Type.Literal(action))), {
+    minItems: 1,
+    description: 'What the rule grants: run, list (a capsule\'s or pipeline\'s computations), read (a computation, its results and their URLs), rename, ' +
+      'delete, attach (data assets), audit:read (GET /audit/events), admin (all of them, everywhere, scope any).'
+  }),
+  capsules: Type.Optional(Names('Capsule ids the actions reach, or "*" for all.')),
+  pipelines: Type.Optional(Names('Pipeline ids the actions reach, or "*" for all.')),
+  scope: Type.Optional(Type.Union(SCOPES.map((scope) => Type.Literal(scope)), {
+    description: 'Whose computations read, rename, delete and attach reach: the caller\'s own (the default), those of someone who shared a group with ' +
+      'the caller when starting them, or anyone\'s.'
+  }))
 }, { additionalProperties: false })
 export type PolicyRule = Static<typeof PolicyRule>
 
 export const PolicyDocument = Type.Object({
-  rules: Type.Array(PolicyRule, { minItems: 1 })
-}, { additionalProperties: false })
+  rules: Type.Array(PolicyRule, { minItems: 1, description: 'Rules only grant: a caller may do what any rule naming them grants.' })
+}, { additionalProperties: false, title: 'codeocean-proxy policy', description: 'The policy file POLICY_FILE names (JSON or YAML): who may do what, to which capsules and pipelines.' })
 export type PolicyDocument = Static<typeof PolicyDocument>
 
 /** Reads and checks a policy file; throws ConfigError naming the file and each problem. */

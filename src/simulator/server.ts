@@ -20,6 +20,7 @@ interface Settings {
   token: string
   host: string
   port: number
+  publicUrl: string | undefined
   timings: Timings
   extraFields: Record<string, unknown>
   serverVersion: Version
@@ -32,6 +33,7 @@ function resolveOptions (options: SimulatorOptions): Settings {
   }
   const serverVersion = parseVersion(options.serverVersion ?? DEFAULT_SERVER_VERSION)
   if (!serverVersion) throw new TypeError(`startSimulator: serverVersion must look like 4.6.0, got ${options.serverVersion}`)
+  const publicUrl = options.publicUrl === undefined ? undefined : publicOrigin(options.publicUrl)
   const timings: Timings = { ...DEFAULT_TIMINGS, ...options.timings }
   for (const [name, ms] of Object.entries(timings)) {
     if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`startSimulator: timings.${name} must be >= 0, got ${ms}`)
@@ -40,11 +42,20 @@ function resolveOptions (options: SimulatorOptions): Settings {
     token: options.token,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
+    publicUrl,
     timings,
     extraFields: { ...options.extraFields },
     serverVersion,
     now: options.now ?? Date.now
   }
+}
+
+/** An http(s) origin (a path is kept, a trailing slash dropped); anything else is a TypeError. */
+function publicOrigin (url: string): string {
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(url) || !URL.canParse(url)) {
+    throw new TypeError(`startSimulator: publicUrl must be an http(s) URL without a query, got ${url}`)
+  }
+  return url.replace(/\/+$/, '')
 }
 
 function listen (server: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
@@ -74,7 +85,7 @@ export async function startSimulator (options: SimulatorOptions): Promise<Simula
     token: settings.token,
     serverVersion: settings.serverVersion,
     store,
-    signer: new ResultUrlSigner(url),
+    signer: new ResultUrlSigner(settings.publicUrl ?? url),
     now: settings.now
   })
   const faults = new FaultBook()

@@ -86,6 +86,11 @@ export interface SimulatorOptions {
   host?: string
   /** Default 0 (ephemeral). */
   port?: number
+  /**
+   * The origin signed result URLs point at, e.g. http://127.0.0.1:8081 for a simulator listening
+   * on 0.0.0.0 in a container; default its own url.
+   */
+  publicUrl?: string
   /** Durations of the state machine; defaults 1000 / 3000 / 1000 ms. */
   timings?: SimulatorTimings
   /** Merged into every Computation JSON sent, last, so it can also override known fields. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +15,10 @@ import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { StoreError, type Store } from '../../src/store/store.js'
 import { spawnChild } from '../helpers/spawn-child.js'
 import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
+
+// Every command against both stores, then npm and tsx in processes of their own: about 35 s on
+// this project's busy 2-core machine, past tap's 30 s for a file.
+t.setTimeout(120_000)
 
 const KEYS_MODULE = new URL('../../src/cli/keys.ts', import.meta.url)
 const KEY = /^cpx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
@@ -262,6 +266,10 @@ t.test('the command runs only when its module is the program', async (t) => {
   t.ok(isEntryPoint(KEYS_MODULE.href, file))
   t.notOk(isEntryPoint(KEYS_MODULE.href, fileURLToPath(import.meta.url)))
   t.notOk(isEntryPoint(KEYS_MODULE.href, undefined), 'node -e, a REPL')
+  const link = join(await temporaryDirectory(t), 'codeocean-proxy-keys')
+  await symlink(file, link)
+  t.ok(isEntryPoint(KEYS_MODULE.href, link), 'started through a link, as npm and the image install bins')
+  t.notOk(isEntryPoint(KEYS_MODULE.href, join(tmpdir(), 'no-such-program')), 'a program that is not there')
 
   let stdout = ''
   const program: Program = { argv: [process.execPath, file, 'help'], env: {}, stdout: { write: (text: string) => { stdout += text } }, stderr: process.stderr }

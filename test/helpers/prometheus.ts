@@ -47,3 +47,8 @@ export function sampleValue (samples: Sample[], name: string, labels: Record<str
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`)
   return found[0]?.value
 }
+
+/** The metric families the text declares (`# TYPE name type`), each with its type, samples or not. */
+export function declaredFamilies (text: string): Map<string, string> {
+  return new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name as string, type as string]))
+}

@@ -1,5 +1,5 @@
-// The proxy as a process of its own (src/server.ts), for tests of what only a process does:
-// refusing to start, signals, exit codes, ports of its own.
+// The proxy as a process of its own (src/server.ts, or a built program), for tests of what only a
+// process does: refusing to start, signals, exit codes, ports of its own.
 import { once } from 'node:events'
 import { NO_LOAD_SHEDDING_ENV } from './app.js'
 import { spawnChild, type Child } from './spawn-child.js'
@@ -11,8 +11,11 @@ export interface ServerProcess {
   stderr: () => string
 }
 
-export function startServer (env: Record<string, string>, killAfterMs = 20_000): ServerProcess {
-  const child = spawnChild(process.execPath, ['--import', 'tsx', 'src/server.ts'], { AUDIT_DB_PATH: ':memory:', ...NO_LOAD_SHEDDING_ENV, ...env })
+/** Runs the TypeScript source; a test of the build passes the program it built instead. */
+const FROM_SOURCE: readonly [string, ...string[]] = [process.execPath, '--import', 'tsx', 'src/server.ts']
+
+export function startServer (env: Record<string, string>, killAfterMs = 20_000, [command, ...args] = FROM_SOURCE): ServerProcess {
+  const child = spawnChild(command, args, { AUDIT_DB_PATH: ':memory:', ...NO_LOAD_SHEDDING_ENV, ...env })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })

@@ -386,6 +386,16 @@ t.test('signs result URLs that download the file directly without the token', as
   t.same(view.bytes, download.bytes)
 })
 
+t.test('signs result URLs for the public origin it is given, and honours them where it listens', async (t) => {
+  const { sim, id } = await completedRun(t, { publicUrl: 'http://codeocean.test:18081/' })
+  const { json } = await call(sim, 'GET', `/computations/${id}/results/urls?path=output.csv`)
+  const { download_url: url } = json as FileURLs
+  t.match(url, new RegExp(`^http://codeocean\\.test:18081/signed/${id}/output\\.csv\\?expires=\\d+&signature=[0-9a-f]{64}$`))
+  const download = await fetchSigned(url.replace('http://codeocean.test:18081', sim.url))
+  t.equal(download.status, 200)
+  t.equal(download.bytes.toString('utf8'), 'sample,value\nA,0.12\nB,3.40\nC,5.67\n')
+})
+
 t.test('serves binary result files byte for byte', async (t) => {
   const { sim, id } = await completedRun(t)
   const { json } = await call(sim, 'GET', `/computations/${id}/results/urls?path=figures%2Fplot.png`)
@@ -922,6 +932,9 @@ t.test('validates its options when starting', async (t) => {
   await t.rejects(startSimulator({ token: TOKEN, serverVersion: 'v4' }), TypeError)
   await t.rejects(startSimulator({ token: TOKEN, timings: { runningMs: -1 } }), RangeError)
   await t.rejects(startSimulator({ token: TOKEN, timings: { finalizingMs: Number.POSITIVE_INFINITY } }), RangeError)
+  for (const publicUrl of ['codeocean.test:8081', 'ftp://codeocean.test', 'http://codeocean.test/?x=1', 'http://', 'http://[::1']) {
+    await t.rejects(startSimulator({ token: TOKEN, publicUrl }), TypeError, publicUrl)
+  }
 })
 
 t.test('fails to start on a port already in use', async (t) => {
