@@ -5,14 +5,15 @@ import { parseArgs } from 'node:util'
 import { Environment, type Config } from '../config.js'
 import { createServiceKey } from '../identity/service-keys.js'
 import { IDENTITY_VALUE } from '../identity/trusted-headers.js'
-import { openStore } from '../store/open.js'
+import { missingDatabase, openStore } from '../store/open.js'
 import { StoreError, type ServiceKeyRow, type Store } from '../store/store.js'
 
 export const USAGE = `Usage: npm run keys -- <command>
 
 Manages the service keys scripts and the SDK present to the proxy, in the store the proxy uses:
 PostgreSQL at DATABASE_URL if it is set, else the SQLite file at AUDIT_DB_PATH
-(default ${String(Environment.properties.AUDIT_DB_PATH.default)}).
+(default ${String(Environment.properties.AUDIT_DB_PATH.default)}), which the proxy makes when it
+first starts: a file that is not there is refused, never made.
 
 Commands:
   create --subject <subject> [--group <group>]... [--groups <a,b>] [--description <text>] [--expires <when>]
@@ -75,6 +76,11 @@ export async function runKeysCommand (argv: readonly string[], io: KeysCommandIo
   const settings = storeSettings(io.env)
   if (typeof settings === 'string') {
     io.stderr.write(`keys: ${settings}\n`)
+    return 1
+  }
+  const missing = missingDatabase(settings)
+  if (missing !== undefined) {
+    io.stderr.write(`keys: ${missing}\n`)
     return 1
   }
   const where = settings.kind === 'postgres' ? 'the PostgreSQL database at DATABASE_URL' : `the SQLite file ${settings.path}`
