@@ -21,7 +21,8 @@ Commands:
       <when> is a future ISO-8601 date (midnight UTC), a date-time with Z or an offset
       (2030-06-30T18:00:00Z), or a duration from now: 90d, 12h.
   list [--json]
-      Every key: id, subject, groups, created, expires, last used, status. Never a secret.
+      Every key: id, subject, groups, created, expires, last used, status (and whether it is
+      one of npm run demo's, which only the demo accepts). Never a secret.
   revoke <key-id>
       Refuses the key from the next request on, on every proxy instance sharing the store.
   help
@@ -211,7 +212,8 @@ function prepareList (args: string[], io: KeysCommandIo, now: Date): Action {
       expiresAt: row.expiresAt,
       lastUsedAt: row.lastUsedAt,
       revokedAt: row.revokedAt,
-      status: statusOf(row, now)
+      status: statusOf(row, now),
+      realm: row.realm
     }))
     if (values.json === true) {
       io.stdout.write(`${JSON.stringify(keys, null, 2)}\n`)
@@ -227,7 +229,8 @@ function prepareList (args: string[], io: KeysCommandIo, now: Date): Action {
           shortTime(key.createdAt),
           shortTime(key.expiresAt),
           shortTime(key.lastUsedAt),
-          key.status === 'revoked' ? `revoked ${shortTime(key.revokedAt)}` : key.status,
+          // A demo's key works only with the demo (see service-keys.ts).
+          `${key.status === 'revoked' ? `revoked ${shortTime(key.revokedAt)}` : key.status}${key.realm === 'demo' ? ' (demo only)' : ''}`,
           key.description ?? ''
         ])
       ]))

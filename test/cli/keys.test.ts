@@ -114,14 +114,14 @@ forEachStore(t, 'list shows a key active, revoked after revoke, and an expired o
   t.equal(revoked.code, 0)
   t.equal(revoked.stdout, `revoked ${keyId}\n`)
   t.match(revoked.stderr, 'every proxy instance sharing this store')
-  await t.rejects(new ServiceKeys(store, () => later.getTime()).authenticate(key), Unauthenticated, 'the proxy refuses it at once')
+  await t.rejects(new ServiceKeys(store, { now: () => later.getTime() }).authenticate(key), Unauthenticated, 'the proxy refuses it at once')
 
   const after = await keys(['list'], env, { now: later })
   t.same(tableRows(after.stdout)[0], [keyId, 'etl', '-', '2030-01-01T00:00:00Z', '2030-01-31T00:00:00Z', '-', 'revoked 2030-01-01T02:00:00Z'])
   const json = await keys(['list', '--json'], env, { now: later })
   t.same(JSON.parse(json.stdout), [
-    { keyId, subject: 'etl', groups: [], description: null, createdAt: NOW.toISOString(), expiresAt: '2030-01-31T00:00:00.000Z', lastUsedAt: null, revokedAt: later.toISOString(), status: 'revoked' },
-    { keyId: shortLived.row.keyId, subject: 'one-off', groups: ['ops'], description: null, createdAt: '2030-01-01T00:00:01.000Z', expiresAt: '2030-01-01T01:00:00.000Z', lastUsedAt: null, revokedAt: null, status: 'expired' }
+    { keyId, subject: 'etl', groups: [], description: null, createdAt: NOW.toISOString(), expiresAt: '2030-01-31T00:00:00.000Z', lastUsedAt: null, revokedAt: later.toISOString(), status: 'revoked', realm: 'proxy' },
+    { keyId: shortLived.row.keyId, subject: 'one-off', groups: ['ops'], description: null, createdAt: '2030-01-01T00:00:01.000Z', expiresAt: '2030-01-01T01:00:00.000Z', lastUsedAt: null, revokedAt: null, status: 'expired', realm: 'proxy' }
   ], 'the same fields, and no secretHash')
 })
 
@@ -262,6 +262,16 @@ t.test('where there is no SQLite database, every command exits 1 with one line, 
   t.same(await readdir(directory), [], 'no file, no folder')
   const relative = await keys(['list'], {}, { openStore: async () => { throw new Error('opened') } })
   t.match(relative.stderr, `there is no database at ${join(process.cwd(), 'data', 'codeocean-proxy.sqlite')}:`, 'the default path, as read from this folder')
+})
+
+t.test('a demo\'s key is listed as one', async (t) => {
+  const path = await startedDatabase(t)
+  const store = openSqliteDatabase(path)
+  const { row } = await createServiceKey(store, { subject: 'demo-user', groups: ['demo'], realm: 'demo' }, NOW)
+  await store.close()
+  const table = await keys(['list'], { AUDIT_DB_PATH: path })
+  t.same(tableRows(table.stdout), [[row.keyId, 'demo-user', 'demo', '2030-01-01T00:00:00Z', '-', '-', 'active (demo only)']])
+  t.match(JSON.parse((await keys(['list', '--json'], { AUDIT_DB_PATH: path })).stdout), [{ keyId: row.keyId, realm: 'demo', status: 'active' }])
 })
 
 t.test('a store failure without an error code still makes one line', async (t) => {
