@@ -22,6 +22,7 @@ async function exit (code: number): Promise<never> {
   process.exit(code)
 }
 
+/** Said with the problems when the configuration is refused; logged, and said no more, once it is taken. */
 const warnings = strayVariableWarnings(process.env)
 
 /** What stops the start is reported one line per problem, with the warnings that may explain it, and the process exits 1. */
@@ -53,7 +54,7 @@ async function configured (): Promise<Config> {
 
 const config = await configured()
 logger.level = config.logLevel
-for (const warning of warnings) logger.warn(warning)
+for (const warning of warnings.splice(0)) logger.warn(warning)
 let tracing: Tracing | undefined
 const app: FastifyInstance = await (async () => {
   try {
