@@ -30,8 +30,9 @@ export interface Shutdown {
 /** Reads and runs alternately at `rate` for `seconds`, upstream answers `delayMs` late, SIGTERM halfway. */
 export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: number, delayMs: number): Promise<Shutdown> {
   const store = sqliteStore(bench)
-  const headers = { authorization: basic(await serviceKey(store)) }
+  // The proxy makes its database; the key is made in it afterwards, as an operator would.
   const proxy = await startProxy(bench, store)
+  const headers = { authorization: basic(await serviceKey(store)) }
   const outcomes: Outcome[] = []
   let sigtermAtMs = Number.POSITIVE_INFINITY
   let closeMs = Number.NaN

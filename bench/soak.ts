@@ -25,8 +25,9 @@ export interface Soak {
 /** Nine reads to one run, `rate` a second for `seconds`; the first fifth (at most 60 s) is warm-up. */
 export async function soak (bench: Bench, seconds: number, rate: number): Promise<Soak> {
   const store = sqliteStore(bench)
-  const headers = { authorization: basic(await serviceKey(store)) }
+  // The proxy makes its database; the key is made in it afterwards, as an operator would.
   const proxy = await startProxy(bench, store)
+  const headers = { authorization: basic(await serviceKey(store)) }
   try {
     const id = await seedComputation(proxy.url, headers)
     const get = getSpec(id, headers)

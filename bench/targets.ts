@@ -128,8 +128,9 @@ export async function startProxy (bench: Bench, env: Record<string, string>): Pr
 
 /** The full pipeline with callers presenting a service key, looked up on every call. */
 export async function proxy (bench: Bench, name: string, store: Record<string, string>): Promise<Configuration> {
-  const headers = { authorization: basic(await serviceKey(store)) }
+  // The proxy makes its database; the key is made in it afterwards, as an operator would.
   const started = await startProxy(bench, store)
+  const headers = { authorization: basic(await serviceKey(store)) }
   const id = await seedComputation(started.url, headers)
   return { name, url: started.url, pids: [started.child.pid], get: getSpec(id, headers), run: runSpec(headers), stop: async () => { await stopChild(started.child.process) } }
 }

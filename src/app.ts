@@ -11,7 +11,7 @@ import metricsRoutes from '../routes/metrics.js'
 import waitRoutes from '../routes/wait.js'
 import { namedSchemas } from '../schemas/index.js'
 import type { Config, GatewayConfig } from './config.js'
-import { readConfiguredFile } from './config-file.js'
+import { collectingProblems, readConfiguredFile } from './config-file.js'
 import { ConfigError } from './errors.js'
 import { auditLineLogger, createLogger } from './logger.js'
 import auditPlugin from './plugins/audit.js'
@@ -29,7 +29,7 @@ import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { chainKeyFrom } from './audit/chain.js'
 import { answerKeyFrom } from './idempotency/sealed-answers.js'
-import { loadHmacKey } from './audit/hmac-key.js'
+import { existingHmacKey, loadHmacKey } from './audit/hmac-key.js'
 import { Readiness } from './health/readiness.js'
 import { instrumentStore } from './metrics/instrumented-store.js'
 import { ProxyMetrics } from './metrics/metrics.js'
@@ -37,13 +37,12 @@ import { Authenticator } from './identity/authenticate.js'
 import { createGatewayJwtVerifier, type GatewayJwtVerifier } from './identity/gateway-jwt.js'
 import { ServiceKeys } from './identity/service-keys.js'
 import { TrustedHeaders } from './identity/trusted-headers.js'
-import { loadPolicyFile } from './policy/policy-file.js'
 import { DEFAULT_POLICY, Policy } from './policy/policy.js'
 import { hmacWith } from './audit/sensitive.js'
 import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
-import type { Store } from './store/store.js'
+import type { ServiceKeyRealm, Store } from './store/store.js'
 import type { Tracing } from './telemetry/tracing.js'
 import { createUpstreamClient, readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
@@ -60,6 +59,12 @@ export interface BuildAppOptions {
   store?: Store
   /** Started tracing (see telemetry/tracing.ts): requests are traced and calls carry its trace context. */
   tracing?: Pick<Tracing, 'fastifyPlugin'>
+  /**
+   * The service keys callers may present: the proxy's (the default), or those `npm run demo`
+   * makes. Only the demo passes 'demo', and no variable sets it, so no configured proxy takes a
+   * demo's key, even from the database the demo wrote it to.
+   */
+  serviceKeyRealm?: ServiceKeyRealm
 }
 
 export const API_ROUTE_PREFIX = '/api/v1'
@@ -76,20 +81,29 @@ declare module 'fastify' {
 export async function buildApp (options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options
   const logger = options.logger ?? createLogger({ level: config.logLevel })
-  // Files named by the configuration are read before anything is opened that would need closing.
-  const ca = config.codeOcean.caFile === undefined ? undefined : readCaFile(config.codeOcean.caFile)
-  const credential = loadCredential(config.codeOcean.token, logger)
-  const auditKey = loadHmacKey(config.audit, config.store)
+  // Files named by the configuration are read before anything is opened that would need closing,
+  // each of them even when another cannot be, so that one start names every problem.
+  const problems: string[] = []
+  const { caFile } = config.codeOcean
+  const ca = collectingProblems(problems, () => caFile === undefined ? undefined : readCaFile(caFile))
+  const credential = collectingProblems(problems, () => loadCredential(config.codeOcean.token, logger))
+  const { gateway: gatewayConfig } = config.identity
+  const gateway = collectingProblems(problems, () => gatewayConfig === undefined ? undefined : gatewayVerifierFor(gatewayConfig))
+  // A key is generated (beside a SQLite database) only once everything else has checked out.
+  const auditKey = collectingProblems(problems, () => problems.length === 0 ? loadHmacKey(config.audit, config.store) : existingHmacKey(config.audit, config.store))
+  if (problems.length > 0 || credential === undefined || auditKey === undefined) {
+    credential?.close()
+    throw new ConfigError(problems)
+  }
   const hmac = hmacWith(auditKey)
-  const policy = new Policy(config.policyFile === undefined ? DEFAULT_POLICY : loadPolicyFile(config.policyFile))
-  const gateway = config.identity.gateway === undefined ? undefined : gatewayVerifierFor(config.identity.gateway)
+  const policy = new Policy(config.policy ?? DEFAULT_POLICY)
   const metrics = new ProxyMetrics()
   const ownStore = options.store === undefined
   const store = instrumentStore(options.store ?? await openStore(config.store), metrics)
   const authenticator = new Authenticator({
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
-    serviceKeys: new ServiceKeys(store),
+    serviceKeys: new ServiceKeys(store, options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }),
     allowAnonymous: config.identity.allowAnonymous
   })
   // Keys fetched now spare the first caller the wait; a gateway still down is reported, not fatal.

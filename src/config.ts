@@ -4,6 +4,7 @@ import { Type, type Static, type TInteger, type TLiteral, type TSchema, type TSt
 import { Value } from '@sinclair/typebox/value'
 import { ConfigError } from './errors.js'
 import { addressList } from './net/address-list.js'
+import { loadPolicyFile, type PolicyDocument } from './policy/policy-file.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -153,8 +154,8 @@ export interface Config {
     trusted: { proxies: string[], userHeader: string, emailHeader: string, groupsHeader: string }
     allowAnonymous: boolean
   }
-  /** The policy file; the built-in default policy when unset. */
-  policyFile?: string
+  /** The policy read from POLICY_FILE; the built-in default policy when unset. */
+  policy?: PolicyDocument
   /** The Agent-Id Code Ocean is sent, naming the end user. */
   agentIdTemplate: string
   host: string
@@ -221,26 +222,33 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
     }
   }
   const converted = Value.Convert(Environment, Value.Default(Environment, typed))
-  problems.push(...schemaProblems(converted, picked, new Set(Object.keys(picked).filter((name) => typed[name] === undefined))))
-  if (problems.length > 0) throw new ConfigError(problems)
+  const misTyped = new Set(Object.keys(picked).filter((name) => typed[name] === undefined))
+  const schemaFailures = schemaProblems(converted, picked, misTyped)
+  problems.push(...schemaFailures.values())
   const values = converted as Environment
+  // Every check below runs whatever else is wrong, on the variables it reads that are well-formed,
+  // so that one start names every problem.
+  const wellFormed = (...names: Array<keyof Environment>): boolean => names.every((name) => !misTyped.has(name) && !schemaFailures.has(name))
 
-  const domain = parseDomain(values.CODEOCEAN_DOMAIN, problems)
-  const token = tokenSource(values, problems)
+  const domain = wellFormed('CODEOCEAN_DOMAIN') ? parseDomain(values.CODEOCEAN_DOMAIN, problems) : undefined
+  const token = wellFormed('CODEOCEAN_TOKEN', 'CODEOCEAN_TOKEN_FILE') ? tokenSource(values, problems) : undefined
   const gateway = gatewayConfig(values, problems)
   const proxies = listOf(values.TRUSTED_PROXIES)
-  const tracesUrl = tracesUrlOf(values, problems)
+  const tracesUrl = wellFormed('OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? tracesUrlOf(values, problems) : undefined
   for (const proxy of proxies) {
     if (!isTrustedProxyEntry(proxy)) problems.push(`TRUSTED_PROXIES entry ${JSON.stringify(proxy)} is invalid: expected an IP address or CIDR range`)
   }
   // A run can still be out this long; its key must outlive that, or a retry could claim it afresh.
   const longestRunCallMs = values.UPSTREAM_HEADERS_TIMEOUT_MS + values.UPSTREAM_BODY_TIMEOUT_MS + values.UPSTREAM_QUEUE_TIMEOUT_MS + 60_000
-  if (values.IDEMPOTENCY_TTL_HOURS * 3_600_000 <= longestRunCallMs) {
+  if (wellFormed('IDEMPOTENCY_TTL_HOURS', 'UPSTREAM_HEADERS_TIMEOUT_MS', 'UPSTREAM_BODY_TIMEOUT_MS', 'UPSTREAM_QUEUE_TIMEOUT_MS') &&
+    values.IDEMPOTENCY_TTL_HOURS * 3_600_000 <= longestRunCallMs) {
     problems.push('IDEMPOTENCY_TTL_HOURS is too short: keys must outlive the longest call (UPSTREAM_HEADERS_TIMEOUT_MS + UPSTREAM_BODY_TIMEOUT_MS + UPSTREAM_QUEUE_TIMEOUT_MS + 60 s)')
   }
-  if (!/\{(user|subject|email)\}/.test(values.AGENT_ID_TEMPLATE)) {
+  if (wellFormed('AGENT_ID_TEMPLATE') && !/\{(user|subject|email)\}/.test(values.AGENT_ID_TEMPLATE)) {
     problems.push('AGENT_ID_TEMPLATE is invalid: it must name the caller with {user}, {subject} or {email}')
   }
+  // The policy is configuration too: its problems are named with the environment's.
+  const policy = values.POLICY_FILE === undefined ? undefined : policyIn(values.POLICY_FILE, problems)
   if (problems.length > 0 || domain === undefined || token === undefined) throw new ConfigError(problems)
 
   return {
@@ -267,7 +275,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       },
       allowAnonymous: values.ALLOW_ANONYMOUS === 'true'
     },
-    ...(values.POLICY_FILE === undefined ? {} : { policyFile: values.POLICY_FILE }),
+    ...(policy === undefined ? {} : { policy }),
     agentIdTemplate: values.AGENT_ID_TEMPLATE,
     host: values.HOST,
     port: values.PORT,
@@ -336,7 +344,8 @@ function tracesUrlOf (values: Environment, problems: string[]): string | undefin
   return url
 }
 
-function schemaProblems (value: unknown, raw: Record<string, string>, alreadyReported: Set<string>): string[] {
+/** One problem per variable the schema refuses, by name. */
+function schemaProblems (value: unknown, raw: Record<string, string>, alreadyReported: Set<string>): Map<string, string> {
   const byVariable = new Map<string, string>()
   for (const error of Value.Errors(Environment, value)) {
     // Every error is about one top-level variable (path `/NAME`); a union reports several.
@@ -351,7 +360,18 @@ function schemaProblems (value: unknown, raw: Record<string, string>, alreadyRep
       byVariable.set(name, `${name}=${JSON.stringify(raw[name])} is invalid: expected ${expected}`)
     }
   }
-  return [...byVariable.values()]
+  return byVariable
+}
+
+/** The policy file's document, or undefined with its problems added. */
+function policyIn (path: string, problems: string[]): PolicyDocument | undefined {
+  try {
+    return loadPolicyFile(path)
+  } catch (error) {
+    // Loading fails with ConfigError only: an unreadable file, bad syntax, rules that do not check out.
+    problems.push(...(error as ConfigError).problems)
+    return undefined
+  }
 }
 
 function parseDomain (domain: string, problems: string[]): { origin: string, basePath: string } | undefined {

@@ -1,11 +1,13 @@
-// buildApp's options: a dispatcher passed in is used and left open; a default logger is made.
-import { mkdtemp, rm } from 'node:fs/promises'
+// buildApp's options: a dispatcher passed in is used and left open; a default logger is made; the
+// files the configuration names are all checked before anything is made.
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { Agent } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { ConfigError } from '../src/errors.js'
 import { openSqliteDatabase } from '../src/store/sqlite-database.js'
 import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
@@ -34,4 +36,31 @@ t.test('a dispatcher passed in carries the calls and stays open after close; the
   t.teardown(() => trail.close())
   const [instance] = await trail.chainInstances()
   t.same((await trail.readChain(String(instance), 0, 10)).map((row) => row.stage), ['received', 'completed'], 'the call was audited in the configured file')
+})
+
+t.test('every file the configuration names is checked before start-up stops, and nothing is made', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-app-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const absent = join(directory, 'absent')
+  const config = loadConfig({
+    CODEOCEAN_DOMAIN: 'https://codeocean.example.com',
+    CODEOCEAN_TOKEN_FILE: join(absent, 'token'),
+    CODEOCEAN_CA_FILE: join(absent, 'ca.pem'),
+    AUDIT_HMAC_KEY_FILE: join(absent, 'audit.key'),
+    GATEWAY_JWT_HEADER: 'X-Gateway-Assertion',
+    GATEWAY_PUBLIC_KEY_FILE: join(absent, 'gateway.pem'),
+    GATEWAY_JWT_ISSUER: 'https://gateway.example.com',
+    GATEWAY_JWT_AUDIENCE: 'codeocean-proxy',
+    AUDIT_DB_PATH: join(directory, 'data', 'proxy.sqlite')
+  })
+  await t.rejects(buildApp({ config }), new ConfigError([
+    `CODEOCEAN_CA_FILE ${join(absent, 'ca.pem')} cannot be read: ENOENT`,
+    'the file named by CODEOCEAN_TOKEN_FILE cannot be read (ENOENT): check the path',
+    `GATEWAY_PUBLIC_KEY_FILE ${join(absent, 'gateway.pem')} cannot be read: ENOENT`,
+    'the file named by AUDIT_HMAC_KEY_FILE cannot be read (ENOENT): check the path'
+  ]))
+  // Without a key file, a SQLite-backed proxy generates its key beside the database: not now.
+  const keyless = loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN_FILE: join(absent, 'token'), AUDIT_DB_PATH: join(directory, 'data', 'proxy.sqlite') })
+  await t.rejects(buildApp({ config: keyless }), new ConfigError(['the file named by CODEOCEAN_TOKEN_FILE cannot be read (ENOENT): check the path']))
+  t.same(await readdir(directory), [], 'no audit key is generated, and no database made, while anything else is wrong')
 })

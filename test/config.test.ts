@@ -1,7 +1,11 @@
 // Configuration: defaults, conversions, and one message per bad variable (secrets never echoed).
 import t from 'tap'
+import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../src/config.js'
 import { ConfigError } from '../src/errors.js'
+import { loadPolicyFile } from '../src/policy/policy-file.js'
+
+const TWO_TEAMS_POLICY_FILE = fileURLToPath(new URL('fixtures/two-teams-policy.yaml', import.meta.url))
 
 const VALID = { CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: 'cop_abc' }
 
@@ -137,11 +141,11 @@ t.test('gateway settings that cannot work are refused, each named', async (t) =>
 })
 
 t.test('trusted proxies, anonymous access, the policy file and the Agent-Id template', async (t) => {
-  const config = loadConfig({ ...VALID, TRUSTED_PROXIES: '10.0.0.0/8, ::1,192.168.1.7', ALLOW_ANONYMOUS: 'true', POLICY_FILE: '/etc/policy.yaml', AGENT_ID_TEMPLATE: 'proxy:{email}', TRUSTED_USER_HEADER: 'X-Auth-Request-User' })
+  const config = loadConfig({ ...VALID, TRUSTED_PROXIES: '10.0.0.0/8, ::1,192.168.1.7', ALLOW_ANONYMOUS: 'true', POLICY_FILE: TWO_TEAMS_POLICY_FILE, AGENT_ID_TEMPLATE: 'proxy:{email}', TRUSTED_USER_HEADER: 'X-Auth-Request-User' })
   t.same(config.identity.trusted.proxies, ['10.0.0.0/8', '::1', '192.168.1.7'])
   t.equal(config.identity.trusted.userHeader, 'x-auth-request-user')
   t.equal(config.identity.allowAnonymous, true)
-  t.equal(config.policyFile, '/etc/policy.yaml')
+  t.same(config.policy, loadPolicyFile(TWO_TEAMS_POLICY_FILE), 'the policy is read with the configuration')
   t.equal(config.agentIdTemplate, 'proxy:{email}')
   t.match(problemsOf({ ...VALID, TRUSTED_PROXIES: '10.0.0.0/33,example.com' }), [/entry "10.0.0.0\/33" is invalid/, /entry "example.com" is invalid/])
   t.match(problemsOf({ ...VALID, ALLOW_ANONYMOUS: 'yes' }), [/^ALLOW_ANONYMOUS="yes" is invalid: expected true or false/])
@@ -186,11 +190,41 @@ t.test('a token file is used instead of a token', async (t) => {
 t.test('every bad variable is reported by name, each once', async (t) => {
   const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', UPSTREAM_CONNECTIONS: '0', BODY_LIMIT_BYTES: '1.5', UPSTREAM_BODY_TIMEOUT_MS: '-1' })
   t.same(problems.map((problem) => problem.split(/[ =]/)[0]).sort(), [
-    'BODY_LIMIT_BYTES', 'CODEOCEAN_DOMAIN', 'LOG_LEVEL', 'PORT', 'UPSTREAM_BODY_TIMEOUT_MS', 'UPSTREAM_CONNECTIONS'
+    'BODY_LIMIT_BYTES', 'CODEOCEAN_DOMAIN', 'CODEOCEAN_TOKEN', 'LOG_LEVEL', 'PORT', 'UPSTREAM_BODY_TIMEOUT_MS', 'UPSTREAM_CONNECTIONS'
   ])
   t.match(problems.find((problem) => problem.startsWith('PORT')), /PORT="eighty" is invalid: expected a TCP port, 0 to 65535/)
   t.match(problems.find((problem) => problem.startsWith('BODY_LIMIT_BYTES')), /BODY_LIMIT_BYTES="1.5" is invalid/, 'the value as typed is echoed')
   t.match(problems.find((problem) => problem.startsWith('CODEOCEAN_DOMAIN')), /CODEOCEAN_DOMAIN is required/)
+})
+
+t.test('one reading names every problem: schema, domain, token, template, policy and the rest together', async (t) => {
+  t.same(problemsOf({}), [
+    'CODEOCEAN_DOMAIN is required: set it to the Code Ocean origin, e.g. https://codeocean.example.com',
+    'CODEOCEAN_TOKEN is required: set it to the Code Ocean access token, or set CODEOCEAN_TOKEN_FILE to a file holding it'
+  ], 'nothing set: both required variables at once')
+  const problems = problemsOf({
+    PORT: 'abc',
+    CODEOCEAN_DOMAIN: 'ftp://codeocean.example.com',
+    AGENT_ID_TEMPLATE: 'codeocean-proxy',
+    TRUSTED_PROXIES: '10.0.0.0/33',
+    IDEMPOTENCY_TTL_HOURS: '1',
+    UPSTREAM_HEADERS_TIMEOUT_MS: '3600000',
+    POLICY_FILE: '/nonexistent/policy.yaml'
+  })
+  t.same(problems, [
+    'PORT="abc" is invalid: expected a TCP port, 0 to 65535',
+    'CODEOCEAN_DOMAIN is invalid: the scheme must be https (or http for a local test server), not ftp:',
+    'CODEOCEAN_TOKEN is required: set it to the Code Ocean access token, or set CODEOCEAN_TOKEN_FILE to a file holding it',
+    'TRUSTED_PROXIES entry "10.0.0.0/33" is invalid: expected an IP address or CIDR range',
+    'IDEMPOTENCY_TTL_HOURS is too short: keys must outlive the longest call (UPSTREAM_HEADERS_TIMEOUT_MS + UPSTREAM_BODY_TIMEOUT_MS + UPSTREAM_QUEUE_TIMEOUT_MS + 60 s)',
+    'AGENT_ID_TEMPLATE is invalid: it must name the caller with {user}, {subject} or {email}',
+    'POLICY_FILE /nonexistent/policy.yaml cannot be read: ENOENT'
+  ])
+})
+
+t.test('a check on a variable that is already refused adds nothing to its problem', async (t) => {
+  t.same(problemsOf({ ...VALID, AGENT_ID_TEMPLATE: 'x'.repeat(201) }), [`AGENT_ID_TEMPLATE="${'x'.repeat(201)}" is invalid: expected a template using {user}, {subject} or {email}`])
+  t.same(problemsOf({ ...VALID, IDEMPOTENCY_TTL_HOURS: 'a day' }), ['IDEMPOTENCY_TTL_HOURS="a day" is invalid: expected a number of hours, 1 to 720'])
 })
 
 t.test('whole numbers must be written as digits', async (t) => {

@@ -1,5 +1,6 @@
 // Signals and ports, in a process of its own: a second signal exits at once; past the deadline the
-// connections still open are cut and the exit code says so; METRICS_PORT moves /metrics off the API.
+// connections still open are cut and the exit code says so; a log nobody reads any more never
+// holds the exit; METRICS_PORT moves /metrics off the API.
 import t from 'tap'
 import { Pool } from 'undici'
 import { DEFAULT_CALLER, DEFAULT_TEST_ENV } from './helpers/app.js'
@@ -40,6 +41,21 @@ t.test('past SHUTDOWN_TIMEOUT_MS the connections still open are cut and the exit
   const [code] = await server.exited
   t.equal(code, 1)
   t.match(server.stdout(), /requests still in flight at the shutdown deadline/)
+})
+
+t.test('with nobody reading its log any more, SIGTERM still ends the process within SHUTDOWN_TIMEOUT_MS', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const shutdownTimeoutMs = 5_000
+  const server = startServer({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs), ...DEFAULT_TEST_ENV })
+  await listeningAddress(server)
+  // The log's reader goes away (a closed pipe): every line written from now on fails with EPIPE.
+  server.child.stdout.destroy()
+  server.child.kill('SIGTERM')
+  const unended = setTimeout(() => server.child.kill('SIGKILL'), shutdownTimeoutMs)
+  const [code, signal] = await server.exited
+  clearTimeout(unended)
+  t.equal(signal, null, 'it ended by itself, within SHUTDOWN_TIMEOUT_MS')
+  t.equal(code, 0, 'cleanly: only its log was lost')
 })
 
 t.test('with METRICS_PORT set, /metrics is not served on the API port', async (t) => {

@@ -17,8 +17,12 @@ export function loadHmacKey (settings: Config['audit'], store: Config['store']):
   }
   if (store.path === ':memory:') return randomBytes(32)
   const path = `${store.path}.hmac-key`
-  mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' })
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    throw new ConfigError([`the audit key ${path} cannot be made (${String((error as NodeJS.ErrnoException).code)}): check AUDIT_DB_PATH, or set AUDIT_HMAC_KEY_FILE`])
+  }
   return readKeyFile(path, path)
 }
 

@@ -3,7 +3,8 @@
 // checks the audit trail of the configured store (DATABASE_URL, or the SQLite file at
 // AUDIT_DB_PATH) with the audit key (AUDIT_HMAC_KEY, AUDIT_HMAC_KEY_FILE, or the key file beside
 // the SQLite database). Prints OK with the counts and exits 0, or names the first problem and
-// exits 1; a usage error exits 2.
+// exits 1; a usage error, or a SQLite file that is not there (it is never made here: a mistyped
+// path must not verify as an empty trail), exits 2.
 //   --checkpoints FILE       a log file holding the proxy's audit checkpoints (repeatable)
 //   --previous-key-file FILE an audit key used before a rotation (repeatable)
 //   --allow-unkeyed          check chains written before links were keyed, instead of failing them
@@ -13,7 +14,7 @@ import { existingHmacKey, readKeyFile } from '../audit/hmac-key.js'
 import { checkpointsIn, verifyAuditTrail } from '../audit/verify.js'
 import { Environment, type Config } from '../config.js'
 import { ConfigError } from '../errors.js'
-import { openStore } from '../store/open.js'
+import { missingDatabase, openStore } from '../store/open.js'
 
 const USAGE = 'usage: codeocean-proxy-audit-verify [--checkpoints FILE]... [--previous-key-file FILE]... [--allow-unkeyed]'
 
@@ -36,6 +37,8 @@ try {
     if (flag === '--checkpoints') checkpoints.push(...checkpointsIn(readFileSync(file, 'utf8')))
     else auditKeys.push(readKeyFile(file, file))
   }
+  const missing = missingDatabase(settings)
+  if (missing !== undefined) throw new Error(missing)
   // The key the proxy runs with, read as the proxy reads it (never made up here).
   const hmacKey = process.env.AUDIT_HMAC_KEY?.trim()
   const hmacKeyFile = process.env.AUDIT_HMAC_KEY_FILE?.trim()

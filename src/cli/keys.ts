@@ -8,14 +8,15 @@ import { parseArgs } from 'node:util'
 import { Environment, type Config } from '../config.js'
 import { createServiceKey } from '../identity/service-keys.js'
 import { IDENTITY_VALUE } from '../identity/trusted-headers.js'
-import { openStore } from '../store/open.js'
+import { missingDatabase, openStore } from '../store/open.js'
 import { StoreError, type ServiceKeyRow, type Store } from '../store/store.js'
 
 export const USAGE = `Usage: codeocean-proxy-keys <command>      (in a checkout: npm run keys -- <command>)
 
 Manages the service keys scripts and the SDK present to the proxy, in the store the proxy uses:
 PostgreSQL at DATABASE_URL if it is set, else the SQLite file at AUDIT_DB_PATH
-(default ${String(Environment.properties.AUDIT_DB_PATH.default)}).
+(default ${String(Environment.properties.AUDIT_DB_PATH.default)}), which the proxy makes when it
+first starts: a file that is not there is refused, never made.
 
 Commands:
   create --subject <subject> [--group <group>]... [--groups <a,b>] [--description <text>] [--expires <when>]
@@ -23,7 +24,8 @@ Commands:
       <when> is a future ISO-8601 date (midnight UTC), a date-time with Z or an offset
       (2030-06-30T18:00:00Z), or a duration from now: 90d, 12h.
   list [--json]
-      Every key: id, subject, groups, created, expires, last used, status. Never a secret.
+      Every key: id, subject, groups, created, expires, last used, status (and whether it is
+      one of npm run demo's, which only the demo accepts). Never a secret.
   revoke <key-id>
       Refuses the key from the next request on, on every proxy instance sharing the store.
   help
@@ -78,6 +80,11 @@ export async function runKeysCommand (argv: readonly string[], io: KeysCommandIo
   const settings = storeSettings(io.env)
   if (typeof settings === 'string') {
     io.stderr.write(`keys: ${settings}\n`)
+    return 1
+  }
+  const missing = missingDatabase(settings)
+  if (missing !== undefined) {
+    io.stderr.write(`keys: ${missing}\n`)
     return 1
   }
   const where = settings.kind === 'postgres' ? 'the PostgreSQL database at DATABASE_URL' : `the SQLite file ${settings.path}`
@@ -208,7 +215,8 @@ function prepareList (args: string[], io: KeysCommandIo, now: Date): Action {
       expiresAt: row.expiresAt,
       lastUsedAt: row.lastUsedAt,
       revokedAt: row.revokedAt,
-      status: statusOf(row, now)
+      status: statusOf(row, now),
+      realm: row.realm
     }))
     if (values.json === true) {
       io.stdout.write(`${JSON.stringify(keys, null, 2)}\n`)
@@ -224,7 +232,8 @@ function prepareList (args: string[], io: KeysCommandIo, now: Date): Action {
           shortTime(key.createdAt),
           shortTime(key.expiresAt),
           shortTime(key.lastUsedAt),
-          key.status === 'revoked' ? `revoked ${shortTime(key.revokedAt)}` : key.status,
+          // A demo's key works only with the demo (see service-keys.ts).
+          `${key.status === 'revoked' ? `revoked ${shortTime(key.revokedAt)}` : key.status}${key.realm === 'demo' ? ' (demo only)' : ''}`,
           key.description ?? ''
         ])
       ]))

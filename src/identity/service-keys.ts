@@ -1,10 +1,11 @@
 // Service keys: how scripts and the SDK prove who they are without the gateway. A key is shown
 // once when it is made; the store keeps only a hash of its secret, so a stolen database holds
 // no usable key. Every use is checked against the store, so a revocation holds at once on every
-// instance that shares it.
+// instance that shares it. A key also names who it is for (the proxy, or the demo), and works
+// only there.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Unauthenticated } from '../errors.js'
-import type { ServiceKeyRow, Store } from '../store/store.js'
+import type { ServiceKeyRealm, ServiceKeyRow, Store } from '../store/store.js'
 import type { Identity } from './identity.js'
 
 /** Not Code Ocean's `cop_`: a key of ours can never be mistaken for one of its tokens, or the reverse. */
@@ -18,6 +19,8 @@ export interface NewServiceKey {
   groups: string[]
   description?: string
   expiresAt?: Date
+  /** The proxy's unless `npm run demo` makes it. */
+  realm?: ServiceKeyRealm
 }
 
 function secretHash (secret: string): string {
@@ -37,7 +40,8 @@ export async function createServiceKey (store: Store, spec: NewServiceKey, now =
     createdAt: now.toISOString(),
     expiresAt: spec.expiresAt?.toISOString() ?? null,
     revokedAt: null,
-    lastUsedAt: null
+    lastUsedAt: null,
+    realm: spec.realm ?? 'proxy'
   }
   await store.createServiceKey(row)
   return { key: `${SERVICE_KEY_PREFIX}${keyId}_${secret}`, row }
@@ -47,14 +51,28 @@ export function looksLikeServiceKey (text: string): boolean {
   return text.startsWith(SERVICE_KEY_PREFIX)
 }
 
+/** What a key made for the other realm is told: where it does work, and how to get one that works here. */
+const OTHER_REALM: Record<ServiceKeyRealm, string> = {
+  proxy: 'The service key was made by npm run demo and works only with the demo: make a key for this proxy with npm run keys -- create.',
+  demo: 'The service key was made for a proxy, not for this demo: use the key the demo printed when it started.'
+}
+
+export interface ServiceKeysOptions {
+  /** The keys accepted: the proxy's (the default) or the demo's. */
+  realm?: ServiceKeyRealm
+  now?: () => number
+}
+
 export class ServiceKeys {
   readonly #store: Store
+  readonly #realm: ServiceKeyRealm
   readonly #now: () => number
   readonly #touched = new Map<string, number>()
 
-  constructor (store: Store, now: () => number = Date.now) {
+  constructor (store: Store, options: ServiceKeysOptions = {}) {
     this.#store = store
-    this.#now = now
+    this.#realm = options.realm ?? 'proxy'
+    this.#now = options.now ?? Date.now
   }
 
   /** The caller a presented key proves, or Unauthenticated. */
@@ -65,6 +83,7 @@ export class ServiceKeys {
     if (parts === null || row === undefined || !sameHash(row.secretHash, secretHash(parts[2] as string))) {
       throw new Unauthenticated('The service key is not recognised.')
     }
+    if (row.realm !== this.#realm) throw new Unauthenticated(OTHER_REALM[this.#realm])
     const now = this.#now()
     if (row.revokedAt !== null) throw new Unauthenticated('The service key has been revoked.')
     if (row.expiresAt !== null && Date.parse(row.expiresAt) <= now) throw new Unauthenticated('The service key has expired.')

@@ -3,6 +3,7 @@
 import { Type, type Static, type TArray, type TString } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
+import { UUID_PATTERN } from '../../schemas/common.js'
 import { readConfiguredFile } from '../config-file.js'
 import { ConfigError } from '../errors.js'
 
@@ -23,8 +24,8 @@ export const PolicyRule = Type.Object({
     description: 'What the rule grants: run, list (a capsule\'s or pipeline\'s computations), read (a computation, its results and their URLs), rename, ' +
       'delete, attach (data assets), audit:read (GET /audit/events), admin (all of them, everywhere, scope any).'
   }),
-  capsules: Type.Optional(Names('Capsule ids the actions reach, or "*" for all.')),
-  pipelines: Type.Optional(Names('Pipeline ids the actions reach, or "*" for all.')),
+  capsules: Type.Optional(Names('Capsule ids (UUIDs) the actions reach, or "*" for all.')),
+  pipelines: Type.Optional(Names('Pipeline ids (UUIDs) the actions reach, or "*" for all.')),
   scope: Type.Optional(Type.Union(SCOPES.map((scope) => Type.Literal(scope)), {
     description: 'Whose computations read, rename, delete and attach reach: the caller\'s own (the default), those of someone who shared a group with ' +
       'the caller when starting them, or anyone\'s.'
@@ -57,14 +58,30 @@ export function checkPolicy (document: unknown, where: string): PolicyDocument {
     if (problems.length === 20) break
     const choices = (error.schema.anyOf as Array<{ const?: unknown }> | undefined)?.map((choice) => String(choice.const))
     const expected = choices === undefined ? error.message.toLowerCase() : `must be one of ${choices.join(', ')}`
-    problems.push(`${where}: ${error.path === '' ? 'the document' : error.path} ${expected}`)
+    problems.push(`${where}: ${error.path === '' ? 'the document' : located(document, error.path)} ${expected}`)
   }
+  // Rules that match the schema are checked for sense too, so one start names every problem.
+  const rules: unknown[] = Array.isArray((document as { rules?: unknown } | null)?.rules) ? (document as { rules: unknown[] }).rules : []
+  rules.forEach((rule, index) => {
+    if (!Value.Check(PolicyRule, rule)) return
+    problems.push(...ruleProblems(rule).map((problem) => `${where}: ${located(document, `/rules/${index}`)} ${problem}`))
+  })
   if (problems.length > 0) throw new ConfigError(dedupe(problems))
-  const policy = document as PolicyDocument
-  policy.rules.forEach((rule, index) => problems.push(...ruleProblems(rule).map((problem) => `${where}: /rules/${index} ${problem}`)))
-  if (problems.length > 0) throw new ConfigError(problems)
-  return policy
+  return document as PolicyDocument
 }
+
+/**
+ * Where in the document a problem is: the path, after the rule's name when it has one (a rule
+ * is found by its name in a long file, not by counting), e.g. `rule "admins" (/rules/4/scope)`.
+ */
+function located (document: unknown, path: string): string {
+  const index = /^\/rules\/(\d+)(?:\/|$)/.exec(path)?.[1]
+  const name = index === undefined ? undefined : ((document as { rules: unknown[] }).rules[Number(index)] as { name?: unknown } | null)?.name
+  return typeof name === 'string' && name !== '' ? `rule ${JSON.stringify(name)} (${path})` : path
+}
+
+/** Code Ocean's capsule and pipeline ids are UUIDs; anything else in a rule could never match a call. */
+const ID = new RegExp(UUID_PATTERN)
 
 /** Rules that parse but would not do what they seem to say. */
 function ruleProblems (rule: PolicyRule): string[] {
@@ -73,6 +90,12 @@ function ruleProblems (rule: PolicyRule): string[] {
     problems.push('names no subjects or groups, so it grants nothing (use subjects: ["*"] for everyone)')
   }
   if (rule.groups?.includes('*') === true) problems.push('has "*" in groups: it is a wildcard only in subjects')
+  for (const [kind, ids] of [['capsule', rule.capsules], ['pipeline', rule.pipelines]] as const) {
+    const wrong = ids?.filter((id) => id !== '*' && !ID.test(id)) ?? []
+    if (wrong.length > 0) {
+      problems.push(`has ${wrong.map((id) => JSON.stringify(id)).join(', ')} in ${kind}s: ${kind} ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the ${kind}'s id, or "*" for all`)
+    }
+  }
   if (rule.actions.includes('admin')) {
     if (rule.capsules !== undefined || rule.pipelines !== undefined || rule.scope !== undefined) {
       problems.push('grants admin, which reaches every capsule and pipeline with scope any: drop its capsules, pipelines and scope, or grant other actions')

@@ -1,6 +1,6 @@
 // service_keys and computation_owners rows as both databases return them, and their
 // conversions; groups are kept as JSON text so both databases share one schema.
-import type { OwnerRow, ServiceKeyRow } from './store.js'
+import type { OwnerRow, ServiceKeyRealm, ServiceKeyRow } from './store.js'
 
 export interface ServiceKeyColumns {
   key_id: string
@@ -12,6 +12,7 @@ export interface ServiceKeyColumns {
   expires_at: string | null
   revoked_at: string | null
   last_used_at: string | null
+  realm: ServiceKeyRealm
 }
 
 export interface OwnerColumns {
@@ -33,15 +34,16 @@ export function toServiceKeyRow (row: ServiceKeyColumns): ServiceKeyRow {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at
+    lastUsedAt: row.last_used_at,
+    realm: row.realm
   }
 }
 
 export function serviceKeyValues (row: ServiceKeyRow): unknown[] {
-  return [row.keyId, row.subject, JSON.stringify(row.groups), row.description, row.secretHash, row.createdAt, row.expiresAt, row.revokedAt, row.lastUsedAt]
+  return [row.keyId, row.subject, JSON.stringify(row.groups), row.description, row.secretHash, row.createdAt, row.expiresAt, row.revokedAt, row.lastUsedAt, row.realm]
 }
 
-export const SERVICE_KEY_COLUMNS = 'key_id, subject, groups_json, description, secret_hash, created_at, expires_at, revoked_at, last_used_at'
+export const SERVICE_KEY_COLUMNS = 'key_id, subject, groups_json, description, secret_hash, created_at, expires_at, revoked_at, last_used_at, realm'
 
 export function toOwnerRow (row: OwnerColumns): OwnerRow {
   return {

@@ -103,6 +103,13 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE audit_records ADD COLUMN resume_run_id TEXT',
       'CREATE INDEX audit_records_resume_run ON audit_records (resume_run_id, recorded_at)'
     ]
+  },
+  {
+    version: 6,
+    name: 'service keys bound to the proxy or to the demo',
+    statements: [
+      "ALTER TABLE service_keys ADD COLUMN realm TEXT NOT NULL DEFAULT 'proxy' CHECK (realm IN ('proxy', 'demo'))"
+    ]
   }
 ]
 

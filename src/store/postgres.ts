@@ -168,7 +168,7 @@ export async function openPostgresStore (options: PostgresStoreOptions): Promise
     },
     async createServiceKey (row) {
       await guarded('create a service key', async () => {
-        await pool.query(`INSERT INTO service_keys (${SERVICE_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, serviceKeyValues(row))
+        await pool.query(`INSERT INTO service_keys (${SERVICE_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, serviceKeyValues(row))
       })
     },
     async findServiceKey (keyId) {

@@ -72,7 +72,7 @@ export function openSqliteDatabase (path: string): Store {
   const instances = db.prepare('SELECT DISTINCT instance_id FROM audit_records ORDER BY instance_id')
   const prune = db.prepare(`DELETE FROM audit_records WHERE rowid IN
     (SELECT rowid FROM audit_records WHERE recorded_at < ? ORDER BY recorded_at, instance_id, seq LIMIT ?)`)
-  const insertKey = db.prepare(`INSERT INTO service_keys (${SERVICE_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  const insertKey = db.prepare(`INSERT INTO service_keys (${SERVICE_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const findKey = db.prepare('SELECT * FROM service_keys WHERE key_id = ?')
   const listKeys = db.prepare('SELECT * FROM service_keys ORDER BY created_at, key_id')
   const revokeKey = db.prepare('UPDATE service_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL')

@@ -67,7 +67,14 @@ export interface ServiceKeyRow {
   expiresAt: string | null
   revokedAt: string | null
   lastUsedAt: string | null
+  realm: ServiceKeyRealm
 }
+
+/**
+ * Who a service key is for: a proxy (made with `npm run keys`), or `npm run demo`, whose keys
+ * only the demo accepts: a configured proxy refuses them even in a database it shares with one.
+ */
+export type ServiceKeyRealm = 'proxy' | 'demo'
 
 /** Who started a computation through the proxy, and what it runs. */
 export interface OwnerRow {

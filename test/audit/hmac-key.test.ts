@@ -38,3 +38,11 @@ t.test('with SQLite and no key, one is generated beside the database and kept', 
   t.equal((await readFile(`${database}.hmac-key`, 'utf8')).trim().length, 64)
   t.equal(loadHmacKey({ queueLimit: 1 }, sqlite(':memory:')).length, 32, 'an in-memory store gets a key of its own')
 })
+
+t.test('a key that cannot be made beside the database stops start-up with one line', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-hmac-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  await writeFile(join(directory, 'a-file'), '')
+  const database = join(directory, 'a-file', 'audit.sqlite')
+  t.throws(() => loadHmacKey({ queueLimit: 1 }, sqlite(database)), new ConfigError([`the audit key ${database}.hmac-key cannot be made (EEXIST): check AUDIT_DB_PATH, or set AUDIT_HMAC_KEY_FILE`]))
+})

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,6 +51,13 @@ async function temporaryDirectory (t: Test): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-keys-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   return directory
+}
+
+/** The SQLite file of a proxy that has started once: the command never makes one. */
+async function startedDatabase (t: Test): Promise<string> {
+  const path = join(await temporaryDirectory(t), 'proxy.sqlite')
+  await openSqliteDatabase(path).close()
+  return path
 }
 
 /** The data rows of the table `list` prints, split on its column gaps. */
@@ -111,14 +118,14 @@ forEachStore(t, 'list shows a key active, revoked after revoke, and an expired o
   t.equal(revoked.code, 0)
   t.equal(revoked.stdout, `revoked ${keyId}\n`)
   t.match(revoked.stderr, 'every proxy instance sharing this store')
-  await t.rejects(new ServiceKeys(store, () => later.getTime()).authenticate(key), Unauthenticated, 'the proxy refuses it at once')
+  await t.rejects(new ServiceKeys(store, { now: () => later.getTime() }).authenticate(key), Unauthenticated, 'the proxy refuses it at once')
 
   const after = await keys(['list'], env, { now: later })
   t.same(tableRows(after.stdout)[0], [keyId, 'etl', '-', '2030-01-01T00:00:00Z', '2030-01-31T00:00:00Z', '-', 'revoked 2030-01-01T02:00:00Z'])
   const json = await keys(['list', '--json'], env, { now: later })
   t.same(JSON.parse(json.stdout), [
-    { keyId, subject: 'etl', groups: [], description: null, createdAt: NOW.toISOString(), expiresAt: '2030-01-31T00:00:00.000Z', lastUsedAt: null, revokedAt: later.toISOString(), status: 'revoked' },
-    { keyId: shortLived.row.keyId, subject: 'one-off', groups: ['ops'], description: null, createdAt: '2030-01-01T00:00:01.000Z', expiresAt: '2030-01-01T01:00:00.000Z', lastUsedAt: null, revokedAt: null, status: 'expired' }
+    { keyId, subject: 'etl', groups: [], description: null, createdAt: NOW.toISOString(), expiresAt: '2030-01-31T00:00:00.000Z', lastUsedAt: null, revokedAt: later.toISOString(), status: 'revoked', realm: 'proxy' },
+    { keyId: shortLived.row.keyId, subject: 'one-off', groups: ['ops'], description: null, createdAt: '2030-01-01T00:00:01.000Z', expiresAt: '2030-01-01T01:00:00.000Z', lastUsedAt: null, revokedAt: null, status: 'expired', realm: 'proxy' }
   ], 'the same fields, and no secretHash')
 })
 
@@ -133,13 +140,13 @@ forEachStore(t, 'revoke refuses an unknown id and an already revoked one with ex
 })
 
 t.test('an empty store lists nothing: a note on stderr, or [] as JSON', async (t) => {
-  const env = { AUDIT_DB_PATH: join(await temporaryDirectory(t), 'proxy.sqlite') }
+  const env = { AUDIT_DB_PATH: await startedDatabase(t) }
   t.same(await keys(['list'], env), { code: 0, stdout: '', stderr: `no service keys in the SQLite file ${env.AUDIT_DB_PATH}\n` })
   t.same(await keys(['list', '--json'], env), { code: 0, stdout: '[]\n', stderr: '' })
 })
 
 t.test('--expires takes a duration from the injected now, or a future ISO-8601 date', async (t) => {
-  const path = join(await temporaryDirectory(t), 'proxy.sqlite')
+  const path = await startedDatabase(t)
   const cases: Array<[string, string]> = [
     ['30d', '2030-01-31T00:00:00.000Z'],
     ['12h', '2030-01-01T12:00:00.000Z'],
@@ -234,9 +241,7 @@ t.test('a DATABASE_URL that is not PostgreSQL is refused without being echoed', 
 })
 
 t.test('a store that cannot be opened exits 1 with one line, and no password', async (t) => {
-  const directory = await temporaryDirectory(t)
-  await writeFile(join(directory, 'a-file'), '')
-  const sqlite = await keys(['list'], { AUDIT_DB_PATH: join(directory, 'a-file', 'proxy.sqlite') })
+  const sqlite = await keys(['list'], { AUDIT_DB_PATH: await temporaryDirectory(t) })
   t.equal(sqlite.code, 1)
   t.match(sqlite.stderr, /^keys: SQLite store: open failed \(E[A-Z]+\); check AUDIT_DB_PATH\n$/, 'the failure, with its error code')
 
@@ -248,6 +253,31 @@ t.test('a store that cannot be opened exits 1 with one line, and no password', a
   t.equal(postgres.stdout, '', 'no key is printed that was never stored')
 })
 
+t.test('where there is no SQLite database, every command exits 1 with one line, and makes nothing', async (t) => {
+  const directory = await temporaryDirectory(t)
+  const path = join(directory, 'data', 'proxy.sqlite')
+  for (const argv of [['list'], ['create', '--subject', 'svc'], ['revoke', '0123456789abcdef']]) {
+    t.same(await keys(argv, { AUDIT_DB_PATH: path }), {
+      code: 1,
+      stdout: '',
+      stderr: `keys: there is no database at ${path}: set AUDIT_DB_PATH to the proxy's (a relative path is read from the current folder); the proxy makes it when it first starts\n`
+    }, argv.join(' '))
+  }
+  t.same(await readdir(directory), [], 'no file, no folder')
+  const relative = await keys(['list'], {}, { openStore: async () => { throw new Error('opened') } })
+  t.match(relative.stderr, `there is no database at ${join(process.cwd(), 'data', 'codeocean-proxy.sqlite')}:`, 'the default path, as read from this folder')
+})
+
+t.test('a demo\'s key is listed as one', async (t) => {
+  const path = await startedDatabase(t)
+  const store = openSqliteDatabase(path)
+  const { row } = await createServiceKey(store, { subject: 'demo-user', groups: ['demo'], realm: 'demo' }, NOW)
+  await store.close()
+  const table = await keys(['list'], { AUDIT_DB_PATH: path })
+  t.same(tableRows(table.stdout), [[row.keyId, 'demo-user', 'demo', '2030-01-01T00:00:00Z', '-', '-', 'active (demo only)']])
+  t.match(JSON.parse((await keys(['list', '--json'], { AUDIT_DB_PATH: path })).stdout), [{ keyId: row.keyId, realm: 'demo', status: 'active' }])
+})
+
 t.test('a store failure without an error code still makes one line', async (t) => {
   const failing = async (): Promise<Store> => { throw new StoreError('PostgreSQL store: list service keys failed', { cause: new Error('gone') }) }
   t.same(await keys(['list'], { DATABASE_URL: 'postgres://db/proxy' }, { openStore: failing }),
@@ -256,7 +286,7 @@ t.test('a store failure without an error code still makes one line', async (t) =
 
 t.test('a failure that is neither a mistake nor the store\'s propagates as the bug it is', async (t) => {
   const bug = new TypeError('a bug')
-  await t.rejects(keys(['list'], {}, { openStore: async () => { throw bug } }), bug)
+  await t.rejects(keys(['list'], { DATABASE_URL: 'postgres://db/proxy' }, { openStore: async () => { throw bug } }), bug)
   const brokenClock: KeysCommandIo = { stdout: process.stdout, stderr: process.stderr, env: {}, get now (): Date { throw bug } }
   await t.rejects(runKeysCommand(['list'], brokenClock), bug)
 })
@@ -296,7 +326,7 @@ async function spawned (command: string, args: string[], env: Record<string, str
 }
 
 t.test('the npm script creates a key and the tsx entry point lists it, on a SQLite file', async (t) => {
-  const env = { AUDIT_DB_PATH: join(await temporaryDirectory(t), 'proxy.sqlite') }
+  const env = { AUDIT_DB_PATH: await startedDatabase(t) }
   // Exactly what an operator types: KEY=$(npm run -s keys -- create …) must capture the key alone.
   const created = await spawned('npm', ['run', '-s', 'keys', '--', 'create', '--subject', 'ci-runner', '--groups', 'ci,deploy', '--expires', '90d'], env)
   t.equal(created.code, 0, created.stderr)

@@ -142,6 +142,22 @@ t.test('a stored hash that is not a SHA-256 never matches', async (t) => {
   await refusal(t, new ServiceKeys(store).authenticate(key.replace(row.keyId, 'fedcba9876543210')))
 })
 
+t.test('a key works only where it was made for: the demo\'s only with the demo, the proxy\'s only with a proxy', async (t) => {
+  const store = memoryStore(t)
+  const demo = await createServiceKey(store, { subject: 'demo-user', groups: ['demo'], realm: 'demo' })
+  const proxy = await createServiceKey(store, { subject: 'ci', groups: [] })
+  t.equal(demo.row.realm, 'demo')
+  t.equal(proxy.row.realm, 'proxy', 'the proxy\'s by default')
+  const refusedByProxy = await refusal(t, new ServiceKeys(store).authenticate(demo.key))
+  t.match(refusedByProxy.message, /made by npm run demo and works only with the demo/)
+  const refusedByDemo = await refusal(t, new ServiceKeys(store, { realm: 'demo' }).authenticate(proxy.key))
+  t.match(refusedByDemo.message, /made for a proxy, not for this demo/)
+  t.equal((await store.findServiceKey(demo.row.keyId))?.lastUsedAt, null, 'a refused use is not recorded as a use')
+  t.match(await new ServiceKeys(store, { realm: 'demo' }).authenticate(demo.key), { subject: 'demo-user', keyId: demo.row.keyId })
+  const wrongSecret = await refusal(t, new ServiceKeys(store).authenticate(withOtherSecret(demo.key)))
+  t.match(wrongSecret.message, /not recognised/, 'without its secret, a demo key is not even said to be one')
+})
+
 t.test('a revoked key is refused, saying it was revoked', async (t) => {
   const store = memoryStore(t)
   const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [] })
@@ -165,7 +181,7 @@ t.test('a key is accepted until its expiry and refused from that instant on', as
   const expiresAt = new Date(T0 + 3_600_000)
   const { key } = await createServiceKey(store, { subject: 'ci', groups: [], expiresAt }, new Date(T0))
   const time = clock()
-  const keys = new ServiceKeys(store, time.now)
+  const keys = new ServiceKeys(store, { now: time.now })
   time.set(expiresAt.getTime() - 1)
   t.equal((await keys.authenticate(key)).subject, 'ci', 'a millisecond before')
   time.set(expiresAt.getTime())
@@ -177,7 +193,7 @@ t.test('a key is accepted until its expiry and refused from that instant on', as
 t.test('an expired key with the wrong secret is answered as unrecognised', async (t) => {
   const store = memoryStore(t)
   const { key } = await createServiceKey(store, { subject: 'ci', groups: [], expiresAt: new Date(T0) }, new Date(T0 - 1000))
-  const keys = new ServiceKeys(store, () => T0 + 1000)
+  const keys = new ServiceKeys(store, { now: () => T0 + 1000 })
   const unknown = await refusal(t, keys.authenticate(`cpx_0123456789abcdef_${'A'.repeat(43)}`))
   t.equal((await refusal(t, keys.authenticate(withOtherSecret(key)))).message, unknown.message)
 })
@@ -186,7 +202,7 @@ t.test('last use is written on the first use, then at most once a minute', async
   const store = memoryStore(t)
   const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [] })
   const time = clock()
-  const keys = new ServiceKeys(store, time.now)
+  const keys = new ServiceKeys(store, { now: time.now })
   const lastUsed = async (): Promise<string | null | undefined> => (await store.findServiceKey(row.keyId))?.lastUsedAt
 
   await keys.authenticate(key)
@@ -207,7 +223,7 @@ t.test('last use is tracked for each key separately', async (t) => {
   const first = await createServiceKey(store, { subject: 'one', groups: [] })
   const second = await createServiceKey(store, { subject: 'two', groups: [] })
   const time = clock()
-  const keys = new ServiceKeys(store, time.now)
+  const keys = new ServiceKeys(store, { now: time.now })
   await keys.authenticate(first.key)
   time.set(T0 + 1000)
   await keys.authenticate(second.key)
@@ -218,7 +234,7 @@ t.test('last use is tracked for each key separately', async (t) => {
 t.test('a refused use writes no last use', async (t) => {
   const store = memoryStore(t)
   const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [], expiresAt: new Date(T0) }, new Date(T0 - 1000))
-  const keys = new ServiceKeys(store, () => T0)
+  const keys = new ServiceKeys(store, { now: () => T0 })
   await refusal(t, keys.authenticate(withOtherSecret(key)))
   await refusal(t, keys.authenticate(key))
   t.equal((await store.findServiceKey(row.keyId))?.lastUsedAt, null)
@@ -230,7 +246,7 @@ t.test('a store that cannot record the last use does not lock a valid key out, a
   const touch = store.touchServiceKey
   let failures = 0
   store.touchServiceKey = async () => { failures++; throw new Error('read-only database') }
-  const keys = new ServiceKeys(store, clock().now)
+  const keys = new ServiceKeys(store, { now: clock().now })
   t.equal((await keys.authenticate(key)).subject, 'ci', 'accepted although last use could not be written')
   store.touchServiceKey = touch
   await keys.authenticate(key)
@@ -240,7 +256,7 @@ t.test('a store that cannot record the last use does not lock a valid key out, a
 
 t.test('every byte of the secret\'s hash counts: a stored hash that differs in any one byte refuses the key', async (t) => {
   const store = memoryStore(t)
-  const keys = new ServiceKeys(store, clock().now)
+  const keys = new ServiceKeys(store, { now: clock().now })
   const { key, row } = await createServiceKey(store, { subject: 'ci-runner', groups: [] }, new Date(T0))
   const [, , secret = ''] = KEY_PATTERN.exec(key) ?? []
   t.equal((await keys.authenticate(key)).subject, 'ci-runner', 'the real key is accepted')

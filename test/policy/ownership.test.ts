@@ -7,8 +7,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { ConfigError } from '../../src/errors.js'
 import { StoreError } from '../../src/store/store.js'
@@ -98,6 +98,25 @@ t.test('under the default policy, caller B can do nothing to caller A\'s computa
     t.notMatch(response.body, /PROXY_COMPUTATION_NOT_FOUND/, `the owner may ${call.method} ${call.url}`)
   }
   t.equal(simulator.requests.length, calls.length, 'and every one of the owner\'s calls was forwarded')
+})
+
+t.test('the README\'s worked policy admits real runs: team-a runs its capsule, team-b only the shared one', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: fileURLToPath(new URL('../fixtures/two-teams-policy.yaml', import.meta.url)) })
+  // The placeholders the example names, made capsules of the simulated Code Ocean.
+  const teamACapsule = 'aaaaaaaa-0000-4000-8000-000000000001'
+  const sharedCapsule = '5a5a5a5a-0000-4000-8000-000000000002'
+  simulator.addComputation({ capsule_id: teamACapsule })
+  simulator.addComputation({ capsule_id: sharedCapsule })
+  simulator.clearRequests()
+  const ann = { 'x-forwarded-user': 'ann@example.com', 'x-forwarded-groups': 'team-a' }
+  await run(proxy, ann, teamACapsule)
+  await run(proxy, BOB, sharedCapsule)
+  t.match(proxy.log.audits().at(-1), { decision: { outcome: 'allow', reason: 'run granted by rule "team-b works on the shared capsule and its pipeline"' } })
+  t.same(simulator.requests.map((request) => (JSON.parse(request.bodyText) as { capsule_id: string }).capsule_id), [teamACapsule, sharedCapsule], 'both runs reached Code Ocean')
+  const refused = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: teamACapsule } }, BOB)
+  t.equal(refused.statusCode, 403)
+  t.equal(simulator.requests.length, 2, 'team-b\'s run of team-a\'s capsule was not forwarded')
 })
 
 t.test('a computation started outside the proxy is visible only with scope any', async (t) => {
@@ -239,24 +258,24 @@ t.test('a run whose answer has no id, or whose owner cannot be stored, still rea
   t.ok(proxy.log.lines().some((line) => line.msg === 'the owner of a new computation could not be recorded'))
 })
 
-t.test('a malformed policy file stops start-up with the problem named', async (t) => {
-  const simulator = await startTestSimulator(t)
+t.test('a malformed policy file stops start-up, with the configuration, with the problem named', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ['policy.yaml', 'rules:\n  - groups: [a]\n    actions: [run, delte]\n', /\/rules\/0\/actions\/1 must be one of run, read, rename, delete, attach, list, audit:read, admin/],
     ['policy.yaml', 'rules:\n  - actions: [run]\n', /\/rules\/0 names no subjects or groups/],
     ['policy.json', '{"rules": [', /is not valid JSON/],
     ['policy.yaml', 'rules: [\n', /is not valid YAML/]
   ]
-  for (const [name, text, problem] of cases) {
-    const path = await policyFile(t, text, name)
-    const config = loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', POLICY_FILE: path })
-    await t.rejects(buildApp({ config }), ConfigError)
-    await buildApp({ config }).catch((error: ConfigError) => { t.match(error.problems, [problem], name) })
+  const problemsWith = (policy: string): string[] => {
+    try {
+      loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', POLICY_FILE: policy })
+    } catch (error) {
+      t.type(error, ConfigError)
+      return (error as ConfigError).problems
+    }
+    return []
   }
-  const config = loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_DB_PATH: ':memory:', POLICY_FILE: '/nonexistent/policy.yaml' })
-  await buildApp({ config }).then(() => t.fail('started without its policy'), (error: ConfigError) => {
-    t.same(error.problems, ['POLICY_FILE /nonexistent/policy.yaml cannot be read: ENOENT'])
-  })
+  for (const [name, text, problem] of cases) t.match(problemsWith(await policyFile(t, text, name)), [problem], name)
+  t.same(problemsWith('/nonexistent/policy.yaml'), ['POLICY_FILE /nonexistent/policy.yaml cannot be read: ENOENT'], 'it does not start without its policy')
 })
 
 /** A Code Ocean stand-in whose list answer is `write`n by hand. */

@@ -36,6 +36,9 @@ function problemsOf (t: Test, load: () => unknown): string[] {
   return []
 }
 
+const CAPSULE = '3f1e5c2a-7b4d-4e8f-9a0b-1c2d3e4f5a6b'
+const PIPELINE = '9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'
+
 const RULES: PolicyDocument = {
   rules: [
     { name: 'everyone runs', subjects: ['*'], actions: ['run', 'list'], capsules: ['*'], pipelines: ['*'] },
@@ -142,7 +145,7 @@ t.test('checkPolicy names each problem with where it was found', async (t) => {
     ['null', null, ['here: the document expected object']],
     ['no rules', {}, ['here: /rules expected required property', 'here: /rules expected array']],
     ['no rule', { rules: [] }, ['here: /rules expected array length to be greater or equal to 1']],
-    ['an unknown top-level field', { rules: [{ subjects: ['*'], actions: ['run'] }], version: 2 }, ['here: /version unexpected property']],
+    ['an unknown top-level field', { rules: [{ subjects: ['*'], actions: ['run'], capsules: ['*'] }], version: 2 }, ['here: /version unexpected property']],
     ['an unknown rule field', { rules: [{ subjects: ['*'], actions: ['run'], capsule: ['c'] }] }, ['here: /rules/0/capsule unexpected property']],
     ['an unknown action', { rules: [{ subjects: ['*'], actions: ['run', 'fly'] }] },
       ['here: /rules/0/actions/1 must be one of run, read, rename, delete, attach, list, audit:read, admin']],
@@ -179,13 +182,13 @@ t.test('a rule naming no subjects and no groups is refused, as it would grant no
 })
 
 t.test('a rule naming only groups, or only subjects, is accepted', async (t) => {
-  t.doesNotThrow(() => checkPolicy({ rules: [{ groups: ['g'], actions: ['run'], pipelines: ['p'] }, { subjects: ['s'], actions: ['run'], capsules: ['c'] }] }, 'here'))
+  t.doesNotThrow(() => checkPolicy({ rules: [{ groups: ['g'], actions: ['run'], pipelines: [PIPELINE] }, { subjects: ['s'], actions: ['run'], capsules: [CAPSULE] }] }, 'here'))
 })
 
 t.test('rules that would not do what they seem to say are refused, each named', async (t) => {
   const problems = problemsOf(t, () => checkPolicy({
     rules: [
-      { groups: ['ops'], actions: ['admin'], capsules: ['only-this'] },
+      { groups: ['ops'], actions: ['admin'], capsules: [CAPSULE] },
       { groups: ['ops'], actions: ['admin'], scope: 'own' },
       { groups: ['team'], actions: ['run', 'read'] },
       { groups: ['*'], actions: ['read'], capsules: ['*'] },
@@ -201,3 +204,48 @@ t.test('rules that would not do what they seem to say are refused, each named', 
   ], 'audit:read alone needs no capsules, and a bare admin rule is fine')
 })
 
+
+t.test('a capsule or pipeline id that is not a UUID is refused, as it could never match a call', async (t) => {
+  const problems = problemsOf(t, () => checkPolicy({
+    rules: [
+      { name: 'team-a', groups: ['team-a'], actions: ['run'], capsules: ['capsule-a', CAPSULE, 'shared capsule'], pipelines: ['pipeline-b'] },
+      { groups: ['team-b'], actions: ['run'], capsules: ['*', CAPSULE.toUpperCase()], pipelines: [`${PIPELINE}x`] }
+    ]
+  }, 'here'))
+  t.same(problems, [
+    'here: rule "team-a" (/rules/0) has "capsule-a", "shared capsule" in capsules: capsule ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the capsule\'s id, or "*" for all',
+    'here: rule "team-a" (/rules/0) has "pipeline-b" in pipelines: pipeline ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the pipeline\'s id, or "*" for all',
+    `here: /rules/1 has "${PIPELINE}x" in pipelines: pipeline ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the pipeline's id, or "*" for all`
+  ], 'a UUID in capitals is one (ids are compared in lower case), and "*" is all')
+})
+
+t.test('every problem of a file is named at once, a rule by its name as well as its place', async (t) => {
+  const path = await policyFile(t, 'policy.yaml', [
+    'rules:',
+    '  - name: team-a runs its capsule',
+    '    groups: [team-a]',
+    '    actions: [run, fly]',
+    `    capsules: [${CAPSULE}]`,
+    '  - name: team-b runs by name',
+    '    groups: [team-b]',
+    '    actions: [run]',
+    '    capsules: [team-b-capsule]',
+    '  - name: auditors',
+    "    groups: ['*']",
+    '    actions: [audit:read]',
+    '  - groups: [ops]',
+    '    actions: [admin]',
+    '    scope: any',
+    ''
+  ].join('\n'))
+  t.same(problemsOf(t, () => loadPolicyFile(path)), [
+    `POLICY_FILE ${path}: rule "team-a runs its capsule" (/rules/0/actions/1) must be one of run, read, rename, delete, attach, list, audit:read, admin`,
+    `POLICY_FILE ${path}: rule "team-b runs by name" (/rules/1) has "team-b-capsule" in capsules: capsule ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the capsule's id, or "*" for all`,
+    `POLICY_FILE ${path}: rule "auditors" (/rules/2) has "*" in groups: it is a wildcard only in subjects`,
+    `POLICY_FILE ${path}: /rules/3 grants admin, which reaches every capsule and pipeline with scope any: drop its capsules, pipelines and scope, or grant other actions`
+  ], 'schema problems and rule problems together, in file order')
+})
+
+t.test('a rule that is not an object is named by its place alone', async (t) => {
+  t.same(problemsOf(t, () => checkPolicy({ rules: ['everyone', null] }, 'here')), ['here: /rules/0 expected object', 'here: /rules/1 expected object'])
+})

@@ -9,6 +9,10 @@ import { DEFAULT_POLICY, Policy, type ComputationAction, type Target, type Targe
 import type { OwnerRow } from '../../src/store/store.js'
 
 const TWO_TEAMS_POLICY_FILE = fileURLToPath(new URL('../fixtures/two-teams-policy.yaml', import.meta.url))
+/** The ids the worked example names (its placeholders for a real deployment's). */
+const TEAM_A_CAPSULE = 'aaaaaaaa-0000-4000-8000-000000000001'
+const SHARED_CAPSULE = '5a5a5a5a-0000-4000-8000-000000000002'
+const TEAM_B_PIPELINE = 'bbbbbbbb-0000-4000-8000-000000000003'
 
 function caller (subject: string, ...groups: string[]): Identity {
   return { subject, email: null, groups, method: 'service-key', keyId: null }
@@ -50,25 +54,25 @@ t.test('the two-teams policy', async (t) => {
 
   t.test('runs and lists are decided on the capsule or pipeline named', async (t) => {
     const cases: Array<[string, Identity, TargetAction, Target, string | null]> = [
-      ['team-a runs its own capsule', alice, 'run', capsule('capsule-a'), TEAM_A],
-      ['team-a runs the shared capsule', alice, 'run', capsule('shared-capsule'), TEAM_A],
+      ['team-a runs its own capsule', alice, 'run', capsule(TEAM_A_CAPSULE), TEAM_A],
+      ['team-a runs the shared capsule', alice, 'run', capsule(SHARED_CAPSULE), TEAM_A],
       ['team-a runs any pipeline', alice, 'run', pipeline('pipeline-x'), TEAM_A],
-      ['team-a lists its capsule', alice, 'list', capsule('capsule-a'), TEAM_A],
+      ['team-a lists its capsule', alice, 'list', capsule(TEAM_A_CAPSULE), TEAM_A],
       ['team-a may not run a capsule it is not given', alice, 'run', capsule('capsule-z'), null],
-      ['team-b runs the shared capsule', bob, 'run', capsule('shared-capsule'), TEAM_B],
-      ['team-b runs its pipeline', bob, 'run', pipeline('pipeline-b'), TEAM_B],
-      ['team-b lists its pipeline', bob, 'list', pipeline('pipeline-b'), TEAM_B],
-      ['team-b may not run team-a\'s capsule', bob, 'run', capsule('capsule-a'), null],
+      ['team-b runs the shared capsule', bob, 'run', capsule(SHARED_CAPSULE), TEAM_B],
+      ['team-b runs its pipeline', bob, 'run', pipeline(TEAM_B_PIPELINE), TEAM_B],
+      ['team-b lists its pipeline', bob, 'list', pipeline(TEAM_B_PIPELINE), TEAM_B],
+      ['team-b may not run team-a\'s capsule', bob, 'run', capsule(TEAM_A_CAPSULE), null],
       ['team-b is limited to its one pipeline', bob, 'run', pipeline('pipeline-x'), null],
-      ['a member of both teams is granted by the first rule that covers the target', carol, 'run', pipeline('pipeline-b'), TEAM_A],
-      ['the CI key runs team-b\'s pipeline', ci, 'run', pipeline('pipeline-b'), CI],
-      ['the CI key may not list it', ci, 'list', pipeline('pipeline-b'), null],
-      ['the CI key may not run the shared capsule', ci, 'run', capsule('shared-capsule'), null],
+      ['a member of both teams is granted by the first rule that covers the target', carol, 'run', pipeline(TEAM_B_PIPELINE), TEAM_A],
+      ['the CI key runs team-b\'s pipeline', ci, 'run', pipeline(TEAM_B_PIPELINE), CI],
+      ['the CI key may not list it', ci, 'list', pipeline(TEAM_B_PIPELINE), null],
+      ['the CI key may not run the shared capsule', ci, 'run', capsule(SHARED_CAPSULE), null],
       ['an admin runs any capsule', root, 'run', capsule('capsule-z'), ADMINS],
       ['an admin lists any pipeline', root, 'list', pipeline('pipeline-x'), ADMINS],
-      ['an auditor lists any capsule', iris, 'list', capsule('capsule-a'), AUDITORS],
-      ['an auditor runs nothing', iris, 'run', capsule('capsule-a'), null],
-      ['a caller in no team runs nothing', zoe, 'run', capsule('shared-capsule'), null]
+      ['an auditor lists any capsule', iris, 'list', capsule(TEAM_A_CAPSULE), AUDITORS],
+      ['an auditor runs nothing', iris, 'run', capsule(TEAM_A_CAPSULE), null],
+      ['a caller in no team runs nothing', zoe, 'run', capsule(SHARED_CAPSULE), null]
     ]
     for (const [what, who, action, target, rule] of cases) {
       t.same(policy.onTarget(who, action, target), rule === null
@@ -78,13 +82,13 @@ t.test('the two-teams policy', async (t) => {
   })
 
   t.test('per-computation actions are decided on who started the computation and where', async (t) => {
-    const aliceOnA = owner('alice', ['team-a'], capsule('capsule-a'))
-    const aliceOnShared = owner('alice', ['team-a'], capsule('shared-capsule'))
+    const aliceOnA = owner('alice', ['team-a'], capsule(TEAM_A_CAPSULE))
+    const aliceOnShared = owner('alice', ['team-a'], capsule(SHARED_CAPSULE))
     const aliceOnPipelineX = owner('alice', ['team-a'], pipeline('pipeline-x'))
-    const bobOnShared = owner('bob', ['team-b'], capsule('shared-capsule'))
-    const bobOnPipelineB = owner('bob', ['team-b'], pipeline('pipeline-b'))
-    const erinOnShared = owner('erin', ['team-b', 'sales'], capsule('shared-capsule'))
-    const ciOnPipelineB = owner('ci-nightly', [], pipeline('pipeline-b'))
+    const bobOnShared = owner('bob', ['team-b'], capsule(SHARED_CAPSULE))
+    const bobOnPipelineB = owner('bob', ['team-b'], pipeline(TEAM_B_PIPELINE))
+    const erinOnShared = owner('erin', ['team-b', 'sales'], capsule(SHARED_CAPSULE))
+    const ciOnPipelineB = owner('ci-nightly', [], pipeline(TEAM_B_PIPELINE))
 
     const HIDDEN = 'owned by someone no rule lets the caller reach'
     const UNRECORDED = 'not started through the proxy, and no rule reaches it'
@@ -129,7 +133,7 @@ t.test('the two-teams policy', async (t) => {
   })
 
   t.test('an unrecorded computation listed under a team\'s capsule stays hidden from the team', async (t) => {
-    t.same(policy.onComputation(alice, 'read', undefined, capsule('capsule-a')),
+    t.same(policy.onComputation(alice, 'read', undefined, capsule(TEAM_A_CAPSULE)),
       { visible: false, allowed: false, reason: 'not started through the proxy, and no rule reaches it' })
   })
 
@@ -142,11 +146,11 @@ t.test('the two-teams policy', async (t) => {
 
   t.test('only admins and auditors see every computation of a list unfiltered', async (t) => {
     const cases: Array<[string, Identity, Target, boolean]> = [
-      ['an admin, a capsule', root, capsule('capsule-a'), true],
-      ['an auditor, a pipeline', iris, pipeline('pipeline-b'), true],
-      ['team-a, its own capsule', alice, capsule('capsule-a'), false],
-      ['team-b, its pipeline', bob, pipeline('pipeline-b'), false],
-      ['the CI key, its pipeline', ci, pipeline('pipeline-b'), false]
+      ['an admin, a capsule', root, capsule(TEAM_A_CAPSULE), true],
+      ['an auditor, a pipeline', iris, pipeline(TEAM_B_PIPELINE), true],
+      ['team-a, its own capsule', alice, capsule(TEAM_A_CAPSULE), false],
+      ['team-b, its pipeline', bob, pipeline(TEAM_B_PIPELINE), false],
+      ['the CI key, its pipeline', ci, pipeline(TEAM_B_PIPELINE), false]
     ]
     for (const [what, who, target, expected] of cases) t.equal(policy.readsAllOf(who, target), expected, what)
   })

@@ -2,6 +2,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import pg from 'pg'
 import t from 'tap'
 import { MIGRATIONS } from '../../src/store/migrations.js'
@@ -100,7 +101,7 @@ forEachStore(t, 'migrations run once, however many handles open the database', a
   await handles[0]?.appendAudit([row('a', 1)])
   const reopened = await stores.open()
   t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
-  t.equal(MIGRATIONS.length, 5)
+  t.equal(MIGRATIONS.length, 6)
 })
 
 function serviceKey (keyId: string, overrides: Partial<ServiceKeyRow> = {}): ServiceKeyRow {
@@ -114,6 +115,7 @@ function serviceKey (keyId: string, overrides: Partial<ServiceKeyRow> = {}): Ser
     expiresAt: keyId === 'k2' ? '2027-01-01T00:00:00.000Z' : null,
     revokedAt: null,
     lastUsedAt: null,
+    realm: keyId === 'k2' ? 'demo' : 'proxy',
     ...overrides
   }
 }
@@ -132,6 +134,25 @@ forEachStore(t, 'service keys are created, found, listed, revoked once and touch
   await store.touchServiceKey('k2', '2026-11-26T11:30:00.000Z')
   t.same(await store.findServiceKey('k1'), serviceKey('k1', { revokedAt: '2026-11-26T11:00:00.000Z' }), 'the first revocation time stays')
   t.same(await store.findServiceKey('k2'), serviceKey('k2', { lastUsedAt: '2026-11-26T11:30:00.000Z' }))
+})
+
+forEachStore(t, 'a key stored before keys named their realm is the proxy\'s, and no other realm can be stored', async (t, stores) => {
+  const store = await stores.open()
+  // Written as a proxy of the previous release wrote it: without the realm column.
+  const columns = 'key_id, subject, groups_json, secret_hash, created_at'
+  const values = ['k9', 'svc-old', '[]', 'hash-of-k9', '2026-11-26T10:00:00.000Z']
+  if (stores.name === 'sqlite') {
+    const database = new Database(stores.path!)
+    t.teardown(() => database.close())
+    database.prepare(`INSERT INTO service_keys (${columns}) VALUES (?, ?, ?, ?, ?)`).run(...values)
+  } else {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await client.connect()
+    t.teardown(() => client.end())
+    await client.query(`INSERT INTO ${stores.schema!}.service_keys (${columns}) VALUES ($1, $2, $3, $4, $5)`, values)
+  }
+  t.equal((await store.findServiceKey('k9'))?.realm, 'proxy')
+  await t.rejects(store.createServiceKey(serviceKey('k8', { realm: 'elsewhere' as ServiceKeyRow['realm'] })), StoreError)
 })
 
 forEachStore(t, 'computation owners: the first record wins and lookups take many ids', async (t, stores) => {
