@@ -6,7 +6,7 @@ import { Environment } from './config.js'
 export const ENV_EXAMPLE_PATH = '.env.example'
 
 const HEADER = `# codeocean-proxy's configuration: every variable it reads, what each takes, and its default.
-# Generated from src/config.ts by \`npm run generate:config\`; the README's Configuration section
+# Generated from src/config.ts by \`npm run generate:config\`; docs/configuration.md
 # says what each one does. Copy this file to .env (read by \`docker compose\` and by
 # \`node --env-file=.env\`), set CODEOCEAN_DOMAIN and CODEOCEAN_TOKEN or CODEOCEAN_TOKEN_FILE, and
 # uncomment what you change: a commented-out line holds the default, or nothing where there is none.

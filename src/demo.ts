@@ -102,7 +102,7 @@ Your service key (valid for a day, and only with this demo; shown only now, the 
 Run a capsule (curl -u "$KEY:" sends it as Basic, exactly where the Code Ocean SDK puts its token):
   curl -s -u "$KEY:" -X POST ${address}/api/v1/computations -H 'Content-Type: application/json' -d '{"capsule_id": "${SIMULATOR_CAPSULES.analysis}"}'
 
-Then follow the README: poll it, list its results, get a file's URLs. Ctrl-C stops.
+Then follow the README's walkthrough: poll it, list its results, get a file's URLs. Ctrl-C stops.
 Every call is audited in ${auditPath}; check the trail with: AUDIT_DB_PATH=${auditPath} npm run audit:verify
 
 `)

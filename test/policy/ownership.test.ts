@@ -100,7 +100,7 @@ t.test('under the default policy, caller B can do nothing to caller A\'s computa
   t.equal(simulator.requests.length, calls.length, 'and every one of the owner\'s calls was forwarded')
 })
 
-t.test('the README\'s worked policy admits real runs: team-a runs its capsule, team-b only the shared one', async (t) => {
+t.test('the worked policy of docs/policy.md admits real runs: team-a runs its capsule, team-b only the shared one', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: fileURLToPath(new URL('../fixtures/two-teams-policy.yaml', import.meta.url)) })
   // The placeholders the example names, made capsules of the simulated Code Ocean.

@@ -1,6 +1,6 @@
 // The policy's decisions: which rules apply to a caller, what they reach, and the reason each
 // decision gives the audit. The worked example (test/fixtures/two-teams-policy.yaml, also shown
-// in the README) is checked case by case; the rules of matching are then pinned one at a time.
+// in docs/policy.md) is checked case by case; the rules of matching are then pinned one at a time.
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { Identity } from '../../src/identity/identity.js'
