@@ -201,8 +201,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     answerKey: answerKeyFrom(auditKey),
     ttlMs: config.idempotency.ttlMs,
     required: config.idempotency.required,
-    // Past every timeout a run's call can take, a claim still in flight was lost after sending.
-    staleAfterMs: config.upstream.headersTimeoutMs + config.upstream.bodyTimeoutMs + config.upstream.limits.queueTimeoutMs + 60_000
+    staleAfterMs: config.idempotency.staleAfterMs
   })
   await app.register(rateLimitsPlugin, config.rateLimits)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes, apiPrefix: API_ROUTE_PREFIX })

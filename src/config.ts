@@ -173,7 +173,8 @@ export interface Config {
     limits: { maxConcurrent: number, maxPerSecond: number, queueLimit: number, queueTimeoutMs: number }
     breaker: { failureThreshold: number, cooldownMs: number }
   }
-  idempotency: { ttlMs: number, required: boolean }
+  /** staleAfterMs: past every timeout a run's call can take, a claim still in flight was lost after sending. */
+  idempotency: { ttlMs: number, required: boolean, staleAfterMs: number }
   polling: {
     /** Identical concurrent polls of one computation share one upstream call. */
     coalesce: boolean
@@ -295,7 +296,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
       },
       breaker: { failureThreshold: values.BREAKER_FAILURES, cooldownMs: values.BREAKER_COOLDOWN_MS }
     },
-    idempotency: { ttlMs: values.IDEMPOTENCY_TTL_HOURS * 3_600_000, required: values.IDEMPOTENCY_REQUIRED === 'true' },
+    idempotency: { ttlMs: values.IDEMPOTENCY_TTL_HOURS * 3_600_000, required: values.IDEMPOTENCY_REQUIRED === 'true', staleAfterMs: longestRunCallMs },
     polling: { coalesce: values.POLL_COALESCE === 'true', terminalCacheMs: values.POLL_CACHE_MS, waitIntervalMs: values.WAIT_POLL_INTERVAL_MS, waitMaxMs: values.WAIT_MAX_SECONDS * 1000 },
     rateLimits: {
       ...(values.REDIS_URL === undefined ? {} : { redisUrl: values.REDIS_URL }),

@@ -43,7 +43,7 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
       limits: { maxConcurrent: 64, maxPerSecond: 100, queueLimit: 256, queueTimeoutMs: 5000 },
       breaker: { failureThreshold: 5, cooldownMs: 10_000 }
     },
-    idempotency: { ttlMs: 86_400_000, required: false },
+    idempotency: { ttlMs: 86_400_000, required: false, staleAfterMs: 125_000 },
     polling: { coalesce: true, terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },
     rateLimits: { keyPrefix: 'codeocean-proxy:rate:', runsPerMinute: 30, callsPerMinute: 1200 },
     metrics: { host: '127.0.0.1' },
@@ -166,7 +166,7 @@ t.test('idempotency, retries, upstream limits, polling and rate limits are read 
     REDIS_URL: 'redis://:secret@redis:6379/2',
     RATE_LIMIT_RUNS_PER_MINUTE: '5'
   })
-  t.same(config.idempotency, { ttlMs: 7_200_000, required: true })
+  t.same(config.idempotency, { ttlMs: 7_200_000, required: true, staleAfterMs: 125_000 }, 'a claim is stale past the longest call a run can take: headers, body and queue timeouts, and a minute')
   t.equal(config.upstream.retry.attempts, 1)
   t.equal(config.upstream.limits.maxPerSecond, 5)
   t.equal(config.upstream.breaker.failureThreshold, 2)
