@@ -93,13 +93,13 @@ t.test('built and linked, the bins serve and audit a run against the simulator',
   t.teardown(() => { simulator.child.kill('SIGKILL') })
   const simulatorUrl = await printed(simulator, /listening on (http:\/\/127\.0\.0\.1:\d+)/)
 
+  // The server makes its database when it first starts; the keys command then works beside it.
+  const server = startServer({ ...store, CODEOCEAN_DOMAIN: simulatorUrl, CODEOCEAN_TOKEN_FILE: tokenFile, PORT: '0' }, 120_000, [programs['codeocean-proxy']!])
+  const address = await listeningAddress(server)
   const created = await run('codeocean-proxy-keys', ['create', '--subject', 'bins-test'], store).exited
   t.equal(created.code, 0, 'a key is made')
   const key = created.stdout.trim()
   t.match(key, /^cpx_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/, 'the key alone on stdout')
-
-  const server = startServer({ ...store, CODEOCEAN_DOMAIN: simulatorUrl, CODEOCEAN_TOKEN_FILE: tokenFile, PORT: '0' }, 120_000, [programs['codeocean-proxy']!])
-  const address = await listeningAddress(server)
   const authorization = `Basic ${Buffer.from(`${key}:`).toString('base64')}`
   const started = await fetch(`${address}/api/v1/computations`, {
     method: 'POST',
