@@ -9,7 +9,8 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { ConfigError } from '../src/errors.js'
 import { openSqliteDatabase } from '../src/store/sqlite-database.js'
-import { DEFAULT_TEST_ENV, DEFAULT_CALLER } from './helpers/app.js'
+import { createServiceKey } from '../src/identity/service-keys.js'
+import { DEFAULT_TEST_ENV, DEFAULT_CALLER, NO_LOAD_SHEDDING_ENV } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -63,4 +64,24 @@ t.test('every file the configuration names is checked before start-up stops, and
   const keyless = loadConfig({ CODEOCEAN_DOMAIN: 'https://codeocean.example.com', CODEOCEAN_TOKEN_FILE: join(absent, 'token'), AUDIT_DB_PATH: join(directory, 'data', 'proxy.sqlite') })
   await t.rejects(buildApp({ config: keyless }), new ConfigError(['the file named by CODEOCEAN_TOKEN_FILE cannot be read (ENOENT): check the path']))
   t.same(await readdir(directory), [], 'no audit key is generated, and no database made, while anything else is wrong')
+})
+
+t.test('an app built for the demo takes the demo\'s keys and refuses the proxy\'s', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteDatabase(':memory:')
+  t.teardown(() => store.close())
+  const app = await buildApp({
+    config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: ':memory:', ...NO_LOAD_SHEDDING_ENV }),
+    store,
+    serviceKeyRealm: 'demo'
+  })
+  t.teardown(() => app.close())
+  const demo = await createServiceKey(store, { subject: 'demo-user', groups: ['demo'], realm: 'demo' })
+  const proxy = await createServiceKey(store, { subject: 'ci', groups: [] })
+  const run = async (key: string): Promise<number> => (await app.inject({
+    method: 'POST', url: '/api/v1/computations', headers: { authorization: `Bearer ${key}` }, payload: { capsule_id: simulator.capsules.analysis }
+  })).statusCode
+  t.equal(await run(demo.key), 200)
+  t.equal(await run(proxy.key), 401)
+  t.equal(simulator.requests.length, 1, 'only the demo key\'s run reached Code Ocean')
 })
