@@ -2,7 +2,9 @@
 // really is; a call to a part of Code Ocean's API the proxy does not mirror (capsules themselves,
 // data assets, …) says so. Both are JSON errors, audited, and never forwarded.
 import t from 'tap'
+import { createServiceKey } from '../src/identity/service-keys.js'
 import { buildTestApp } from './helpers/app.js'
+import { parsePrometheusText, sampleValue } from './helpers/prometheus.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
 const ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
@@ -80,4 +82,26 @@ t.test('another method on a mirrored capsule or pipeline path is no such endpoin
     t.equal(response.json().code, 'PROXY_ROUTE_NOT_FOUND')
   }
   t.equal(simulator.requests.length, 0)
+})
+
+t.test('an unknown URL costs no identity work: its key is never looked up, and its record has no actor', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const { key } = await createServiceKey(proxy.store, { subject: 'probe', groups: [] })
+  const headers = { authorization: `Bearer ${key}` }
+  const lookups = async (): Promise<number> => {
+    const samples = parsePrometheusText((await proxy.app.inject({ method: 'GET', url: '/metrics' })).body)
+    return sampleValue(samples, 'codeocean_proxy_store_duration_seconds_count', { operation: 'findServiceKey' }) ?? 0
+  }
+
+  const unknown = await proxy.inject({ method: 'GET', url: '/api/v2/computations', headers }, {})
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.json().code, 'PROXY_ROUTE_NOT_FOUND')
+  t.equal(await lookups(), 0, 'no key lookup for an unknown URL')
+  const [record] = proxy.log.audits().filter((audit) => audit.errorCode === 'PROXY_ROUTE_NOT_FOUND')
+  t.match(record, { status: 404, actor: null }, 'the probe is audited, without an actor')
+
+  const known = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${ID}`, headers }, {})
+  t.equal(known.statusCode, 404, 'a mirrored route does prove its caller (and the computation is not theirs)')
+  t.equal(await lookups(), 1, 'one lookup, for the mirrored route')
 })

@@ -6,6 +6,8 @@ import fp from 'fastify-plugin'
 import { agentIdFor } from '../identity/agent-id.js'
 import type { Authenticator } from '../identity/authenticate.js'
 import type { Identity } from '../identity/identity.js'
+// The route contract says whether a route needs a caller.
+import '../contract/route-contract.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,7 +31,9 @@ async function identity (app: FastifyInstance, options: IdentityPluginOptions): 
   app.decorateRequest('identityFailure', null)
   app.decorateRequest('agentId', '')
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.operational === true) return
+    // Only a route with a contract needs a caller: operational routes and unknown URLs cost no
+    // JWT check or key lookup (an unknown URL is still audited, without an actor).
+    if (request.routeOptions.config.contract === undefined) return
     try {
       request.identity = await authenticator.identify({
         headers: request.headers,
