@@ -1,7 +1,6 @@
 // `npm run keys`: keys it makes are accepted by the proxy and stored only as a hash, list and
 // revoke work on both stores, a mistake stores nothing, and the npm script runs end to end.
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,7 +12,7 @@ import { Unauthenticated } from '../../src/errors.js'
 import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { StoreError, type Store } from '../../src/store/store.js'
-import { spawnChild } from '../helpers/spawn-child.js'
+import { runToEnd } from '../helpers/spawn-child.js'
 import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
 
 // Every command against both stores, then npm and tsx in processes of their own: about 35 s on
@@ -316,15 +315,7 @@ t.test('the command runs only when its module is the program', async (t) => {
 
 /** Runs a command in a process of its own, the way an operator does. */
 async function spawned (command: string, args: string[], env: Record<string, string>): Promise<Outcome> {
-  const child = spawnChild(command, args, { HOME: tmpdir(), ...env })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  const [code] = await once(child, 'exit') as [number | null]
-  clearTimeout(timer)
-  return { code: code ?? -1, stdout, stderr }
+  return await runToEnd(command, args, { HOME: tmpdir(), ...env })
 }
 
 t.test('the npm script creates a key and the tsx entry point lists it, on a SQLite file', async (t) => {

@@ -2,6 +2,7 @@
 // test file killed on its timeout leaves nothing running: the child (and any Node process it
 // starts) loads exit-with-parent.mjs and exits when its parent goes away.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { once } from 'node:events'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
@@ -24,4 +25,19 @@ export function spawnChild (command: string, args: string[], env: Record<string,
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+}
+
+export interface Finished { code: number, stdout: string, stderr: string }
+
+/** Runs a command to its end in a process of its own, as an operator would: its exit code (-1 when killed) and output. */
+export async function runToEnd (command: string, args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Finished> {
+  const child = spawnChild(command, args, env)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const [code] = await once(child, 'exit') as [number | null]
+  clearTimeout(timer)
+  return { code: code ?? -1, stdout, stderr }
 }
