@@ -79,4 +79,4 @@ async function audit (app: FastifyInstance, options: AuditWriters): Promise<void
   })
 }
 
-export default fp(audit, { name: 'audit', fastify: '5.x' })
+export default fp(audit, { name: 'audit', fastify: '5.x', dependencies: ['identity'] })

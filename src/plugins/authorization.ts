@@ -175,4 +175,4 @@ function readableOnly (caller: Identity, target: Target, policy: Policy, store: 
   }
 }
 
-export default fp(authorization, { name: 'authorization', fastify: '5.x', dependencies: ['identity', 'audit'] })
+export default fp(authorization, { name: 'authorization', fastify: '5.x', dependencies: ['route-contracts', 'identity', 'audit'] })

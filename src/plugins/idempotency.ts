@@ -159,4 +159,4 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
   app.addHook('onClose', async () => { clearInterval(pruning) })
 }
 
-export default fp(idempotency, { name: 'idempotency', fastify: '5.x', dependencies: ['authorization'] })
+export default fp(idempotency, { name: 'idempotency', fastify: '5.x', dependencies: ['identity', 'audit', 'authorization'] })

@@ -128,4 +128,4 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
   })
 }
 
-export default fp(upstreamPlugin, { name: 'upstream', fastify: '5.x', dependencies: ['audit'] })
+export default fp(upstreamPlugin, { name: 'upstream', fastify: '5.x', dependencies: ['identity', 'audit', 'authorization'] })
