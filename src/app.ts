@@ -193,6 +193,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // Before any route: a route declared without a contract (or an operational marking) stops the app.
   await app.register(routeContractsPlugin, { apiPrefix: API_ROUTE_PREFIX })
   await app.register(requestIdPlugin)
+  // Before identity and the audit's own hook: shedding load must stay cheap under a flood.
+  await app.register(overloadPlugin, { ...config.overload, audit: auditWriters })
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
   await app.register(authorizationPlugin, { policy, store, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
@@ -205,7 +207,6 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   })
   await app.register(rateLimitsPlugin, config.rateLimits)
   await app.register(errorHandlingPlugin, { bodyLimitBytes: config.bodyLimitBytes, apiPrefix: API_ROUTE_PREFIX })
-  await app.register(overloadPlugin, config.overload)
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })
   await app.register(upstreamPlugin, {

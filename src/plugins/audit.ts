@@ -67,12 +67,15 @@ export function auditRequest (
   if (reply.raw.destroyed) request.audit.responseClosed()
 }
 
+/** Starts a request's audit where its route is audited at all (operational routes are not). */
+export function startAudit (request: FastifyRequest, reply: FastifyReply, writers: AuditWriters): void {
+  if (request.routeOptions.config.operational === true) request.audit = new RequestAudit('', () => {}, async () => {})
+  else auditRequest(request, reply, writers, routeIdentityOf(request))
+}
+
 async function audit (app: FastifyInstance, options: AuditWriters): Promise<void> {
   app.decorateRequest('audit', null as unknown as RequestAudit)
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.operational === true) request.audit = new RequestAudit('', () => {}, async () => {})
-    else auditRequest(request, reply, options, routeIdentityOf(request))
-  })
+  app.addHook('onRequest', async (request, reply) => { startAudit(request, reply, options) })
   // preHandler runs only for requests that passed validation; this one runs before authorization's.
   app.addHook('preHandler', async (request) => {
     request.audit.validated = true

@@ -1,11 +1,14 @@
 // Sheds load before the process falls over (@fastify/under-pressure): past the configured
 // event-loop delay or utilization, heap or RSS, new requests get 503 PROXY_OVERLOADED with
 // Retry-After, are audited, and nothing is forwarded. Liveness and metrics still answer, so an
-// overloaded instance is not taken for a dead one; readiness turns red with the rest.
+// overloaded instance is not taken for a dead one; readiness turns red with the rest. It runs
+// before identity: a refusal under load costs no JWT check or key lookup (its audit record has
+// no actor), so a flood cannot make shedding itself expensive.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import { ProxyOverloaded } from '../errors.js'
+import { startAudit, type AuditWriters } from './audit.js'
 
 export interface OverloadOptions {
   /** Mean event-loop delay over a sample (1 s) past which requests are refused; 0 for no limit. */
@@ -15,6 +18,8 @@ export interface OverloadOptions {
   maxHeapUsedBytes: number
   maxRssBytes: number
   retryAfterSeconds: number
+  /** A refused request is audited here: the audit's own hook comes after identity, and never runs for it. */
+  audit: AuditWriters
 }
 
 /** under-pressure's names for what is over its limit (its health check is not used). */
@@ -34,11 +39,12 @@ async function overload (app: FastifyInstance, options: OverloadOptions): Promis
     maxHeapUsedBytes: options.maxHeapUsedBytes,
     maxRssBytes: options.maxRssBytes,
     retryAfter: options.retryAfterSeconds,
-    pressureHandler: async (request, _reply, type) => {
+    pressureHandler: async (request, reply, type) => {
       if (request.routeOptions.config.answersUnderPressure === true) return
+      startAudit(request, reply, options.audit)
       throw Object.assign(new ProxyOverloaded(String(PRESSURES[type])), { retryAfterSeconds: options.retryAfterSeconds })
     }
   })
 }
 
-export default fp(overload, { name: 'overload', fastify: '5.x', dependencies: ['audit', 'error-handling'] })
+export default fp(overload, { name: 'overload', fastify: '5.x' })

@@ -7,7 +7,6 @@ import auditPlugin from '../../src/plugins/audit.js'
 import authorizationPlugin from '../../src/plugins/authorization.js'
 import errorHandlingPlugin from '../../src/plugins/error-handling.js'
 import idempotencyPlugin from '../../src/plugins/idempotency.js'
-import overloadPlugin from '../../src/plugins/overload.js'
 import rateLimitsPlugin from '../../src/plugins/rate-limits.js'
 import requestParsingPlugin from '../../src/plugins/request-parsing.js'
 import upstreamPlugin from '../../src/plugins/upstream.js'
@@ -18,7 +17,6 @@ const DEPENDENCIES = [
   ['authorization', authorizationPlugin, ['route-contracts', 'identity', 'audit']],
   ['error-handling', errorHandlingPlugin, ['audit']],
   ['idempotency', idempotencyPlugin, ['identity', 'audit', 'authorization']],
-  ['overload', overloadPlugin, ['audit', 'error-handling']],
   ['rate-limits', rateLimitsPlugin, ['identity']],
   ['request-parsing', requestParsingPlugin, ['audit', 'error-handling']],
   ['upstream', upstreamPlugin, ['identity', 'audit', 'authorization']]

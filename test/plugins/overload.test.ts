@@ -2,7 +2,9 @@
 // PROXY_OVERLOADED with Retry-After, are audited and never forwarded; liveness and metrics still
 // answer and readiness turns red.
 import t from 'tap'
+import { createServiceKey } from '../../src/identity/service-keys.js'
 import { buildTestApp } from '../helpers/app.js'
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 
 t.test('over a forced threshold, calls are refused with 503 and Retry-After, audited, not forwarded', async (t) => {
@@ -24,7 +26,8 @@ t.test('over a forced threshold, calls are refused with 503 and Retry-After, aud
   t.equal(simulator.requests.length, forwarded, 'nothing more reached Code Ocean')
   const refused = proxy.log.audits().filter((audit) => audit.stage === 'completed' && audit.status === 503)
   t.equal(refused.length, 2, 'both refusals are audited')
-  t.match(refused[0], { action: 'getComputation', errorCode: 'PROXY_OVERLOADED', actor: { subject: 'tester@example.com' } })
+  // Shed before the caller is proven: the refusal costs no identity work, so its record has no actor.
+  t.match(refused[0], { action: 'getComputation', errorCode: 'PROXY_OVERLOADED', actor: null })
   t.equal((await proxy.inject({ method: 'GET', url: '/livez' }, null)).statusCode, 200, 'liveness still answers')
   t.equal((await proxy.inject({ method: 'GET', url: '/metrics' }, null)).statusCode, 200, 'and metrics')
   const ready = await proxy.inject({ method: 'GET', url: '/readyz' }, null)
@@ -42,4 +45,27 @@ t.test('each pressure is named in the refusal', async (t) => {
   }
   t.match(response.json(), { code: 'PROXY_OVERLOADED', message: /its memory is over OVERLOAD_MAX_RSS_BYTES/ })
   t.equal(response.headers['retry-after'], '5', 'the default pause')
+})
+
+t.test('shedding costs no identity work: a caller with a service key is refused without its key being looked up', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { OVERLOAD_MAX_HEAP_USED_BYTES: '1' })
+  const { key } = await createServiceKey(proxy.store, { subject: 'flood', groups: [] })
+  const lookups = async (): Promise<number> => {
+    const samples = parsePrometheusText((await proxy.app.inject({ method: 'GET', url: '/metrics' })).body)
+    return sampleValue(samples, 'codeocean_proxy_store_duration_seconds_count', { operation: 'findServiceKey' }) ?? 0
+  }
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const call = { method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: { authorization: `Bearer ${key}` } } as const
+  // Overloaded from the first sample (1 s) on; every call before that is served and proves its caller.
+  let response = await proxy.inject(call, {})
+  for (let attempt = 0; attempt < 60 && response.statusCode !== 503; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    response = await proxy.inject(call, {})
+  }
+  t.equal(response.statusCode, 503)
+  const before = await lookups()
+  for (let call = 0; call < 5; call++) t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: { authorization: `Bearer ${key}` } }, {})).statusCode, 503)
+  t.equal(await lookups(), before, 'five refusals, no key looked up')
+  t.equal(simulator.requests.filter((request) => request.method === 'GET').length, proxy.log.audits().filter((audit) => audit.status === 200).length, 'only the calls served reached Code Ocean')
 })
