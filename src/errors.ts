@@ -153,6 +153,20 @@ export const InternalError = createError(
 )
 
 /** Problems found while reading configuration or the credential at start-up. */
+/** An error that says when to come back: the caller is sent it as Retry-After. */
+export type WithRetryAfter<E> = E & { readonly retryAfterSeconds: number }
+
+/** Marks `error` with the seconds a caller should wait before trying again. */
+export function retryAfter<E extends Error> (error: E, seconds: number): WithRetryAfter<E> {
+  return Object.assign(error, { retryAfterSeconds: seconds })
+}
+
+/** The seconds `error` says to wait, if it says. */
+export function retryAfterOf (error: Error): number | undefined {
+  const seconds = (error as Partial<WithRetryAfter<Error>>).retryAfterSeconds
+  return typeof seconds === 'number' ? seconds : undefined
+}
+
 export class ConfigError extends Error {
   readonly problems: string[]
   constructor (problems: string[]) {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { canonicalJson } from '../canonical-json.js'
 import { InvalidRequest } from '../errors.js'
 import type { IdempotencyRow } from '../store/store.js'
+import { failedWhileConnecting } from '../upstream/failures.js'
 
 /**
  * SHA-256 (hex) of the request body as canonical JSON (object keys sorted recursively; arrays in
@@ -68,8 +69,6 @@ export function verdictFor (existing: IdempotencyRow | undefined, hash: string, 
   return fresh ? { kind: 'in_flight' } : { kind: 'unknown', row: existing }
 }
 
-/** Failures that happen before any byte of the request reaches Code Ocean. */
-const NOTHING_SENT = new Set<string | undefined>(['refused', 'unreachable', 'connect_timeout'])
 /**
  * Answers that say the run did not start: the proxy's own token was refused (401), Code Ocean
  * timed out waiting for the request (408), throttled it (429) or was unavailable (503).
@@ -89,7 +88,7 @@ const NOT_STARTED = new Set([401, 408, 429, 503])
 export function settlementFor (facts: { forwarded: boolean, upstreamStatus: number | undefined, errorClass: string | undefined }): 'complete' | 'release' | 'unknown' {
   const { forwarded, upstreamStatus, errorClass } = facts
   if (!forwarded) return 'release'
-  if (upstreamStatus === undefined) return NOTHING_SENT.has(errorClass) ? 'release' : 'unknown'
+  if (upstreamStatus === undefined) return failedWhileConnecting(errorClass) ? 'release' : 'unknown'
   if (NOT_STARTED.has(upstreamStatus)) return 'release'
   return upstreamStatus >= 500 ? 'unknown' : 'complete'
 }

@@ -9,7 +9,7 @@ import { StoreError } from '../store/store.js'
 import {
   AuditUnavailable,
   BadRequest, BadUrl, BodyTooLarge, InternalError, MalformedJson, NotMirrored, PathSegmentTooLong, RouteNotFound,
-  UnsupportedMediaType
+  retryAfterOf, UnsupportedMediaType
 } from '../errors.js'
 import { unmirroredResourceOf } from '../not-mirrored.js'
 
@@ -53,8 +53,8 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
   const statusCode = Number(error.statusCode)
   request.audit.errorCode = error.code
   // An error that knows when to come back says so (rate limits, a queue, an open circuit).
-  const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+  const seconds = retryAfterOf(error)
+  if (seconds !== undefined) reply.header('retry-after', String(seconds))
   else if (statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
   // RFC 9110: a 401 names the ways to authenticate; the SDK's Basic form comes first.
   if (statusCode === 401) reply.header('www-authenticate', 'Basic realm="codeocean-proxy", Bearer realm="codeocean-proxy"')

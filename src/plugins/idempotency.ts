@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
-  IdempotencyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused, IdempotencyOutcomeUnknown
+  IdempotencyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused, IdempotencyOutcomeUnknown, retryAfter
 } from '../errors.js'
 import { claimFor, idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
 import { openAnswer, sealAnswer } from '../idempotency/sealed-answers.js'
@@ -14,6 +14,7 @@ import type { Identity } from '../identity/identity.js'
 import type { IdempotencyRow, Store } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
+import { refusedByTheProxy } from '../upstream/failures.js'
 import type { AnswerFilter } from '../upstream/forward.js'
 
 export interface IdempotencyOptions {
@@ -26,8 +27,6 @@ export interface IdempotencyOptions {
   answerKey: Buffer
 }
 
-/** Failure classes that mean the proxy itself refused to send: nothing reached Code Ocean. */
-const NOT_SENT = new Set(['circuit_open', 'overloaded', 'closed'])
 const PRUNE_EVERY_MS = 3_600_000
 
 function replayHeaders (headers: BufferedAnswer['headers']): Record<string, string> {
@@ -75,7 +74,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
     request.audit.whenDone(() => {
       const { audit } = request
       const captured = answer()
-      const forwarded = audit.upstreamAttempts > 0 && !NOT_SENT.has(String(audit.errorClass))
+      const forwarded = audit.upstreamAttempts > 0 && !refusedByTheProxy(audit.errorClass ?? undefined)
       let fate = settlementFor({ forwarded, upstreamStatus: audit.upstreamStatus, errorClass: audit.errorClass })
       // An answer that started but could not be read whole is not one to replay.
       if (fate === 'complete' && captured === undefined) fate = 'unknown'
@@ -149,7 +148,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
       case 'reused':
         throw new IdempotencyKeyReused()
       case 'in_flight':
-        throw Object.assign(new IdempotencyInFlight(), { retryAfterSeconds: 1 })
+        throw retryAfter(new IdempotencyInFlight(), 1)
       case 'unknown':
         throw new IdempotencyOutcomeUnknown(runTargetOf(request.body as object).kind)
     }

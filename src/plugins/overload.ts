@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
-import { ProxyOverloaded } from '../errors.js'
+import { ProxyOverloaded, retryAfter } from '../errors.js'
 import { startAudit, type AuditWriters } from './audit.js'
 
 export interface OverloadOptions {
@@ -42,7 +42,7 @@ async function overload (app: FastifyInstance, options: OverloadOptions): Promis
     pressureHandler: async (request, reply, type) => {
       if (request.routeOptions.config.answersUnderPressure === true) return
       startAudit(request, reply, options.audit)
-      throw Object.assign(new ProxyOverloaded(String(PRESSURES[type])), { retryAfterSeconds: options.retryAfterSeconds })
+      throw retryAfter(new ProxyOverloaded(String(PRESSURES[type])), options.retryAfterSeconds)
     }
   })
 }

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
 import { budgetOf } from '../contract/route-contract.js'
-import { RateLimited } from '../errors.js'
+import { RateLimited, retryAfter } from '../errors.js'
 
 export interface RateLimitOptions {
   redisUrl?: string
@@ -52,7 +52,7 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
     errorResponseBuilder: (request, context) => {
       const contract = request.routeOptions.config.contract
       const error = new RateLimited(contract !== undefined && budgetOf(contract) === 'runs' ? 'run' : 'API', context.max, 'minute')
-      return Object.assign(error, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) })
+      return retryAfter(error, Math.max(1, Math.ceil(context.ttl / 1000)))
     }
   })
   // One counter per caller for all its runs, and one for all its other calls: a limit configured

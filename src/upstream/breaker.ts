@@ -1,7 +1,7 @@
 // Stops calling Code Ocean for a while after it has failed several times in a row, so callers get a
 // quick 503 instead of waiting for timeouts, and a struggling upstream gets room to recover.
 import assert from 'node:assert'
-import { UpstreamCircuitOpen } from '../errors.js'
+import { retryAfter, UpstreamCircuitOpen } from '../errors.js'
 
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit. */
@@ -53,7 +53,7 @@ export class CircuitBreaker {
     }
     // While the probe is out the cooldown is over: 1 s is the honest "soon".
     const secondsLeft = Math.ceil((this.#openedAt + this.#cooldownMs - this.#now()) / 1000)
-    throw Object.assign(new UpstreamCircuitOpen(), { retryAfterSeconds: Math.max(1, secondsLeft) })
+    throw retryAfter(new UpstreamCircuitOpen(), Math.max(1, secondsLeft))
   }
 
   /** Reports that an admitted call succeeded. */

@@ -9,9 +9,30 @@ import {
   UpstreamUnreachable
 } from '../errors.js'
 
+/** Why no answer came from Code Ocean: a short, stable name for the audit trail and metrics. */
+export type FailureClass =
+  /** Failed while connecting: no byte of the request reached Code Ocean. */
+  | 'refused' | 'unreachable' | 'connect_timeout'
+  /** Failed after the request may have reached Code Ocean. */
+  | 'timeout' | 'reset' | 'protocol'
+  /** Refused by the proxy itself (its pool closed, its limiter full, its circuit open): never sent. */
+  | 'closed' | 'overloaded' | 'circuit_open'
+
+const WHILE_CONNECTING: ReadonlySet<string> = new Set<FailureClass>(['refused', 'unreachable', 'connect_timeout'])
+const BY_THE_PROXY: ReadonlySet<string> = new Set<FailureClass>(['closed', 'overloaded', 'circuit_open'])
+
+/** The call failed while connecting: Code Ocean cannot have received it, so it may be sent again. */
+export function failedWhileConnecting (errorClass: string | undefined): boolean {
+  return errorClass !== undefined && WHILE_CONNECTING.has(errorClass)
+}
+
+/** The proxy itself refused to make the call: nothing was sent. */
+export function refusedByTheProxy (errorClass: string | undefined): boolean {
+  return errorClass !== undefined && BY_THE_PROXY.has(errorClass)
+}
+
 export interface UpstreamFailure {
-  /** A short, stable name for the audit trail and metrics (`timeout`, `refused`, …). */
-  errorClass: string
+  errorClass: FailureClass
   error: FastifyError
 }
 

@@ -2,7 +2,7 @@
 // second, and how many callers may wait for a turn (and for how long) before being told to come back.
 import assert from 'node:assert'
 import { clearTimeout, setTimeout } from 'node:timers'
-import { UpstreamOverloaded } from '../errors.js'
+import { retryAfter, UpstreamOverloaded } from '../errors.js'
 
 export interface LimiterOptions {
   maxConcurrent: number
@@ -151,6 +151,6 @@ export class UpstreamLimiter {
   #overloaded (): Error {
     // Within queueTimeoutMs every caller waiting now has started or given up.
     const retryAfterSeconds = Math.max(1, Math.ceil(this.#queueTimeoutMs / 1000))
-    return Object.assign(new UpstreamOverloaded(), { retryAfterSeconds })
+    return retryAfter(new UpstreamOverloaded(), retryAfterSeconds)
   }
 }

@@ -1,6 +1,7 @@
 // When and how long to wait before calling Code Ocean again. Only for calls the caller knows to be
 // idempotent reads: this module decides from the outcome alone, not from what was asked.
 import { setTimeout as wait } from 'node:timers/promises'
+import { failedWhileConnecting, type FailureClass } from './failures.js'
 
 export interface RetryPolicy {
   /** Total attempts, the first included (1 = never retry). */
@@ -14,19 +15,17 @@ export interface RetryPolicy {
 export type AttemptOutcome =
   /** `retryAfter` is the raw Retry-After header value, if the answer had one. */
   | { kind: 'answer', status: number, retryAfter?: string }
-  /** `errorClass` as named by classifyUpstreamFailure in ./failures.js. */
-  | { kind: 'failure', errorClass: string }
+  | { kind: 'failure', errorClass: FailureClass }
 
 // Statuses that say "not now" rather than "no": Code Ocean or what fronts it did not act.
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504])
-// Failures while connecting, so nothing was sent. A headers or body 'timeout', a 'reset' or a
-// 'protocol' error may come after Code Ocean received the request, so they are not repeated.
-const RETRYABLE_FAILURES = new Set(['refused', 'unreachable', 'connect_timeout'])
 
 export function isRetryable (outcome: AttemptOutcome): boolean {
   return outcome.kind === 'answer'
     ? RETRYABLE_STATUSES.has(outcome.status)
-    : RETRYABLE_FAILURES.has(outcome.errorClass)
+    // A headers or body timeout, a reset or a protocol error may come after Code Ocean received
+    // the request: only a failure while connecting is repeated.
+    : failedWhileConnecting(outcome.errorClass)
 }
 
 /** ms to wait before the next attempt, or undefined when the call must not be retried (or may not be any more). */

@@ -1,11 +1,13 @@
 // Which outcomes are retried, how long to wait between attempts, and when to give up.
 import t from 'tap'
+import type { FailureClass } from '../../src/upstream/failures.js'
 import { isRetryable, retryDelay, sleep, type AttemptOutcome, type RetryPolicy } from '../../src/upstream/retry.js'
 
 const policy: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000, budgetMs: 10_000 }
 const answer = (status: number, retryAfter?: string): AttemptOutcome =>
   retryAfter === undefined ? { kind: 'answer', status } : { kind: 'answer', status, retryAfter }
-const failure = (errorClass: string): AttemptOutcome => ({ kind: 'failure', errorClass })
+// Any name, even one no failure is given (credential_rejected), must not be retried unless it is one of connecting.
+const failure = (errorClass: string): AttemptOutcome => ({ kind: 'failure', errorClass: errorClass as FailureClass })
 const always = (value: number) => () => value
 const NOW = Date.parse('2025-01-01T00:00:00Z')
 const clock = always(NOW)
