@@ -402,6 +402,20 @@ function listOf (value: string | undefined): string[] {
   return value === undefined ? [] : value.split(',').map((item) => item.trim()).filter((item) => item !== '')
 }
 
+/**
+ * Where the audit trail, keys and owners are kept, for the command-line tools, by the server's
+ * rule and with its checks: PostgreSQL at DATABASE_URL when it is set (with STORE_TIMEOUT_MS),
+ * else the SQLite file at AUDIT_DB_PATH. A string says which variable is wrong.
+ */
+export function storeConfigFrom (env: Readonly<Record<string, string | undefined>>): Config['store'] | string {
+  const url = env.DATABASE_URL?.trim()
+  if (!url) return { kind: 'sqlite', path: env.AUDIT_DB_PATH?.trim() || Environment.properties.AUDIT_DB_PATH.default }
+  if (!Value.Check(Environment.properties.DATABASE_URL, url)) return 'DATABASE_URL must be a postgres:// URL'
+  const timeout = Value.Convert(Environment.properties.STORE_TIMEOUT_MS, env.STORE_TIMEOUT_MS?.trim() || Environment.properties.STORE_TIMEOUT_MS.default)
+  if (!Value.Check(Environment.properties.STORE_TIMEOUT_MS, timeout)) return `STORE_TIMEOUT_MS must be ${Environment.properties.STORE_TIMEOUT_MS.description}`
+  return { kind: 'postgres', url, timeoutMs: timeout as number }
+}
+
 function isTrustedProxyEntry (entry: string): boolean {
   try {
     addressList([entry])

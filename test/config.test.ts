@@ -1,7 +1,7 @@
 // Configuration: defaults, conversions, and one message per bad variable (secrets never echoed).
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
-import { loadConfig } from '../src/config.js'
+import { loadConfig, storeConfigFrom } from '../src/config.js'
 import { ConfigError } from '../src/errors.js'
 import { loadPolicyFile } from '../src/policy/policy-file.js'
 
@@ -312,4 +312,18 @@ t.test('a bad OTLP endpoint is refused without echoing it', async (t) => {
     t.match(problems, [new RegExp(`^${name} is invalid: expected an http\\(s\\) URL`)], value)
     t.notMatch(problems.join(' '), /sekrit/, `${value}: not echoed`)
   }
+})
+
+t.test('the command-line tools choose the store by the server\'s rule, with its checks', async (t) => {
+  t.same(storeConfigFrom({}), { kind: 'sqlite', path: './data/codeocean-proxy.sqlite' })
+  t.same(storeConfigFrom({ AUDIT_DB_PATH: ' /var/lib/proxy/audit.sqlite ' }), { kind: 'sqlite', path: '/var/lib/proxy/audit.sqlite' })
+  t.same(storeConfigFrom({ DATABASE_URL: 'postgres://proxy@db/proxy', AUDIT_DB_PATH: '/ignored' }), { kind: 'postgres', url: 'postgres://proxy@db/proxy', timeoutMs: 5_000 })
+  t.same(storeConfigFrom({ DATABASE_URL: 'postgresql://proxy@db/proxy', STORE_TIMEOUT_MS: '250' }), { kind: 'postgres', url: 'postgresql://proxy@db/proxy', timeoutMs: 250 })
+  t.equal(storeConfigFrom({ DATABASE_URL: 'mysql://proxy@db/proxy' }), 'DATABASE_URL must be a postgres:// URL')
+  for (const bad of ['abc', '50', '60001', '1.5']) {
+    t.equal(storeConfigFrom({ DATABASE_URL: 'postgres://proxy@db/proxy', STORE_TIMEOUT_MS: bad }), 'STORE_TIMEOUT_MS must be a whole number of milliseconds, 100 to 60000', bad)
+  }
+  t.same(storeConfigFrom({ DATABASE_URL: ' ' }), { kind: 'sqlite', path: './data/codeocean-proxy.sqlite' }, 'a blank DATABASE_URL is unset')
+  const server = loadConfig({ ...VALID, DATABASE_URL: 'postgres://proxy@db/proxy', STORE_TIMEOUT_MS: '250' }).store
+  t.same(storeConfigFrom({ DATABASE_URL: 'postgres://proxy@db/proxy', STORE_TIMEOUT_MS: '250' }), server, 'the same as the server\'s')
 })

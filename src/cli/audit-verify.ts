@@ -12,15 +12,13 @@ import { readFileSync } from 'node:fs'
 import { chainKeyFrom, type Checkpoint } from '../audit/chain.js'
 import { existingHmacKey, readKeyFile } from '../audit/hmac-key.js'
 import { checkpointsIn, verifyAuditTrail } from '../audit/verify.js'
-import { Environment, type Config } from '../config.js'
+import { storeConfigFrom, type Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import { missingDatabase, openStore } from '../store/open.js'
 
 const USAGE = 'usage: codeocean-proxy-audit-verify [--checkpoints FILE]... [--previous-key-file FILE]... [--allow-unkeyed]'
 
-const databaseUrl = process.env.DATABASE_URL?.trim()
-const path = process.env.AUDIT_DB_PATH?.trim() || String(Environment.properties.AUDIT_DB_PATH.default)
-const settings: Config['store'] = databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'sqlite', path }
+let settings: Config['store']
 const args = process.argv.slice(2)
 const checkpoints: Checkpoint[] = []
 const auditKeys: Buffer[] = []
@@ -37,6 +35,9 @@ try {
     if (flag === '--checkpoints') checkpoints.push(...checkpointsIn(readFileSync(file, 'utf8')))
     else auditKeys.push(readKeyFile(file, file))
   }
+  const chosen = storeConfigFrom(process.env)
+  if (typeof chosen === 'string') throw new Error(chosen)
+  settings = chosen
   const missing = missingDatabase(settings)
   if (missing !== undefined) throw new Error(missing)
   // The key the proxy runs with, read as the proxy reads it (never made up here).

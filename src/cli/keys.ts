@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Environment, type Config } from '../config.js'
+import { Environment, storeConfigFrom, type Config } from '../config.js'
 import { createServiceKey } from '../identity/service-keys.js'
 import { IDENTITY_VALUE } from '../identity/trusted-headers.js'
 import { missingDatabase, openStore } from '../store/open.js'
@@ -77,7 +77,7 @@ export async function runKeysCommand (argv: readonly string[], io: KeysCommandIo
     io.stderr.write(`keys: ${error.message}\n${error.showUsage ? `\n${USAGE}` : ''}`)
     return 2
   }
-  const settings = storeSettings(io.env)
+  const settings = storeConfigFrom(io.env)
   if (typeof settings === 'string') {
     io.stderr.write(`keys: ${settings}\n`)
     return 1
@@ -269,15 +269,6 @@ function prepareRevoke (args: string[], io: KeysCommandIo, now: Date): Action {
       : `keys: service key ${keyId} was already revoked at ${row.revokedAt}\n`)
     return 1
   }
-}
-
-/** The same rule as the proxy's configuration: DATABASE_URL wins, else the SQLite file; an error line otherwise. */
-function storeSettings (env: KeysCommandIo['env']): Config['store'] | string {
-  const url = env.DATABASE_URL?.trim()
-  if (url) {
-    return /^postgres(ql)?:\/\//.test(url) ? { kind: 'postgres', url } : 'DATABASE_URL must be a postgres:// URL'
-  }
-  return { kind: 'sqlite', path: env.AUDIT_DB_PATH?.trim() || String(Environment.properties.AUDIT_DB_PATH.default) }
 }
 
 /** True when `moduleUrl` is the program node was started with, false when a test imports it. */
