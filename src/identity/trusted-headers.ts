@@ -44,9 +44,9 @@ export class TrustedHeaders {
     if (peer === undefined) return false
     let verdict = this.#verdicts.get(peer)
     if (verdict === undefined) {
-      // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d.
-      const mapped = peer.startsWith('::ffff:') && isIPv4(peer.slice(7)) ? peer.slice(7) : peer
-      verdict = this.#proxies.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6')
+      // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d, which BlockList matches
+      // against IPv4 ranges itself.
+      verdict = this.#proxies.check(peer, isIPv4(peer) ? 'ipv4' : 'ipv6')
       if (this.#verdicts.size >= MAX_REMEMBERED_PEERS) this.#verdicts.clear()
       this.#verdicts.set(peer, verdict)
     }
