@@ -4,7 +4,7 @@
 import t from 'tap'
 import { createServiceKey } from '../src/identity/service-keys.js'
 import { buildTestApp } from './helpers/app.js'
-import { parsePrometheusText, sampleValue } from './helpers/prometheus.js'
+import { storeCalls } from './helpers/prometheus.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
 const ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
@@ -89,10 +89,7 @@ t.test('an unknown URL costs no identity work: its key is never looked up, and i
   const proxy = await buildTestApp(t, simulator.url)
   const { key } = await createServiceKey(proxy.store, { subject: 'probe', groups: [] })
   const headers = { authorization: `Bearer ${key}` }
-  const lookups = async (): Promise<number> => {
-    const samples = parsePrometheusText((await proxy.app.inject({ method: 'GET', url: '/metrics' })).body)
-    return sampleValue(samples, 'codeocean_proxy_store_duration_seconds_count', { operation: 'findServiceKey' }) ?? 0
-  }
+  const lookups = async (): Promise<number> => await storeCalls(proxy.app, 'findServiceKey')
 
   const unknown = await proxy.inject({ method: 'GET', url: '/api/v2/computations', headers }, {})
   t.equal(unknown.statusCode, 404)

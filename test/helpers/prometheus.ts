@@ -1,5 +1,7 @@
 // A strict reader of Prometheus's text exposition format (0.0.4), for tests: every sample line
 // must parse and belong to a family declared by # HELP and # TYPE before it.
+import type { FastifyInstance } from 'fastify'
+
 export interface Sample { name: string, labels: Record<string, string>, value: number }
 
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped'])
@@ -51,4 +53,10 @@ export function sampleValue (samples: Sample[], name: string, labels: Record<str
 /** The metric families the text declares (`# TYPE name type`), each with its type, samples or not. */
 export function declaredFamilies (text: string): Map<string, string> {
   return new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name as string, type as string]))
+}
+
+/** How many calls of the store's `operation` the app has made, as its own /metrics counts them. */
+export async function storeCalls (app: FastifyInstance, operation: string): Promise<number> {
+  const samples = parsePrometheusText((await app.inject({ method: 'GET', url: '/metrics' })).body)
+  return sampleValue(samples, 'codeocean_proxy_store_duration_seconds_count', { operation }) ?? 0
 }

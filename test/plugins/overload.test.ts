@@ -4,7 +4,7 @@
 import t from 'tap'
 import { createServiceKey } from '../../src/identity/service-keys.js'
 import { buildTestApp } from '../helpers/app.js'
-import { parsePrometheusText, sampleValue } from '../helpers/prometheus.js'
+import { storeCalls } from '../helpers/prometheus.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 
 t.test('over a forced threshold, calls are refused with 503 and Retry-After, audited, not forwarded', async (t) => {
@@ -51,10 +51,7 @@ t.test('shedding costs no identity work: a caller with a service key is refused 
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, { OVERLOAD_MAX_HEAP_USED_BYTES: '1' })
   const { key } = await createServiceKey(proxy.store, { subject: 'flood', groups: [] })
-  const lookups = async (): Promise<number> => {
-    const samples = parsePrometheusText((await proxy.app.inject({ method: 'GET', url: '/metrics' })).body)
-    return sampleValue(samples, 'codeocean_proxy_store_duration_seconds_count', { operation: 'findServiceKey' }) ?? 0
-  }
+  const lookups = async (): Promise<number> => await storeCalls(proxy.app, 'findServiceKey')
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const call = { method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: { authorization: `Bearer ${key}` } } as const
   // Overloaded from the first sample (1 s) on; every call before that is served and proves its caller.
