@@ -25,6 +25,7 @@ import rateLimitsPlugin from './plugins/rate-limits.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import routeContractsPlugin from './plugins/route-contracts.js'
+import routeHandlersPlugin from './plugins/route-handlers.js'
 import shutdownPlugin from './plugins/shutdown.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { chainKeyFrom } from './audit/chain.js'
@@ -155,6 +156,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     connectTimeoutMs: config.upstream.connectTimeoutMs,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyTimeoutMs: config.upstream.bodyTimeoutMs,
+    retry: config.upstream.retry,
     ...(ca === undefined ? {} : { ca }),
     ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     observe: metrics.upstreamCallFinished.bind(metrics)
@@ -211,11 +213,11 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(requestParsingPlugin, { namedSchemas })
   await app.register(upstreamPlugin, {
     upstream,
-    retry: { attempts: config.upstream.retry.attempts, baseDelayMs: config.upstream.retry.baseDelayMs, maxDelayMs: config.upstream.retry.budgetMs, budgetMs: config.upstream.retry.budgetMs },
     polling: config.polling,
     // Traced calls carry their own span's trace context; untraced ones pass on the caller's.
     callerTraceContext: options.tracing === undefined
   })
+  await app.register(routeHandlersPlugin, { policy, store })
   await app.register(openapiPlugin, { version: VERSION, ...(config.identity.gateway === undefined ? {} : { gatewayHeader: config.identity.gateway.header }) })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })

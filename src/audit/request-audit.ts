@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Identity } from '../identity/identity.js'
 import { canonicalId } from '../policy/targets.js'
+import type { UpstreamOutcome } from '../upstream/outcome.js'
 import { sensitiveValuesOf, type Hmac } from './sensitive.js'
 
 /**
@@ -27,6 +28,8 @@ export class RequestAudit {
   answerSource: 'upstream' | 'coalesced' | 'cache' | 'replay' | null = null
   errorClass?: string
   errorCode?: string
+  /** What became of the call to Code Ocean; undefined while none was made (or none will be). */
+  upstream: UpstreamOutcome | undefined = undefined
   #responseClosed = false
   #upstreamCalls = 0
   #written = false
@@ -45,6 +48,20 @@ export class RequestAudit {
   /** Resolves once the `received` record is committed: a call that changes something waits for it. */
   async durable (): Promise<void> {
     await this.#durable(this.receivedSeq)
+  }
+
+  /** Records what became of the call to Code Ocean: once per request, by the forwarder. */
+  recordUpstream (outcome: UpstreamOutcome): void {
+    this.upstream = outcome
+    this.upstreamAttempts = outcome.attempts
+    this.upstreamMs = outcome.durationMs
+    this.answerSource = outcome.source
+    if (outcome.status !== undefined) this.upstreamStatus = outcome.status
+    if (outcome.kind === 'failure') {
+      this.errorClass = outcome.failure.errorClass
+      // (@fastify/error sets `code` on each instance, not on the prototype.)
+      this.errorCode = outcome.failure.error.code
+    }
   }
 
   upstreamStarted (): void {

@@ -1,29 +1,21 @@
 // Refuses callers without a proven identity, then applies the policy before anything is
 // forwarded: runs and lists by capsule or pipeline, per-computation calls by who started the
 // computation, audit queries by the audit admin key or audit:read. A computation the caller may
-// not see is answered as missing, so its id cannot be probed. Afterwards it records who started a
-// run, and drops from a list what the caller may not see. Every route has a contract or is
-// operational (see plugins/route-contracts.ts): none is served unchecked by omission.
+// not see is answered as missing, so its id cannot be probed. (Who started a run is recorded, and
+// a list cut to what the caller may read, by the route handlers: see plugins/route-handlers.ts.)
+// Every route has a contract or is operational (see plugins/route-contracts.ts): none is served
+// unchecked by omission.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { trace } from '@opentelemetry/api'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RouteContract } from '../contract/route-contract.js'
-import { AuditKeyRequired, AuditQueriesDisabled, ComputationNotFound, Forbidden, Unauthenticated, UpstreamProtocolError } from '../errors.js'
+import { AuditKeyRequired, AuditQueriesDisabled, ComputationNotFound, Forbidden, Unauthenticated } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
-import { jsonArrayElements } from '../policy/json-array.js'
 import type { ComputationAction, Decision, Policy, Target, TargetAction } from '../policy/policy.js'
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
 import type { Store } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
-import type { AnswerFilter } from '../upstream/forward.js'
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set for answers that must be read whole before they are sent (see forward.ts). */
-    answerFilter: AnswerFilter | null
-  }
-}
 
 export interface AuthorizationOptions {
   policy: Policy
@@ -43,7 +35,6 @@ function decided (request: FastifyRequest, decision: Decision): void {
 async function authorization (app: FastifyInstance, options: AuthorizationOptions): Promise<void> {
   const { policy, store } = options
   const adminKey = options.adminKey === undefined ? undefined : digest(options.adminKey)
-  app.decorateRequest('answerFilter', null)
 
   // After the audit's own onRequest, so a refused caller is still audited.
   app.addHook('onRequest', async (request) => {
@@ -98,7 +89,7 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     })
   })
 
-  /** Decides the request's action, and arranges for its answer to be filtered where that is needed. */
+  /** Decides the request's action; throws when it is refused. */
   async function decide (request: FastifyRequest, contract: RouteContract): Promise<void> {
     if (contract.action === 'audit:read') {
       onAuditTrail(request)
@@ -111,67 +102,11 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
       // Resuming builds on another computation's work: the caller must be allowed to read it.
       const resumed = (request.body as { resume_run_id?: string | null }).resume_run_id
       if (typeof resumed === 'string') await onComputation(request, caller, 'read', canonicalId(resumed), 'resume from')
-      request.answerFilter = recordOwner(request, caller, target, store)
     } else if (contract.action === 'list') {
-      const target = listTargetOf(request.params as object)
-      onTarget(request, caller, contract.action, target)
-      if (!policy.readsAllOf(caller, target)) request.answerFilter = readableOnly(caller, target, policy, store)
+      onTarget(request, caller, contract.action, listTargetOf(request.params as object))
     } else {
       await onComputation(request, caller, contract.action, canonicalId((request.params as { computation_id: string }).computation_id), contract.action)
     }
-  }
-}
-
-/** Remembers who started a run, so later calls on the computation can be decided. */
-function recordOwner (request: FastifyRequest, caller: Identity, target: Target, store: Store): AnswerFilter {
-  return async ({ status, body }) => {
-    if (status !== 200) return body
-    let id: unknown
-    try {
-      id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id
-    } catch {}
-    if (typeof id !== 'string' || id === '') {
-      request.log.error('Code Ocean answered a run without a computation id: its owner is not recorded')
-      request.audit.errorClass = 'owner_unrecorded'
-      return body
-    }
-    request.audit.createdComputationId = id
-    try {
-      await store.recordOwner({
-        computationId: canonicalId(id),
-        subject: caller.subject,
-        groups: caller.groups,
-        capsuleId: target.kind === 'capsule' ? target.id : null,
-        pipelineId: target.kind === 'pipeline' ? target.id : null,
-        createdAt: new Date().toISOString()
-      })
-    } catch (error) {
-      // The run exists either way: its id must reach the caller, and is in the run's audit record.
-      request.log.error({ err: error, computationId: id }, 'the owner of a new computation could not be recorded')
-      request.audit.errorClass = 'owner_unrecorded'
-    }
-    return body
-  }
-}
-
-/** Keeps the list elements the caller may read, each exactly as Code Ocean wrote it. */
-function readableOnly (caller: Identity, target: Target, policy: Policy, store: Store): AnswerFilter {
-  return async ({ status, body }) => {
-    // Errors pass as they are: only a list of computations has anything to hide.
-    if (status !== 200) return body
-    const elements = jsonArrayElements(body.toString('utf8'))
-    if (elements === undefined) throw new UpstreamProtocolError()
-    const idOf = (value: unknown): string | undefined => {
-      const id = (value as { id?: unknown } | null)?.id
-      return typeof id === 'string' ? canonicalId(id) : undefined
-    }
-    const owners = await store.ownersOf(elements.flatMap((element) => idOf(element.value) ?? []))
-    const visible = elements.filter((element) => {
-      const id = idOf(element.value)
-      // Read, not merely visible: an element carries everything a get would answer.
-      return id !== undefined && policy.onComputation(caller, 'read', owners.get(id), target).allowed
-    })
-    return Buffer.from(`[${visible.map((element) => element.text).join(',')}]`)
   }
 }
 

@@ -1,22 +1,21 @@
-// Wires the Code Ocean client into the app: routes get `app.forwardToCodeOcean` as their
-// handler and the wait route `app.waitForComputation`; polls of one computation are shared,
-// and the pool, the token watcher and the waiters close with the app.
+// Wires the Code Ocean client into the app: `app.forward` makes a request's call (with an answer
+// handler where the route needs one: see plugins/route-handlers.ts) and `app.waitForComputation`
+// answers the wait route; polls of one computation are shared, remembered answers are dropped
+// after a change through the proxy, and the client, its pool and the waiters close with the app.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ProxyUnavailable, UpstreamTimeout } from '../errors.js'
 import { canonicalId } from '../policy/targets.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { Coalescer, type BufferedAnswer } from '../upstream/coalesce.js'
 import { ComputationWatcher } from '../upstream/computation-watch.js'
-import { fetchWhole, forwardToCodeOcean, pollKey, sendBuffered, UpstreamCallFailed, type Forwarder } from '../upstream/forward.js'
+import { fetchShareable, forwardToCodeOcean, pollKey, sendBuffered, type AnswerHandler, type Forwarder } from '../upstream/forward.js'
 import { upstreamRequestHeaders, USER_AGENT } from '../upstream/headers.js'
-import type { RetryPolicy } from '../upstream/retry.js'
 import { upstreamPath } from '../upstream/url.js'
+import { isTerminal, PASSING_TROUBLE, TroubledPoll, waitAnswer } from '../upstream/wait.js'
 
 export interface UpstreamPluginOptions {
   upstream: UpstreamClient
-  retry: RetryPolicy
   polling: { coalesce: boolean, terminalCacheMs: number, waitIntervalMs: number, waitMaxMs: number }
   /** Pass the caller's traceparent and tracestate on to Code Ocean (false when the calls are traced). */
   callerTraceContext: boolean
@@ -28,43 +27,23 @@ export interface UpstreamPluginOptions {
  */
 export type ForwardHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<any>
 
+/** Forwards a request's call, its answer through `onAnswer` where one is given (see forward.ts). */
+export type Forward = (request: FastifyRequest, reply: FastifyReply, onAnswer?: AnswerHandler) => Promise<FastifyReply>
+
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The route handler of every mirrored endpoint. */
-    forwardToCodeOcean: ForwardHandler
+    forward: Forward
     /** The handler of GET /computations/{id}/wait. */
     waitForComputation: ForwardHandler
   }
 }
 
 const COMPUTATION = '/api/v1/computations/:computation_id'
-const TERMINAL_STATES = new Set(['completed', 'failed'])
-/** Answers that say "not now" rather than anything about the computation: a wait polls on through them. */
-const PASSING_TROUBLE = new Set([429, 500, 502, 503, 504])
-
-/** A poll Code Ocean answered with passing trouble; passed on only if the wait ends on it. */
-class TroubledPoll extends Error {
-  readonly answer: BufferedAnswer
-  constructor (answer: BufferedAnswer) {
-    super(`Code Ocean answered ${answer.status}`)
-    this.answer = answer
-  }
-}
-
-/** A 200 answer for a computation that will not change state again. */
-export function isTerminal (answer: BufferedAnswer): boolean {
-  if (answer.status !== 200) return false
-  try {
-    return TERMINAL_STATES.has(String((JSON.parse(answer.body.toString('utf8')) as { state?: unknown }).state))
-  } catch {
-    return false
-  }
-}
 
 async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOptions): Promise<void> {
   const { upstream, polling } = options
   const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
-  const forwarder: Forwarder = { upstream, retry: options.retry, polls: polling.coalesce ? polls : undefined, callerTraceContext: options.callerTraceContext }
+  const forwarder: Forwarder = { upstream, polls: polling.coalesce ? polls : undefined, callerTraceContext: options.callerTraceContext }
 
   /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
   const pollComputation = async (id: string): Promise<BufferedAnswer> => {
@@ -75,16 +54,16 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // Made for every waiter at once, so it names the proxy rather than any one of them.
       headers: upstreamRequestHeaders({}, { authorization: upstream.credential.authorization(), requestId: randomUUID(), hasBody: false, agentId: USER_AGENT, callerTraceContext: false })
     }
-    const { answer } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, app.log))
+    const { answer } = await polls.run(pollKey(call), async () => (await fetchShareable(upstream, call, { retries: true, log: app.log })).answer)
     if (PASSING_TROUBLE.has(answer.status)) throw new TroubledPoll(answer)
     return answer
   }
   const watcher = new ComputationWatcher({ intervalMs: polling.waitIntervalMs, fetch: pollComputation, isTerminal })
   app.metrics.watchWaits(() => ({ callers: watcher.waiters, computations: watcher.watching }))
 
-  const forward: ForwardHandler = async (request, reply) => {
+  const forward: Forward = async (request, reply, onAnswer) => {
     try {
-      return await forwardToCodeOcean(forwarder, request, reply)
+      return await forwardToCodeOcean(forwarder, request, reply, onAnswer)
     } finally {
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
@@ -102,24 +81,22 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
     reply.raw.once('close', () => { left.abort() })
     // A caller who left while it was being authorized is not waited for at all.
     if (reply.raw.destroyed) left.abort()
+    const started = performance.now()
     request.audit.upstreamStarted()
     try {
-      const outcome = await watcher.wait(id, timeoutMs, left.signal)
+      const answer = waitAnswer(await watcher.wait(id, timeoutMs, left.signal), timeoutMs, reply.raw.destroyed)
       request.audit.answerSource = 'coalesced'
-      if (outcome.kind === 'terminal' || outcome.kind === 'answer') return await sendBuffered(outcome.answer, request, reply)
-      if (reply.raw.destroyed) return reply
-      // Not finished yet (timeout, or the proxy is closing): 202 with the computation as it last was.
-      if (outcome.latest !== undefined) return await sendBuffered(outcome.latest, request, reply, 202)
-      if (outcome.kind === 'closed') throw new ProxyUnavailable()
-      // Code Ocean never answered well in all that time: its last answer, its last failure, or a timeout if it just hung.
-      if (outcome.error instanceof TroubledPoll) return await sendBuffered(outcome.error.answer, request, reply)
-      throw outcome.error instanceof UpstreamCallFailed ? outcome.error.failure.error : new UpstreamTimeout(timeoutMs)
+      if (answer.kind === 'left') return reply
+      if (answer.kind === 'error') throw answer.error
+      // The waiter made no call of its own: the watcher's polls answered it.
+      request.audit.recordUpstream({ kind: 'answer', status: answer.answer.status, source: 'coalesced', attempts: 0, durationMs: performance.now() - started, sent: false })
+      return await sendBuffered(answer.answer, request, reply, answer.status === undefined ? {} : { status: answer.status })
     } finally {
       request.audit.upstreamSettled()
     }
   }
 
-  app.decorate('forwardToCodeOcean', forward)
+  app.decorate('forward', forward)
   app.decorate('waitForComputation', wait)
   // Waiters are released before the server waits for in-flight requests to end.
   app.addHook('preClose', async () => { watcher.close() })
@@ -128,4 +105,4 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
   })
 }
 
-export default fp(upstreamPlugin, { name: 'upstream', fastify: '5.x', dependencies: ['identity', 'audit', 'authorization'] })
+export default fp(upstreamPlugin, { name: 'upstream', fastify: '5.x', dependencies: ['identity', 'audit'] })

@@ -5,11 +5,13 @@ import { rootCertificates } from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 import { readConfiguredFile } from '../config-file.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, UpstreamProtocolError } from '../errors.js'
 import { CircuitBreaker, type BreakerOptions } from './breaker.js'
 import type { Credential } from './credential.js'
 import { UpstreamLimiter, type LimiterOptions } from './limiter.js'
 import { classifyUpstreamFailure, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
+import { mayHaveSent, type UpstreamOutcome } from './outcome.js'
+import { retryDelay, sleep, type RetryPolicy } from './retry.js'
 import type { UpstreamTarget } from './url.js'
 
 /** Answers that say Code Ocean is failing or overloaded: they count toward opening the circuit. */
@@ -25,6 +27,8 @@ export interface UpstreamOptions extends UpstreamTimeouts {
   dispatcher?: Dispatcher
   limits: Omit<LimiterOptions, 'now'>
   breaker: Omit<BreakerOptions, 'now'>
+  /** How reads that may be retried are (see retry.ts). */
+  retry: RetryPolicy
   /** Told of every call's outcome (the status Code Ocean answered, or why none came) and duration. */
   observe?: (operation: string, outcome: number | string, durationMs: number) => void
 }
@@ -39,7 +43,35 @@ export interface UpstreamCall {
   body?: string
 }
 
+export interface CallOptions {
+  /** A read the route allows to be retried (see RouteContract.retries); false: one attempt. */
+  retries: boolean
+  /** Where a retry is logged (the request's log, which carries its id). */
+  log: { info: (facts: object, message: string) => void }
+}
+
+/** A call's result: the answer, its body still to be read, or no answer; with what became of the call. */
 export type UpstreamResult =
+  | { ok: true, response: Dispatcher.ResponseData, outcome: Extract<UpstreamOutcome, { kind: 'answer' }> }
+  | { ok: false, outcome: Extract<UpstreamOutcome, { kind: 'failure' }> }
+
+/** An answer read whole; its headers as Code Ocean sent them. */
+export interface WholeAnswer {
+  status: number
+  headers: Dispatcher.ResponseData['headers']
+  body: Buffer
+}
+
+/** A call whose answer was read whole: or no answer, or one that broke off while it was read. */
+export type WholeResult =
+  | { ok: true, answer: WholeAnswer, outcome: UpstreamOutcome }
+  | { ok: false, outcome: Extract<UpstreamOutcome, { kind: 'failure' }> }
+
+/** An answer the proxy must read whole (to filter or share it); Code Ocean's are far smaller. */
+export const MAX_WHOLE_ANSWER_BYTES = 32 * 1024 * 1024
+
+/** One attempt, before retries are considered. */
+type Attempt =
   | { ok: true, response: Dispatcher.ResponseData, durationMs: number }
   | { ok: false, failure: UpstreamFailure, durationMs: number }
 
@@ -51,7 +83,12 @@ export interface UpstreamClient {
   readonly breaker: CircuitBreaker
   /** The pool's connections: open, and busy with a call; undefined for a dispatcher given from outside. */
   connections (): { connected: number, busy: number } | undefined
-  call (request: UpstreamCall): Promise<UpstreamResult>
+  /** Makes the call, again after a pause where the options, the outcome and the budget allow. */
+  call (request: UpstreamCall, options: CallOptions): Promise<UpstreamResult>
+  /** call(), with the answer read whole (bounded by MAX_WHOLE_ANSWER_BYTES). */
+  fetch (request: UpstreamCall, options: CallOptions): Promise<WholeResult>
+  /** Reads a streamed answer whole; a body that breaks off or is too large is a failure. */
+  readWhole (response: Dispatcher.ResponseData): Promise<{ ok: true, body: Buffer } | { ok: false, failure: UpstreamFailure }>
   close (): Promise<void>
 }
 
@@ -80,7 +117,7 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
   const limiter = new UpstreamLimiter(options.limits)
   const breaker = new CircuitBreaker(options.breaker)
   const { observe } = options
-  const attempt = async (request: UpstreamCall): Promise<UpstreamResult> => {
+  const attempt = async (request: UpstreamCall): Promise<Attempt> => {
     const started = performance.now()
     // Refused here, nothing is sent: the failure classes say so (idempotency keys rely on it).
     let release: () => void
@@ -117,10 +154,57 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
     else breaker.success()
     return { ok: true, response, durationMs: performance.now() - started }
   }
+  const timeouts = { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs }
+  const observed = async (request: UpstreamCall): Promise<Attempt> => {
+    const result = await attempt(request)
+    observe?.(request.operation, result.ok ? result.response.statusCode : result.failure.errorClass, result.durationMs)
+    return result
+  }
+
+  async function call (request: UpstreamCall, { retries, log }: CallOptions): Promise<UpstreamResult> {
+    const started = performance.now()
+    let attempts = 0
+    let sent = false
+    for (;;) {
+      attempts++
+      const result = await observed(request)
+      sent ||= result.ok || mayHaveSent(result.failure)
+      const tried = result.ok
+        ? { kind: 'answer' as const, status: result.response.statusCode, ...retryAfterOf(result.response) }
+        : { kind: 'failure' as const, errorClass: result.failure.errorClass }
+      const delay = retries ? retryDelay(options.retry, tried, attempts, performance.now() - started) : undefined
+      if (delay === undefined) {
+        const facts = { attempts, durationMs: result.durationMs, source: 'upstream' as const, sent }
+        return result.ok
+          ? { ok: true, response: result.response, outcome: { kind: 'answer', status: result.response.statusCode, ...facts } }
+          : { ok: false, outcome: { kind: 'failure', failure: result.failure, ...facts } }
+      }
+      log.info({ attempt: attempts, delayMs: delay, outcome: tried }, 'retrying a read from Code Ocean')
+      // Dropped, not drained: an error body that trickles must not push the retry past its budget.
+      if (result.ok) result.response.body.once('error', () => {}).destroy()
+      await sleep(delay)
+    }
+  }
+
+  async function readWhole (response: Dispatcher.ResponseData): Promise<{ ok: true, body: Buffer } | { ok: false, failure: UpstreamFailure }> {
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length
+        if (size > MAX_WHOLE_ANSWER_BYTES) throw new UpstreamProtocolError()
+        chunks.push(chunk)
+      }
+    } catch (error) {
+      return { ok: false, failure: error instanceof UpstreamProtocolError ? { errorClass: 'protocol', error } : classifyUpstreamFailure(error, timeouts) }
+    }
+    return { ok: true, body: Buffer.concat(chunks) }
+  }
+
   return {
     target,
     credential,
-    timeouts: { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs },
+    timeouts,
     limiter,
     breaker,
     connections () {
@@ -128,14 +212,24 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
       const { connected, running } = dispatcher.stats
       return { connected, busy: running }
     },
-    async call (request) {
-      const result = await attempt(request)
-      observe?.(request.operation, result.ok ? result.response.statusCode : result.failure.errorClass, result.durationMs)
-      return result
+    call,
+    async fetch (request, callOptions) {
+      const result = await call(request, callOptions)
+      if (!result.ok) return result
+      const { response, outcome } = result
+      const read = await readWhole(response)
+      if (!read.ok) return { ok: false, outcome: { ...outcome, kind: 'failure', failure: read.failure } }
+      return { ok: true, answer: { status: response.statusCode, headers: response.headers, body: read.body }, outcome }
     },
+    readWhole,
     async close () {
       credential.close()
       if (ownsDispatcher) await dispatcher.close()
     }
   }
+}
+
+function retryAfterOf (response: Dispatcher.ResponseData): { retryAfter?: string } {
+  const value = response.headers['retry-after']
+  return typeof value === 'string' ? { retryAfter: value } : {}
 }

@@ -1,44 +1,34 @@
 // Forwards one validated, authorized request to the same path on Code Ocean and sends the answer
 // back unchanged (status, body bytes, allowlisted headers). Only Code Ocean's 401 is not passed
-// on: it means the proxy's own token is wrong, which the caller can do nothing about. Reads are
-// retried on connect errors, 429 and 502–504 within a budget; identical concurrent polls of one
-// computation share one call. A request may carry an answer filter (a run's owner and
-// idempotency record, a list cut to what the caller may read), which reads the answer whole.
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import type { Dispatcher } from 'undici'
+// on: it means the proxy's own token is wrong, which the caller can do nothing about. The client
+// retries reads the contract allows; identical concurrent polls of one computation share one call.
+// A call may come with an answer handler (a run's owner and idempotency record, a list cut to
+// what the caller may read), which gets the answer whole and says what to send instead.
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 // The route contract says whether a call mutates, is retried or is shared.
 import '../contract/route-contract.js'
 import { AuditUnavailable, UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
-import type { UpstreamCall, UpstreamClient, UpstreamResult } from './client.js'
+import type { CallOptions, UpstreamCall, UpstreamClient, WholeAnswer } from './client.js'
 import type { BufferedAnswer, Coalescer } from './coalesce.js'
 import { classifyUpstreamFailure, type UpstreamFailure } from './failures.js'
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { retryDelay, sleep, type RetryPolicy } from './retry.js'
+import { UpstreamCallFailed, type UpstreamOutcome } from './outcome.js'
 import { upstreamPath } from './url.js'
 
 const BODYLESS_STATUSES = new Set([204, 205, 304])
-/** An answer the proxy must read whole (to filter or share it); Code Ocean's are far smaller. */
-export const MAX_BUFFERED_ANSWER_BYTES = 32 * 1024 * 1024
 
-/** Reads a whole answer and returns the bytes to send instead (the same ones, or fewer). */
-export type AnswerFilter = (answer: BufferedAnswer) => Promise<Buffer>
+/**
+ * Gets a whole answer and returns the bytes to send instead (the same ones, or fewer). It runs
+ * even for a caller who has left, since it may record what happened (a run's owner).
+ */
+export type AnswerHandler = (answer: BufferedAnswer) => Promise<Buffer>
 
 export interface Forwarder {
   upstream: UpstreamClient
-  retry: RetryPolicy
   /** Shares concurrent identical polls, and answers recent terminal ones from memory; undefined turns that off. */
   polls: Coalescer | undefined
   /** Pass the caller's trace context on (see upstreamRequestHeaders). */
   callerTraceContext: boolean
-}
-
-/** No usable answer came: carries the failure, shared by every caller of one coalesced poll. */
-export class UpstreamCallFailed extends Error {
-  readonly failure: UpstreamFailure
-  constructor (failure: UpstreamFailure) {
-    super(failure.error.message)
-    this.failure = failure
-  }
 }
 
 /**
@@ -69,10 +59,16 @@ export function pollKey (call: UpstreamCall): string {
   return call.path
 }
 
-export async function forwardToCodeOcean (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+/** The answer as a caller may see it: only allowlisted headers. */
+export function bufferedAnswer (answer: WholeAnswer): BufferedAnswer {
+  return { status: answer.status, headers: callerResponseHeaders(answer.headers), body: answer.body }
+}
+
+export async function forwardToCodeOcean (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, onAnswer?: AnswerHandler): Promise<FastifyReply> {
   // A caller already gone gets nothing forwarded on its behalf (its record says it left).
   if (reply.raw.destroyed) return reply
-  if (request.routeOptions.config.contract?.mutates === true) {
+  const contract = request.routeOptions.config.contract
+  if (contract?.mutates === true) {
     try {
       await request.audit.durable()
     } catch (error) {
@@ -80,103 +76,103 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
     }
   }
   const call = upstreamCallFor(forwarder, request)
+  const options: CallOptions = { retries: contract?.retries === true, log: request.log }
   request.audit.upstreamStarted()
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.
     // A poll naming a Min-Server-Version is its own question: it is not shared.
-    if (forwarder.polls !== undefined && request.routeOptions.config.contract?.coalesces === true && call.headers['min-server-version'] === undefined) {
-      return await sendBuffered(await poll(forwarder.polls, forwarder, call, request), request, reply)
+    if (forwarder.polls !== undefined && contract?.coalesces === true && call.headers['min-server-version'] === undefined) {
+      return await sendBuffered(await poll(forwarder.polls, forwarder.upstream, call, options, request), request, reply, { onAnswer })
     }
-    return await relay(forwarder, call, request, reply)
+    if (onAnswer !== undefined) return await sendBuffered(await fetchWhole(forwarder.upstream, call, options, request), request, reply, { onAnswer })
+    return await relay(forwarder.upstream, call, options, request, reply)
   } finally {
     request.audit.upstreamSettled()
   }
 }
 
 /** One poll: shared with identical ones in flight, or answered from the terminal cache. */
-async function poll (polls: Coalescer, forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest): Promise<BufferedAnswer> {
+async function poll (polls: Coalescer, upstream: UpstreamClient, call: UpstreamCall, options: CallOptions, request: FastifyRequest): Promise<BufferedAnswer> {
   const started = performance.now()
-  // A caller who joined another's call records how long it waited for it.
-  const waited = (): void => { request.audit.upstreamMs ??= performance.now() - started }
+  // Set when this caller's own fetch was the one shared.
+  let own: UpstreamOutcome | undefined
+  let ran = false
+  const fetch = async (): Promise<BufferedAnswer> => {
+    ran = true
+    const { answer, outcome } = await fetchShareable(upstream, call, options)
+    own = outcome
+    return answer
+  }
+  /** A caller who joined another's call records how long it waited for it, and no call of its own. */
+  const joined = (): { attempts: number, durationMs: number, sent: boolean } => ({ attempts: 0, durationMs: performance.now() - started, sent: false })
   try {
-    const { answer, source } = await polls.run(pollKey(call), async () => await fetchWhole(forwarder, call, request.log, request))
-    request.audit.answerSource = source
-    waited()
+    const { answer, source } = await polls.run(pollKey(call), fetch)
+    request.audit.recordUpstream(own ?? { kind: 'answer', status: answer.status, source, ...joined() })
     return answer
   } catch (error) {
-    waited()
-    const { failure } = error as UpstreamCallFailed
-    failed(request, failure)
-    throw failure.error
+    const { outcome } = error as UpstreamCallFailed
+    throw failed(request, ran ? outcome : { ...outcome, source: 'coalesced', ...joined() })
   }
 }
 
-/** Calls with retries and reads the answer whole; throws UpstreamCallFailed when no answer came. */
-export async function fetchWhole (forwarder: Forwarder, call: UpstreamCall, log: FastifyBaseLogger, request?: FastifyRequest): Promise<BufferedAnswer> {
-  const result = await callWithRetries(forwarder, call, log, request)
-  if (!result.ok) throw new UpstreamCallFailed(result.failure)
-  const { response } = result
-  return { status: response.statusCode, headers: callerResponseHeaders(response.headers), body: await readWhole(forwarder.upstream, response) }
-}
-
-/** Makes the call, again after a pause while the route allows retries and the outcome and budget do. */
-async function callWithRetries (forwarder: Forwarder, call: UpstreamCall, log: FastifyBaseLogger, request: FastifyRequest | undefined): Promise<UpstreamResult> {
-  const retries = request === undefined || request.routeOptions.config.contract?.retries === true
-  const started = performance.now()
-  let attempts = 0
-  /** One attempt, and the pause before the next one (undefined: no next one). */
-  const attempt = async (): Promise<{ result: UpstreamResult, delay: number | undefined }> => {
-    attempts++
-    const result = await forwarder.upstream.call(call)
-    if (request !== undefined) {
-      request.audit.upstreamAttempts = attempts
-      request.audit.upstreamMs = result.durationMs
-      request.audit.answerSource = 'upstream'
-    }
-    const outcome = result.ok
-      ? { kind: 'answer' as const, status: result.response.statusCode, ...retryAfterOf(result.response) }
-      : { kind: 'failure' as const, errorClass: result.failure.errorClass }
-    const delay = retries ? retryDelay(forwarder.retry, outcome, attempts, performance.now() - started) : undefined
-    if (delay !== undefined) log.info({ attempt: attempts, delayMs: delay, outcome }, 'retrying a read from Code Ocean')
-    return { result, delay }
-  }
-  let next = await attempt()
-  while (next.delay !== undefined) {
-    // Dropped, not drained: an error body that trickles must not push the retry past its budget.
-    if (next.result.ok) next.result.response.body.once('error', () => {}).destroy()
-    await sleep(next.delay)
-    next = await attempt()
-  }
-  return next.result
-}
-
-function retryAfterOf (response: Dispatcher.ResponseData): { retryAfter?: string } {
-  const value = response.headers['retry-after']
-  return typeof value === 'string' ? { retryAfter: value } : {}
-}
-
-function failed (request: FastifyRequest, failure: UpstreamFailure): void {
-  // Recorded here too: if the caller has left, the error handler never runs.
-  request.audit.errorClass = failure.errorClass
-  request.audit.errorCode = failure.error.code
-  request.log.warn({ errorClass: failure.errorClass, errno: (failure.error.cause as { code?: string } | undefined)?.code }, 'Code Ocean call failed')
-}
-
-async function relay (forwarder: Forwarder, call: UpstreamCall, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const result = await callWithRetries(forwarder, call, request.log, request)
+/** A call whose answer is read whole, for sharing; rejects with UpstreamCallFailed (which records this caller's outcome) when none came. */
+export async function fetchShareable (upstream: UpstreamClient, call: UpstreamCall, options: CallOptions): Promise<{ answer: BufferedAnswer, outcome: UpstreamOutcome }> {
+  const result = await upstream.fetch(call, options)
   if (!result.ok) {
-    failed(request, result.failure)
-    throw result.failure.error
+    // Shared as no answer at all: whatever status a broken answer began with is not passed on.
+    const { status, ...noAnswer } = result.outcome
+    throw new UpstreamCallFailed(noAnswer)
   }
+  return { answer: bufferedAnswer(result.answer), outcome: result.outcome }
+}
+
+/** A call whose answer is read whole; throws when no whole answer came. */
+async function fetchWhole (upstream: UpstreamClient, call: UpstreamCall, options: CallOptions, request: FastifyRequest): Promise<BufferedAnswer> {
+  const result = await upstream.fetch(call, options)
+  if (!result.ok) throw failed(request, result.outcome)
+  request.audit.recordUpstream(result.outcome)
+  return bufferedAnswer(result.answer)
+}
+
+/** Records a call that got no usable answer, and returns the error to answer with. */
+function failed (request: FastifyRequest, outcome: Extract<UpstreamOutcome, { kind: 'failure' }>): Error {
+  // Recorded here, not by the error handler, which does not run for a caller that has left.
+  request.audit.recordUpstream(outcome)
+  const { failure } = outcome
+  request.log.warn({ errorClass: failure.errorClass, errno: (failure.error.cause as { code?: string } | undefined)?.code }, 'Code Ocean call failed')
+  return failure.error
+}
+
+/** Streams Code Ocean's answer to the caller as it arrives. */
+async function relay (upstream: UpstreamClient, call: UpstreamCall, options: CallOptions, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const result = await upstream.call(call, options)
+  if (!result.ok) throw failed(request, result.outcome)
+  request.audit.recordUpstream(result.outcome)
   const { response } = result
-  request.audit.upstreamStatus = response.statusCode
   try {
-    return await answer(forwarder.upstream, response, request, reply)
+    refuseUnusable(response.statusCode, request)
+    if (reply.raw.destroyed) {
+      await response.body.dump()
+      return reply
+    }
   } catch (error) {
     // Never leave an undici body unread: it would hold the pooled connection.
     await response.body.dump()
     throw error
   }
+  response.body.once('error', (error) => {
+    // The caller leaving makes Fastify abort the body; anything else broke mid-answer.
+    if (reply.raw.destroyed) return
+    const failure: UpstreamFailure = classifyUpstreamFailure(error, upstream.timeouts)
+    request.audit.errorClass = failure.errorClass
+    request.log.warn({ errorClass: failure.errorClass }, 'Code Ocean\'s answer broke off after it had started')
+  })
+  reply.code(response.statusCode).headers(callerResponseHeaders(response.headers))
+  if (BODYLESS_STATUSES.has(response.statusCode)) {
+    await response.body.dump()
+    return reply.send()
+  }
+  return reply.send(response.body)
 }
 
 /** Code Ocean's 401 and impossible statuses are the proxy's problem, not the caller's answer. */
@@ -198,57 +194,17 @@ function refuseUnusable (status: number, request: FastifyRequest): void {
   }
 }
 
-async function answer (upstream: UpstreamClient, response: Dispatcher.ResponseData, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  refuseUnusable(response.statusCode, request)
-  if (request.answerFilter !== null) {
-    const body = await readWhole(upstream, response).catch((error: UpstreamCallFailed) => {
-      request.audit.errorClass = error.failure.errorClass
-      throw error.failure.error
-    })
-    // Run even for a caller who has left: the filter may record what happened (a run's owner).
-    return await sendBuffered({ status: response.statusCode, headers: callerResponseHeaders(response.headers), body }, request, reply)
-  }
-  if (reply.raw.destroyed) {
-    await response.body.dump()
-    return reply
-  }
-  response.body.once('error', (error) => {
-    // The caller leaving makes Fastify abort the body; anything else broke mid-answer.
-    if (reply.raw.destroyed) return
-    const failure = classifyUpstreamFailure(error, upstream.timeouts)
-    request.audit.errorClass = failure.errorClass
-    request.log.warn({ errorClass: failure.errorClass }, 'Code Ocean\'s answer broke off after it had started')
-  })
-  reply.code(response.statusCode).headers(callerResponseHeaders(response.headers))
-  if (BODYLESS_STATUSES.has(response.statusCode)) {
-    await response.body.dump()
-    return reply.send()
-  }
-  return reply.send(response.body)
+export interface SendOptions {
+  /** Overrides Code Ocean's status (the wait route's 202). */
+  status?: number
+  onAnswer?: AnswerHandler | undefined
 }
 
-/** Sends an answer already in memory, through the request's filter if it has one; `status` overrides Code Ocean's. */
-export async function sendBuffered (buffered: BufferedAnswer, request: FastifyRequest, reply: FastifyReply, status = buffered.status): Promise<FastifyReply> {
-  request.audit.upstreamStatus = buffered.status
+/** Sends an answer already in memory, through the call's answer handler if it has one. */
+export async function sendBuffered (buffered: BufferedAnswer, request: FastifyRequest, reply: FastifyReply, options: SendOptions = {}): Promise<FastifyReply> {
   refuseUnusable(buffered.status, request)
-  const body = request.answerFilter === null ? buffered.body : await request.answerFilter(buffered)
+  const body = options.onAnswer === undefined ? buffered.body : await options.onAnswer(buffered)
   if (reply.raw.destroyed) return reply
   // Fastify itself sends no body with a 204 or 304.
-  return reply.code(status).headers(buffered.headers).removeHeader('content-length').send(body)
-}
-
-/** The whole body, bounded; rejects with UpstreamCallFailed when it breaks off or is too large. */
-async function readWhole (upstream: UpstreamClient, response: Dispatcher.ResponseData): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > MAX_BUFFERED_ANSWER_BYTES) throw new UpstreamProtocolError()
-      chunks.push(chunk)
-    }
-  } catch (error) {
-    throw new UpstreamCallFailed(error instanceof UpstreamProtocolError ? { errorClass: 'protocol', error } : classifyUpstreamFailure(error, upstream.timeouts))
-  }
-  return Buffer.concat(chunks)
+  return reply.code(options.status ?? buffered.status).headers(buffered.headers).removeHeader('content-length').send(body)
 }

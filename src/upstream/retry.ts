@@ -1,31 +1,16 @@
 // When and how long to wait before calling Code Ocean again. Only for calls the caller knows to be
 // idempotent reads: this module decides from the outcome alone, not from what was asked.
 import { setTimeout as wait } from 'node:timers/promises'
-import { failedWhileConnecting, type FailureClass } from './failures.js'
+import { retryable, type AttemptOutcome } from './outcome.js'
 
 export interface RetryPolicy {
   /** Total attempts, the first included (1 = never retry). */
   attempts: number
   baseDelayMs: number
-  maxDelayMs: number
+  /** The longest single wait; by default the budget itself. */
+  maxDelayMs?: number
   /** No attempt starts, and no wait is planned, past this many ms after the first attempt started. */
   budgetMs: number
-}
-
-export type AttemptOutcome =
-  /** `retryAfter` is the raw Retry-After header value, if the answer had one. */
-  | { kind: 'answer', status: number, retryAfter?: string }
-  | { kind: 'failure', errorClass: FailureClass }
-
-// Statuses that say "not now" rather than "no": Code Ocean or what fronts it did not act.
-const RETRYABLE_STATUSES = new Set([429, 502, 503, 504])
-
-export function isRetryable (outcome: AttemptOutcome): boolean {
-  return outcome.kind === 'answer'
-    ? RETRYABLE_STATUSES.has(outcome.status)
-    // A headers or body timeout, a reset or a protocol error may come after Code Ocean received
-    // the request: only a failure while connecting is repeated.
-    : failedWhileConnecting(outcome.errorClass)
 }
 
 /** ms to wait before the next attempt, or undefined when the call must not be retried (or may not be any more). */
@@ -37,9 +22,9 @@ export function retryDelay (
   random: () => number = Math.random,
   now: () => number = Date.now
 ): number | undefined {
-  if (!isRetryable(outcome) || attemptsMade >= policy.attempts) return undefined
+  if (!retryable(outcome) || attemptsMade >= policy.attempts) return undefined
   // Full jitter: callers that failed together do not come back together.
-  const backoff = Math.round(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attemptsMade - 1)))
+  const backoff = Math.round(random() * Math.min(policy.maxDelayMs ?? policy.budgetMs, policy.baseDelayMs * 2 ** (attemptsMade - 1)))
   const retryAfterMs = outcome.kind === 'answer' ? retryAfterToMs(outcome.retryAfter, now) : undefined
   const delay = Math.max(backoff, retryAfterMs ?? 0)
   // A Retry-After past the budget ends here too: the caller then gets Code Ocean's 429/503 as it

@@ -1,7 +1,8 @@
 // Which outcomes are retried, how long to wait between attempts, and when to give up.
 import t from 'tap'
 import type { FailureClass } from '../../src/upstream/failures.js'
-import { isRetryable, retryDelay, sleep, type AttemptOutcome, type RetryPolicy } from '../../src/upstream/retry.js'
+import { retryable as isRetryable, type AttemptOutcome } from '../../src/upstream/outcome.js'
+import { retryDelay, sleep, type RetryPolicy } from '../../src/upstream/retry.js'
 
 const policy: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000, budgetMs: 10_000 }
 const answer = (status: number, retryAfter?: string): AttemptOutcome =>
