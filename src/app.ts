@@ -45,7 +45,7 @@ import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
 import type { ServiceKeyRealm, Store } from './store/store.js'
 import type { Tracing } from './telemetry/tracing.js'
-import { createUpstreamClient, readCaFile } from './upstream/client.js'
+import { readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
 import { formatValidationErrors } from './validation/error-messages.js'
 import { VERSION } from './version.js'
@@ -147,33 +147,14 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
 
   for (const schema of namedSchemas) app.addSchema(schema)
 
-  const upstream = createUpstreamClient({
-    target: { origin: config.codeOcean.origin, basePath: config.codeOcean.basePath },
-    credential,
-    connections: config.upstream.connections,
-    limits: config.upstream.limits,
-    breaker: config.upstream.breaker,
-    connectTimeoutMs: config.upstream.connectTimeoutMs,
-    headersTimeoutMs: config.upstream.headersTimeoutMs,
-    bodyTimeoutMs: config.upstream.bodyTimeoutMs,
-    retry: config.upstream.retry,
-    ...(ca === undefined ? {} : { ca }),
-    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
-    observe: metrics.upstreamCallFinished.bind(metrics)
-  })
-  metrics.watch({
-    upstreamConnections: () => upstream.connections(),
-    upstreamCalls: () => ({ active: upstream.limiter.active, queued: upstream.limiter.queued }),
-    circuit: () => ({ state: upstream.breaker.state, openings: upstream.breaker.openings }),
-    auditQueued: () => trail.queued
-  })
+  metrics.watchAuditQueue(() => trail.queued)
   app.decorate('metrics', metrics)
   const readiness = new Readiness({
     draining: () => app.draining,
     overloaded: () => app.isUnderPressure(),
     store,
     ...(gateway === undefined ? {} : { gateway }),
-    circuit: () => upstream.breaker.state,
+    circuit: () => app.upstream.breaker.state,
     auditQueue: () => ({ queued: trail.queued, limit: trail.queueLimit, failing: trail.failure !== undefined }),
     storeTimeoutMs: READINESS_STORE_TIMEOUT_MS
   })
@@ -212,7 +193,19 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(shutdownPlugin)
   await app.register(requestParsingPlugin, { namedSchemas })
   await app.register(upstreamPlugin, {
-    upstream,
+    client: {
+      target: { origin: config.codeOcean.origin, basePath: config.codeOcean.basePath },
+      credential,
+      connections: config.upstream.connections,
+      limits: config.upstream.limits,
+      breaker: config.upstream.breaker,
+      connectTimeoutMs: config.upstream.connectTimeoutMs,
+      headersTimeoutMs: config.upstream.headersTimeoutMs,
+      bodyTimeoutMs: config.upstream.bodyTimeoutMs,
+      retry: config.upstream.retry,
+      ...(ca === undefined ? {} : { ca }),
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+    },
     polling: config.polling,
     // Traced calls carry their own span's trace context; untraced ones pass on the caller's.
     callerTraceContext: options.tracing === undefined

@@ -20,12 +20,12 @@ export interface FinishedRequest {
 }
 
 /** Read at each scrape, from the parts that hold them. */
-export interface ScrapedState {
+/** What the upstream client reports when scraped. */
+export interface UpstreamState {
   /** The pool's connections to Code Ocean; undefined when the app was given a dispatcher it does not own. */
-  upstreamConnections: () => { connected: number, busy: number } | undefined
-  upstreamCalls: () => { active: number, queued: number }
+  connections: () => { connected: number, busy: number } | undefined
+  calls: () => { active: number, queued: number }
   circuit: () => { state: typeof CIRCUIT_STATES[number], openings: number }
-  auditQueued: () => number
 }
 
 const RATE_LIMITED = 'PROXY_RATE_LIMITED'
@@ -84,30 +84,33 @@ export class ProxyMetrics {
     this.#storeErrors = new Counter({ name: 'codeocean_proxy_store_errors_total', help: 'Store operations that failed, by operation.', labelNames: ['operation'], registers })
   }
 
-  /** Registers the gauges read at scrape time; called once the parts they read exist. */
-  watch (state: ScrapedState): void {
+  /** Registers the gauges of the upstream client; called by whatever owns it. */
+  watchUpstream (state: UpstreamState): void {
     this.#stateGauge('codeocean_proxy_upstream_connections', 'Connections to Code Ocean: open, and busy with a call.', () => {
-      const connections = state.upstreamConnections()
+      const connections = state.connections()
       return connections === undefined ? undefined : { open: connections.connected, busy: connections.busy }
     })
     this.#stateGauge('codeocean_proxy_upstream_calls',
-      'Calls to Code Ocean in progress, and waiting for a turn under UPSTREAM_MAX_CONCURRENT and UPSTREAM_MAX_PER_SECOND.', () => state.upstreamCalls())
+      'Calls to Code Ocean in progress, and waiting for a turn under UPSTREAM_MAX_CONCURRENT and UPSTREAM_MAX_PER_SECOND.', () => state.calls())
     this.#stateGauge('codeocean_proxy_upstream_circuit', 'The circuit to Code Ocean: 1 for the state it is in, 0 for the others.', () => {
       const { state: current } = state.circuit()
       return Object.fromEntries(CIRCUIT_STATES.map((name) => [name, name === current ? 1 : 0]))
     })
-    const registers = [this.registry]
     new Gauge({
       name: 'codeocean_proxy_upstream_circuit_openings',
       help: 'Times the circuit to Code Ocean has opened since the process started.',
-      registers,
+      registers: [this.registry],
       collect () { this.set(state.circuit().openings) }
     })
+  }
+
+  /** Registers the gauge of the audit trail's queue; called by whatever owns the trail. */
+  watchAuditQueue (queued: () => number): void {
     new Gauge({
       name: 'codeocean_proxy_audit_queued_records',
       help: 'Audit records waiting to be written to the store; new requests are refused at AUDIT_QUEUE_LIMIT.',
-      registers,
-      collect () { this.set(state.auditQueued()) }
+      registers: [this.registry],
+      collect () { this.set(queued()) }
     })
   }
 

@@ -1,12 +1,13 @@
 // Wires the Code Ocean client into the app: `app.forward` makes a request's call (with an answer
 // handler where the route needs one: see plugins/route-handlers.ts) and `app.waitForComputation`
 // answers the wait route; polls of one computation are shared, remembered answers are dropped
-// after a change through the proxy, and the client, its pool and the waiters close with the app.
+// after a change through the proxy. It creates the client (pool, limits, breaker, retries) and
+// closes it, with the waiters, when the app closes.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { canonicalId } from '../policy/targets.js'
-import type { UpstreamClient } from '../upstream/client.js'
+import { createUpstreamClient, type UpstreamClient, type UpstreamOptions } from '../upstream/client.js'
 import { Coalescer, type BufferedAnswer } from '../upstream/coalesce.js'
 import { ComputationWatcher } from '../upstream/computation-watch.js'
 import { fetchShareable, forwardToCodeOcean, pollKey, sendBuffered, type AnswerHandler, type Forwarder } from '../upstream/forward.js'
@@ -15,7 +16,8 @@ import { upstreamPath } from '../upstream/url.js'
 import { isTerminal, PASSING_TROUBLE, TroubledPoll, waitAnswer } from '../upstream/wait.js'
 
 export interface UpstreamPluginOptions {
-  upstream: UpstreamClient
+  /** The client's settings: the plugin creates it, reports it in the metrics and closes it with the app. */
+  client: Omit<UpstreamOptions, 'observe'>
   polling: { coalesce: boolean, terminalCacheMs: number, waitIntervalMs: number, waitMaxMs: number }
   /** Pass the caller's traceparent and tracestate on to Code Ocean (false when the calls are traced). */
   callerTraceContext: boolean
@@ -32,6 +34,8 @@ export type Forward = (request: FastifyRequest, reply: FastifyReply, onAnswer?: 
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The client to Code Ocean (readiness reads its circuit). */
+    upstream: UpstreamClient
     forward: Forward
     /** The handler of GET /computations/{id}/wait. */
     waitForComputation: ForwardHandler
@@ -41,7 +45,14 @@ declare module 'fastify' {
 const COMPUTATION = '/api/v1/computations/:computation_id'
 
 async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOptions): Promise<void> {
-  const { upstream, polling } = options
+  const { polling } = options
+  const upstream = createUpstreamClient({ ...options.client, observe: app.metrics.upstreamCallFinished.bind(app.metrics) })
+  app.metrics.watchUpstream({
+    connections: () => upstream.connections(),
+    calls: () => ({ active: upstream.limiter.active, queued: upstream.limiter.queued }),
+    circuit: () => ({ state: upstream.breaker.state, openings: upstream.breaker.openings })
+  })
+  app.decorate('upstream', upstream)
   const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
   const forwarder: Forwarder = { upstream, polls: polling.coalesce ? polls : undefined, callerTraceContext: options.callerTraceContext }
 
