@@ -18,6 +18,7 @@ const URL_LINE = /^(http:\/\/127\.0\.0\.1:\d+)$/m
 // load shedding is off (at saturation it would answer 503 by design).
 export const UNLIMITED = {
   UPSTREAM_MAX_CONCURRENT: '4096',
+  UPSTREAM_MAX_PER_CALLER: '4096',
   UPSTREAM_MAX_PER_SECOND: '100000',
   UPSTREAM_QUEUE_LIMIT: '100000',
   RATE_LIMIT_CALLS_PER_MINUTE: '1000000',

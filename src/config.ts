@@ -76,6 +76,8 @@ export const Environment = Type.Object({
   UPSTREAM_QUEUE_TIMEOUT_MS: Milliseconds(5_000),
   BREAKER_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000, description: 'a failure count, 1 to 1000' }),
   BREAKER_COOLDOWN_MS: Milliseconds(10_000),
+  BREAKER_MIN_PATHS: Type.Integer({ default: 3, minimum: 1, maximum: 1000, description: 'a count of different calls, 1 to 1000' }),
+  UPSTREAM_MAX_PER_CALLER: Type.Integer({ default: 16, minimum: 1, maximum: 4096, description: 'a call count, 1 to 4096' }),
   POLL_COALESCE: Flag('true'),
   POLL_CACHE_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 60_000, description: 'a whole number of milliseconds, 0 to 60000' }),
   WAIT_POLL_INTERVAL_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 600_000, description: 'a whole number of milliseconds, 100 to 600000' }),
@@ -170,8 +172,8 @@ export interface Config {
     /** Reads only: attempts in all, the first backoff, and the time all attempts must fit in. */
     retry: { attempts: number, baseDelayMs: number, budgetMs: number }
     /** Calls to Code Ocean at once and per second, and callers allowed to queue for one. */
-    limits: { maxConcurrent: number, maxPerSecond: number, queueLimit: number, queueTimeoutMs: number }
-    breaker: { failureThreshold: number, cooldownMs: number }
+    limits: { maxConcurrent: number, maxPerSecond: number, queueLimit: number, queueTimeoutMs: number, maxPerCaller: number }
+    breaker: { failureThreshold: number, cooldownMs: number, minPaths: number }
   }
   /** staleAfterMs: past every timeout a run's call can take, a claim still in flight was lost after sending. */
   idempotency: { ttlMs: number, required: boolean, staleAfterMs: number }
@@ -292,9 +294,10 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
         maxConcurrent: values.UPSTREAM_MAX_CONCURRENT,
         maxPerSecond: values.UPSTREAM_MAX_PER_SECOND,
         queueLimit: values.UPSTREAM_QUEUE_LIMIT,
-        queueTimeoutMs: values.UPSTREAM_QUEUE_TIMEOUT_MS
+        queueTimeoutMs: values.UPSTREAM_QUEUE_TIMEOUT_MS,
+        maxPerCaller: values.UPSTREAM_MAX_PER_CALLER
       },
-      breaker: { failureThreshold: values.BREAKER_FAILURES, cooldownMs: values.BREAKER_COOLDOWN_MS }
+      breaker: { failureThreshold: values.BREAKER_FAILURES, cooldownMs: values.BREAKER_COOLDOWN_MS, minPaths: values.BREAKER_MIN_PATHS }
     },
     idempotency: { ttlMs: values.IDEMPOTENCY_TTL_HOURS * 3_600_000, required: values.IDEMPOTENCY_REQUIRED === 'true', staleAfterMs: longestRunCallMs },
     polling: { coalesce: values.POLL_COALESCE === 'true', terminalCacheMs: values.POLL_CACHE_MS, waitIntervalMs: values.WAIT_POLL_INTERVAL_MS, waitMaxMs: values.WAIT_MAX_SECONDS * 1000 },

@@ -116,6 +116,12 @@ export const UpstreamOverloaded = createError(
   'Too many calls to Code Ocean are waiting already; nothing was sent. Retry after the time given in Retry-After.',
   503
 )
+export const UpstreamShareExceeded = createError(
+  'PROXY_UPSTREAM_SHARE_EXCEEDED',
+  'You have as many calls to Code Ocean running or waiting as one caller may (UPSTREAM_MAX_PER_CALLER); nothing was sent. Retry when one has ended.',
+  429
+)
+
 export const UpstreamCircuitOpen = createError(
   'PROXY_UPSTREAM_CIRCUIT_OPEN',
   'Code Ocean has been failing, so the proxy is not calling it for a moment; nothing was sent. Retry after the time given in Retry-After.',

@@ -40,8 +40,8 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
       bodyTimeoutMs: 30_000,
       connections: 64,
       retry: { attempts: 3, baseDelayMs: 200, budgetMs: 10_000 },
-      limits: { maxConcurrent: 64, maxPerSecond: 100, queueLimit: 256, queueTimeoutMs: 5000 },
-      breaker: { failureThreshold: 5, cooldownMs: 10_000 }
+      limits: { maxConcurrent: 64, maxPerSecond: 100, queueLimit: 256, queueTimeoutMs: 5000, maxPerCaller: 16 },
+      breaker: { failureThreshold: 5, cooldownMs: 10_000, minPaths: 3 }
     },
     idempotency: { ttlMs: 86_400_000, required: false, staleAfterMs: 125_000 },
     polling: { coalesce: true, terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },

@@ -1,5 +1,8 @@
 // Stops calling Code Ocean for a while after it has failed several times in a row, so callers get a
-// quick 503 instead of waiting for timeouts, and a struggling upstream gets room to recover.
+// quick 503 instead of waiting for timeouts, and a struggling upstream gets room to recover. Only
+// failures that show Code Ocean itself is unwell open it: failures spread over several different
+// calls (paths), or failures to connect at all. One computation that keeps answering 504 is that
+// computation's trouble, and must not cut every other caller off.
 import assert from 'node:assert'
 import { retryAfter, UpstreamCircuitOpen } from '../errors.js'
 
@@ -8,6 +11,11 @@ export interface BreakerOptions {
   failureThreshold: number
   /** How long it stays open before one probe call is let through. */
   cooldownMs: number
+  /**
+   * Different calls (by path) the consecutive failures must come from before they open the
+   * circuit; a failure to connect counts as a different one each time. 1: any failures do.
+   */
+  minPaths?: number
   now?: () => number
 }
 
@@ -16,9 +24,12 @@ type BreakerState = 'closed' | 'open' | 'half-open'
 export class CircuitBreaker {
   readonly #failureThreshold: number
   readonly #cooldownMs: number
+  readonly #minPaths: number
   readonly #now: () => number
   #state: BreakerState = 'closed'
   #failures = 0
+  /** The calls the current run of failures came from. */
+  readonly #failedPaths = new Set<string | symbol>()
   #openedAt = 0
   #probing = false
   #openings = 0
@@ -26,8 +37,12 @@ export class CircuitBreaker {
   constructor (options: BreakerOptions) {
     assert(Number.isInteger(options.failureThreshold) && options.failureThreshold >= 1, 'failureThreshold must be a whole number ≥ 1')
     assert(Number.isFinite(options.cooldownMs) && options.cooldownMs >= 0, 'cooldownMs must be a number ≥ 0')
+    const { minPaths = 1 } = options
+    assert(Number.isInteger(minPaths) && minPaths >= 1, 'minPaths must be a whole number ≥ 1')
     this.#failureThreshold = options.failureThreshold
     this.#cooldownMs = options.cooldownMs
+    // More different paths than failures could never be seen.
+    this.#minPaths = Math.min(minPaths, options.failureThreshold)
     this.#now = options.now ?? Date.now
   }
 
@@ -59,21 +74,25 @@ export class CircuitBreaker {
   /** Reports that an admitted call succeeded. */
   success (): void {
     if (this.#state === 'closed') {
-      this.#failures = 0
+      this.#reset()
     } else if (this.#probing) {
       this.#state = 'closed'
-      this.#failures = 0
+      this.#reset()
       this.#probing = false
     }
     // Open, or half-open with no probe out: a call admitted before the circuit opened, reporting
     // late. It says nothing about Code Ocean now.
   }
 
-  /** Reports that an admitted call failed (the caller decides what counts). */
-  failure (): void {
+  /**
+   * Reports that an admitted call failed (the caller decides what counts): `path` is the call's,
+   * or undefined for a failure to reach Code Ocean at all.
+   */
+  failure (path?: string): void {
     if (this.#state === 'closed') {
       this.#failures += 1
-      if (this.#failures >= this.#failureThreshold) this.#open()
+      this.#failedPaths.add(path ?? Symbol('unreachable'))
+      if (this.#failures >= this.#failureThreshold && this.#failedPaths.size >= this.#minPaths) this.#open()
     } else if (this.#probing) {
       this.#open()
     }
@@ -84,7 +103,12 @@ export class CircuitBreaker {
     this.#state = 'open'
     this.#openedAt = this.#now()
     this.#probing = false
-    this.#failures = 0
+    this.#reset()
     this.#openings += 1
+  }
+
+  #reset (): void {
+    this.#failures = 0
+    this.#failedPaths.clear()
   }
 }

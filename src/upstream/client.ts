@@ -9,7 +9,7 @@ import { ConfigError, UpstreamProtocolError } from '../errors.js'
 import { CircuitBreaker, type BreakerOptions } from './breaker.js'
 import type { Credential } from './credential.js'
 import { UpstreamLimiter, type LimiterOptions } from './limiter.js'
-import { classifyUpstreamFailure, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
+import { classifyUpstreamFailure, failedWhileConnecting, type UpstreamFailure, type UpstreamTimeouts } from './failures.js'
 import { mayHaveSent, type UpstreamOutcome } from './outcome.js'
 import { retryDelay, sleep, type RetryPolicy } from './retry.js'
 import type { UpstreamTarget } from './url.js'
@@ -41,6 +41,8 @@ export interface UpstreamCall {
   path: string
   headers: Record<string, string>
   body?: string
+  /** Whose call it is (their share of the limits is capped); undefined for the proxy's own. */
+  caller?: string
 }
 
 export interface CallOptions {
@@ -122,7 +124,7 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
     // Refused here, nothing is sent: the failure classes say so (idempotency keys rely on it).
     let release: () => void
     try {
-      release = await limiter.acquire()
+      release = await limiter.acquire(undefined, request.caller)
     } catch (error) {
       return { ok: false, failure: { errorClass: 'overloaded', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
     }
@@ -146,11 +148,13 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
       })
     } catch (error) {
       release()
-      breaker.failure()
-      return { ok: false, failure: classifyUpstreamFailure(error, options), durationMs: performance.now() - started }
+      const failure = classifyUpstreamFailure(error, options)
+      // Not connecting at all says Code Ocean is unwell whatever was asked; anything later may be one call's trouble.
+      breaker.failure(failedWhileConnecting(failure.errorClass) ? undefined : request.path)
+      return { ok: false, failure, durationMs: performance.now() - started }
     }
     release()
-    if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure()
+    if (OVERLOAD_STATUSES.has(response.statusCode)) breaker.failure(request.path)
     else breaker.success()
     return { ok: true, response, durationMs: performance.now() - started }
   }

@@ -50,7 +50,8 @@ function upstreamCallFor ({ upstream, callerTraceContext }: Forwarder, request: 
       agentId: request.agentId,
       callerTraceContext
     }),
-    ...(body === undefined ? {} : { body })
+    ...(body === undefined ? {} : { body }),
+    ...(request.identity === null ? {} : { caller: `${request.identity.method}:${request.identity.subject}` })
   }
 }
 

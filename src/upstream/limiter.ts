@@ -1,8 +1,9 @@
-// One limit on all calls to Code Ocean, whoever makes them: how many at once, how many start per
-// second, and how many callers may wait for a turn (and for how long) before being told to come back.
+// One limit on all calls to Code Ocean: how many at once, how many start per second, and how many
+// callers may wait for a turn (and for how long) before being told to come back. Each caller's
+// share of it is capped too, so one caller's hanging calls cannot take every slot and queue place.
 import assert from 'node:assert'
 import { clearTimeout, setTimeout } from 'node:timers'
-import { retryAfter, UpstreamOverloaded } from '../errors.js'
+import { retryAfter, UpstreamOverloaded, UpstreamShareExceeded } from '../errors.js'
 
 export interface LimiterOptions {
   maxConcurrent: number
@@ -12,10 +13,13 @@ export interface LimiterOptions {
   queueLimit: number
   /** Longest a caller waits in the queue before acquire rejects. */
   queueTimeoutMs: number
+  /** Calls one caller may have running and waiting at once; past this, acquire rejects at once. Default: no cap. */
+  maxPerCaller?: number
   now?: () => number
 }
 
 interface Waiter {
+  caller: string | undefined
   resolve: (release: () => void) => void
   reject: (reason: unknown) => void
   timeout: NodeJS.Timeout
@@ -28,6 +32,9 @@ export class UpstreamLimiter {
   readonly #maxPerSecond: number
   readonly #queueLimit: number
   readonly #queueTimeoutMs: number
+  readonly #maxPerCaller: number
+  /** Calls running or waiting, per caller that has any. */
+  readonly #perCaller = new Map<string, number>()
   readonly #now: () => number
   readonly #queue: Waiter[] = []
   #active = 0
@@ -45,6 +52,9 @@ export class UpstreamLimiter {
     this.#maxPerSecond = options.maxPerSecond
     this.#queueLimit = options.queueLimit
     this.#queueTimeoutMs = options.queueTimeoutMs
+    const { maxPerCaller = Number.POSITIVE_INFINITY } = options
+    assert(maxPerCaller >= 1, 'maxPerCaller must be ≥ 1')
+    this.#maxPerCaller = maxPerCaller
     this.#now = options.now ?? Date.now
     this.#tokens = options.maxPerSecond
     this.#refilledAt = this.#now()
@@ -58,14 +68,20 @@ export class UpstreamLimiter {
     return this.#queue.length
   }
 
-  /** Resolves with `release` (idempotent) once the call may start; rejects with UpstreamOverloaded when the queue is full or the wait times out, or with the signal's reason when it aborts. FIFO. */
-  acquire (signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with `release` (idempotent) once the call may start; rejects with UpstreamOverloaded
+   * when the queue is full or the wait times out, with UpstreamShareExceeded when `caller` has its
+   * whole share running or waiting already, or with the signal's reason when it aborts. FIFO.
+   */
+  acquire (signal?: AbortSignal, caller?: string): Promise<() => void> {
     if (signal?.aborted === true) return Promise.reject(signal.reason)
+    if (caller !== undefined && (this.#perCaller.get(caller) ?? 0) >= this.#maxPerCaller) return Promise.reject(retryAfter(new UpstreamShareExceeded(), 1))
     // Those already waiting go first, even when a slot is free at this instant.
-    if (this.#queue.length === 0 && this.#takeSlot()) return Promise.resolve(this.#releaser())
+    if (this.#queue.length === 0 && this.#takeSlot()) return Promise.resolve(this.#releaser(this.#count(caller)))
     if (this.#queue.length >= this.#queueLimit) return Promise.reject(this.#overloaded())
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
+        caller: this.#count(caller),
         resolve,
         reject,
         signal,
@@ -78,13 +94,27 @@ export class UpstreamLimiter {
     })
   }
 
+  /** Counts one more call of `caller`'s, running or waiting. */
+  #count (caller: string | undefined): string | undefined {
+    if (caller !== undefined) this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1)
+    return caller
+  }
+
+  /** Counts one fewer. */
+  #uncount (caller: string | undefined): void {
+    if (caller === undefined) return
+    const left = (this.#perCaller.get(caller) ?? 1) - 1
+    if (left === 0) this.#perCaller.delete(caller)
+    else this.#perCaller.set(caller, left)
+  }
+
   /** Starts as many waiters as the limits allow, in order. */
   #startWaiters (): void {
     let waiter = this.#queue[0]
     while (waiter !== undefined && this.#takeSlot()) {
       this.#queue.shift()
       this.#forget(waiter)
-      waiter.resolve(this.#releaser())
+      waiter.resolve(this.#releaser(waiter.caller))
       waiter = this.#queue[0]
     }
     this.#scheduleRefill()
@@ -125,11 +155,12 @@ export class UpstreamLimiter {
     this.#rateTimer.unref()
   }
 
-  #releaser (): () => void {
+  #releaser (caller: string | undefined): () => void {
     let released = false
     return () => {
       if (released) return
       released = true
+      this.#uncount(caller)
       this.#active -= 1
       this.#startWaiters()
     }
@@ -139,6 +170,7 @@ export class UpstreamLimiter {
   #drop (waiter: Waiter, reason: unknown): void {
     this.#queue.splice(this.#queue.indexOf(waiter), 1)
     this.#forget(waiter)
+    this.#uncount(waiter.caller)
     waiter.reject(reason)
     this.#scheduleRefill()
   }

@@ -34,7 +34,7 @@ const panelQueries = queryPanels.flatMap((panel) => (panel.targets ?? []).map((t
 /** A scrape after traffic that exercises every metric: retries, a rejected token, shared polls, an open circuit, a 429, a failing store. */
 async function scrapeAfterTraffic (t: Test): Promise<{ text: string, samples: Sample[] }> {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_RETRY_BASE_MS: '1', RATE_LIMIT_CALLS_PER_MINUTE: '12', BREAKER_FAILURES: '2', BREAKER_COOLDOWN_MS: '60000' })
+  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_RETRY_BASE_MS: '1', RATE_LIMIT_CALLS_PER_MINUTE: '12', BREAKER_FAILURES: '2', BREAKER_MIN_PATHS: '1', BREAKER_COOLDOWN_MS: '60000' })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   const url = `/api/v1/computations/${computation.id}`
   const get = async (): Promise<number> => (await proxy.inject({ method: 'GET', url })).statusCode

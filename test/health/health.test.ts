@@ -58,7 +58,7 @@ forEachStore(t, 'readiness turns red while the store is down', async (t, stores)
 
 t.test('readiness turns red while the circuit to Code Ocean is open, and green once it closes', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, { BREAKER_FAILURES: '2', BREAKER_COOLDOWN_MS: '300', UPSTREAM_RETRY_ATTEMPTS: '1' })
+  const proxy = await buildTestApp(t, simulator.url, { BREAKER_FAILURES: '2', BREAKER_MIN_PATHS: '1', BREAKER_COOLDOWN_MS: '300', UPSTREAM_RETRY_ATTEMPTS: '1' })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   simulator.inject({ status: 503, times: 2 })
   for (let call = 0; call < 2; call++) {

@@ -48,7 +48,7 @@ t.test('a proxied call is counted, by operation and status, with its call to Cod
 t.test('retries, refusals, shared polls and an open circuit are counted', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, {
-    UPSTREAM_RETRY_BASE_MS: '1', RATE_LIMIT_CALLS_PER_MINUTE: '7', BREAKER_FAILURES: '2', BREAKER_COOLDOWN_MS: '60000'
+    UPSTREAM_RETRY_BASE_MS: '1', RATE_LIMIT_CALLS_PER_MINUTE: '7', BREAKER_FAILURES: '2', BREAKER_MIN_PATHS: '1', BREAKER_COOLDOWN_MS: '60000'
   })
   // Running: a finished computation would be answered from the terminal cache instead.
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })

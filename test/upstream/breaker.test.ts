@@ -125,3 +125,38 @@ t.test('refuses options that make no sense', async (t) => {
   t.throws(() => new CircuitBreaker({ failureThreshold: 2.5, cooldownMs: 1000 }), { code: 'ERR_ASSERTION' })
   t.throws(() => new CircuitBreaker({ failureThreshold: 1, cooldownMs: -1 }), { code: 'ERR_ASSERTION' })
 })
+
+t.test('with minPaths, failures of one call however many do not open it; failures spread over that many calls do', async (t) => {
+  const { breaker } = breakerAt({ minPaths: 3 })
+  for (let i = 0; i < 50; i++) breaker.failure('/api/v1/computations/a')
+  breaker.failure('/api/v1/computations/b')
+  t.equal(breaker.state, 'closed', 'two different calls are not enough')
+  breaker.failure('/api/v1/computations/c')
+  t.equal(breaker.state, 'open', 'a third different call is')
+})
+
+t.test('with minPaths, a failure to connect counts as a different call each time', async (t) => {
+  const { breaker } = breakerAt({ minPaths: 3 })
+  failTimes(breaker, 3)
+  t.equal(breaker.state, 'open')
+})
+
+t.test('a success forgets which calls had failed', async (t) => {
+  const { breaker } = breakerAt({ minPaths: 3 })
+  breaker.failure('/a')
+  breaker.failure('/b')
+  breaker.success()
+  for (let i = 0; i < 3; i++) breaker.failure('/c')
+  t.equal(breaker.state, 'closed', '/a and /b no longer count')
+  breaker.failure('/d')
+  breaker.failure('/e')
+  t.equal(breaker.state, 'open')
+})
+
+t.test('minPaths above the threshold asks no more different calls than there are failures', async (t) => {
+  const { breaker } = breakerAt({ failureThreshold: 2, minPaths: 10 })
+  breaker.failure('/a')
+  breaker.failure('/b')
+  t.equal(breaker.state, 'open')
+  t.throws(() => new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1, minPaths: 0 }), { code: 'ERR_ASSERTION' })
+})

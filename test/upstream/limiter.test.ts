@@ -294,4 +294,51 @@ t.test('refuses options that would never let a call start', async (t) => {
   t.throws(() => new UpstreamLimiter({ ...good, maxPerSecond: Infinity }), { code: 'ERR_ASSERTION' })
   t.throws(() => new UpstreamLimiter({ ...good, queueLimit: -1 }), { code: 'ERR_ASSERTION' })
   t.throws(() => new UpstreamLimiter({ ...good, queueTimeoutMs: Number.NaN }), { code: 'ERR_ASSERTION' })
+  t.throws(() => new UpstreamLimiter({ ...good, maxPerCaller: 0 }), { code: 'ERR_ASSERTION' })
+})
+
+t.test('one caller has at most maxPerCaller calls running or waiting; others still get slots and queue places', async (t) => {
+  const { limiter } = limiterAt({ maxConcurrent: 3, queueLimit: 3, maxPerCaller: 2 })
+  const a1 = await limiter.acquire(undefined, 'alice')
+  const a2 = await limiter.acquire(undefined, 'alice')
+  await t.rejects(limiter.acquire(undefined, 'alice'), { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED', statusCode: 429, retryAfterSeconds: 1 }, 'refused at once, though a slot is free')
+  const b1 = await limiter.acquire(undefined, 'bob')
+  t.equal(limiter.active, 3)
+  // Waiting counts against the share as running does.
+  const b2 = limiter.acquire(undefined, 'bob')
+  await t.rejects(limiter.acquire(undefined, 'bob'), { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED' })
+  const own = limiter.acquire()
+  t.equal(limiter.queued, 2, 'the proxy\'s own calls have no share to exceed')
+  a1()
+  a1()
+  const b2release = await b2
+  // Released twice, counted once: alice's one waiting call and a2 fill her share again.
+  const a3 = limiter.acquire(undefined, 'alice')
+  await t.rejects(limiter.acquire(undefined, 'alice'), { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED' })
+  t.equal(await stateOf(a3), 'pending')
+  b2release()
+  ;(await own)()
+  a2()
+  ;(await a3)()
+  b1()
+  t.equal(limiter.active, 0)
+  t.equal(limiter.queued, 0)
+  // Every share is back: a caller may fill it again.
+  const again = [await limiter.acquire(undefined, 'alice'), await limiter.acquire(undefined, 'alice')]
+  for (const release of again) release()
+  noTimersLeft(t)
+})
+
+t.test('a waiter that times out or aborts gives its place in the share back', async (t) => {
+  const { limiter } = limiterAt({ maxConcurrent: 1, queueLimit: 5, queueTimeoutMs: 20, maxPerCaller: 2 })
+  const running = await limiter.acquire(undefined, 'alice')
+  await t.rejects(limiter.acquire(undefined, 'alice'), { code: 'PROXY_UPSTREAM_OVERLOADED' }, 'timed out in the queue')
+  const aborted = new AbortController()
+  const waiting = limiter.acquire(aborted.signal, 'alice')
+  aborted.abort(new Error('left'))
+  await t.rejects(waiting, { message: 'left' })
+  const last = limiter.acquire(undefined, 'alice')
+  running()
+  ;(await last)()
+  noTimersLeft(t)
 })

@@ -143,7 +143,7 @@ t.test('a poll naming a Min-Server-Version is not shared: each goes to Code Ocea
 
 t.test('with POLL_COALESCE false every concurrent poll makes its own call', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, { POLL_COALESCE: 'false' })
+  const proxy = await buildTestApp(t, simulator.url, { POLL_COALESCE: 'false', UPSTREAM_MAX_PER_CALLER: '20' })
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   simulator.inject({ method: 'GET', delayMs: 100 })
 
@@ -581,7 +581,7 @@ t.test('a wait on a Code Ocean that resets every poll answers the last failure w
 
 t.test('a wait on a Code Ocean whose breaker opens answers 503 PROXY_UPSTREAM_CIRCUIT_OPEN when the timeout passes', async (t) => {
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, { ...FAST_WAIT, UPSTREAM_RETRY_ATTEMPTS: '1', BREAKER_FAILURES: '2' })
+  const proxy = await buildTestApp(t, simulator.url, { ...FAST_WAIT, UPSTREAM_RETRY_ATTEMPTS: '1', BREAKER_FAILURES: '2', BREAKER_MIN_PATHS: '1' })
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   simulator.inject({ method: 'GET', reset: true })
 

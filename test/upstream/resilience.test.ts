@@ -115,7 +115,7 @@ t.test('a queued caller waits no longer than the queue timeout', async (t) => {
 t.test('repeated upstream failures open the circuit: fast 503s until a probe succeeds', async (t) => {
   const simulator = await startTestSimulator(t)
   simulator.inject({ status: 503, times: 2 })
-  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_RETRY_ATTEMPTS: '1', BREAKER_FAILURES: '2', BREAKER_COOLDOWN_MS: '300' })
+  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_RETRY_ATTEMPTS: '1', BREAKER_FAILURES: '2', BREAKER_MIN_PATHS: '1', BREAKER_COOLDOWN_MS: '300' })
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   const get = { method: 'GET', url: `/api/v1/computations/${computation.id}/results/urls?path=output.txt` } as const
   t.equal((await proxy.inject({ ...get })).statusCode, 503)
