@@ -19,7 +19,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const forward = app.forwardToCodeOcean
 
   app.post('/computations', {
-    config: { contract: routeContract({ operation: 'runCapsule', action: 'run', resource: 'body: capsule_id | pipeline_id', mutates: true, sensitive: ['body.parameters'] }) },
+    config: { contract: routeContract({ operation: 'runCapsule', action: 'run', resource: 'body: capsule_id | pipeline_id', mutates: true, sensitive: ['body.parameters'], mounts: 'body.data_assets' }) },
     schema: {
       operationId: 'runCapsule',
       summary: 'Run a capsule or a pipeline',
@@ -112,7 +112,7 @@ const computationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, forward)
 
   app.post('/computations/:computation_id/data_assets', {
-    config: { contract: routeContract({ operation: 'attachComputationDataAssets', action: 'attach', resource: 'path: computation_id', mutates: true }) },
+    config: { contract: routeContract({ operation: 'attachComputationDataAssets', action: 'attach', resource: 'path: computation_id', mutates: true, mounts: 'body' }) },
     schema: {
       operationId: 'attachComputationDataAssets',
       summary: 'Attach data assets to a cloud workstation',

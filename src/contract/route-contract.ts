@@ -29,6 +29,13 @@ export type Decided =
   /** The proxy's own audit trail. */
   | { action: 'audit:read', resource: 'audit trail' }
 
+/** Where a route's request names the data assets it mounts (the policy decides each). */
+export type Mounts =
+  /** A run's `data_assets`: `[{ id, mount }]`. */
+  | 'body.data_assets'
+  /** An attach's body itself: `[{ id, mount }]`. */
+  | 'body'
+
 export type RouteContract = Decided & {
   /** The operation's name: its OpenAPI operationId, its audit `action` and its metrics label. */
   readonly operation: string
@@ -39,6 +46,16 @@ export type RouteContract = Decided & {
   /** A poll of one computation: identical concurrent ones share one upstream call. */
   readonly coalesces: boolean
   readonly sensitive: readonly SensitiveValue[]
+  /** The data assets the call mounts, checked against the policy's `data_assets`; undefined for none. */
+  readonly mounts?: Mounts
+}
+
+/** The ids of the data assets a validated request mounts, as the contract says where they are. */
+export function mountedDataAssets (contract: RouteContract, body: unknown): string[] {
+  if (contract.mounts === undefined) return []
+  const list = contract.mounts === 'body' ? body : (body as { data_assets?: unknown } | null)?.data_assets
+  if (!Array.isArray(list)) return []
+  return list.flatMap((item) => typeof (item as { id?: unknown } | null)?.id === 'string' ? [(item as { id: string }).id] : [])
 }
 
 /**

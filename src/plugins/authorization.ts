@@ -9,10 +9,10 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { trace } from '@opentelemetry/api'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { RouteContract } from '../contract/route-contract.js'
+import { mountedDataAssets, type RouteContract } from '../contract/route-contract.js'
 import { AuditKeyRequired, AuditQueriesDisabled, ComputationNotFound, Forbidden, Unauthenticated } from '../errors.js'
 import type { Identity } from '../identity/identity.js'
-import type { ComputationAction, Decision, Policy, Target, TargetAction } from '../policy/policy.js'
+import type { ComputationAction, Decision, MountDecision, Policy, Target, TargetAction } from '../policy/policy.js'
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
 import type { Store } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
@@ -48,20 +48,32 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     throw failure
   })
 
-  /** Decides `action` on one computation; throws 404 when the caller may not see it, 403 when it may not act. */
-  async function onComputation (request: FastifyRequest, caller: Identity, action: ComputationAction, id: string, refused: string): Promise<void> {
-    const decision = policy.onAnyComputation(caller, action) ??
-      policy.onComputation(caller, action, (await store.ownersOf([id])).get(id))
+  /**
+   * Decides `action` on one computation, and the data assets it mounts; throws 404 when the
+   * caller may not see it, 403 when it may not act.
+   */
+  async function onComputation (request: FastifyRequest, caller: Identity, action: ComputationAction, id: string, refused: string, mounts: readonly string[] = []): Promise<void> {
+    const everywhere = policy.onAnyComputation(caller, action)
+    const owner = everywhere === undefined ? (await store.ownersOf([id])).get(id) : undefined
+    const decision = everywhere ?? policy.onComputation(caller, action, owner)
     decided(request, decision)
     if (!decision.visible) throw new ComputationNotFound(id)
     if (!decision.allowed) throw new Forbidden(refused, `computation ${id}`)
+    if (mounts.length > 0) onMounts(request, decision, policy.mayMountOnComputation(caller, owner, mounts))
+  }
+
+  /** Records the decision on the data assets a granted call mounts; throws 403 when one is not granted. */
+  function onMounts (request: FastifyRequest, granted: Decision, mounting: MountDecision): void {
+    decided(request, mounting.allowed ? { allowed: true, reason: `${granted.reason}; ${mounting.reason}` } : mounting)
+    if (!mounting.allowed) throw new Forbidden('mount', `data asset ${String(mounting.refused)}`)
   }
 
   /** Decides a run or a list on its capsule or pipeline; throws 403 when the policy does not grant it. */
-  function onTarget (request: FastifyRequest, caller: Identity, action: TargetAction, target: Target): void {
+  function onTarget (request: FastifyRequest, caller: Identity, action: TargetAction, target: Target): Decision {
     const decision = policy.onTarget(caller, action, target)
     decided(request, decision)
     if (!decision.allowed) throw new Forbidden(action, `${target.kind} ${target.id}`)
+    return decision
   }
 
   /** The audit admin key, or a caller granted audit:read; throws 401 or 403 otherwise. */
@@ -98,14 +110,16 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     const caller = request.identity as Identity
     if (contract.action === 'run') {
       const target = runTargetOf(request.body as object)
-      onTarget(request, caller, contract.action, target)
+      const granted = onTarget(request, caller, contract.action, target)
+      const mounts = mountedDataAssets(contract, request.body)
+      if (mounts.length > 0) onMounts(request, granted, policy.mayMountOnRun(caller, target, mounts))
       // Resuming builds on another computation's work: the caller must be allowed to read it.
       const resumed = (request.body as { resume_run_id?: string | null }).resume_run_id
       if (typeof resumed === 'string') await onComputation(request, caller, 'read', canonicalId(resumed), 'resume from')
     } else if (contract.action === 'list') {
       onTarget(request, caller, contract.action, listTargetOf(request.params as object))
     } else {
-      await onComputation(request, caller, contract.action, canonicalId((request.params as { computation_id: string }).computation_id), contract.action)
+      await onComputation(request, caller, contract.action, canonicalId((request.params as { computation_id: string }).computation_id), contract.action, mountedDataAssets(contract, request.body))
     }
   }
 }

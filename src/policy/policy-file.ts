@@ -26,6 +26,7 @@ export const PolicyRule = Type.Object({
   }),
   capsules: Type.Optional(Names('Capsule ids (UUIDs) the actions reach, or "*" for all.')),
   pipelines: Type.Optional(Names('Pipeline ids (UUIDs) the actions reach, or "*" for all.')),
+  data_assets: Type.Optional(Names('Data asset ids (UUIDs) the rule\'s run and attach may mount, or "*" for all; none when absent.')),
   scope: Type.Optional(Type.Union(SCOPES.map((scope) => Type.Literal(scope)), {
     description: 'Whose computations read, rename, delete and attach reach: the caller\'s own (the default), those of someone who shared a group with ' +
       'the caller when starting them, or anyone\'s.'
@@ -80,7 +81,7 @@ function located (document: unknown, path: string): string {
   return typeof name === 'string' && name !== '' ? `rule ${JSON.stringify(name)} (${path})` : path
 }
 
-/** Code Ocean's capsule and pipeline ids are UUIDs; anything else in a rule could never match a call. */
+/** Code Ocean's capsule, pipeline and data asset ids are UUIDs; anything else in a rule could never match a call. */
 const ID = new RegExp(UUID_PATTERN)
 
 /** Rules that parse but would not do what they seem to say. */
@@ -90,16 +91,17 @@ function ruleProblems (rule: PolicyRule): string[] {
     problems.push('names no subjects or groups, so it grants nothing (use subjects: ["*"] for everyone)')
   }
   if (rule.groups?.includes('*') === true) problems.push('has "*" in groups: it is a wildcard only in subjects')
-  for (const [kind, ids] of [['capsule', rule.capsules], ['pipeline', rule.pipelines]] as const) {
+  for (const [kind, field, ids] of [['capsule', 'capsules', rule.capsules], ['pipeline', 'pipelines', rule.pipelines], ['data asset', 'data_assets', rule.data_assets]] as const) {
     const wrong = ids?.filter((id) => id !== '*' && !ID.test(id)) ?? []
     if (wrong.length > 0) {
-      problems.push(`has ${wrong.map((id) => JSON.stringify(id)).join(', ')} in ${kind}s: ${kind} ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the ${kind}'s id, or "*" for all`)
+      problems.push(`has ${wrong.map((id) => JSON.stringify(id)).join(', ')} in ${field}: ${kind} ids are UUIDs (e.g. 5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f), so it could never match a call; use the ${kind}'s id, or "*" for all`)
     }
   }
   if (rule.actions.includes('admin')) {
     if (rule.capsules !== undefined || rule.pipelines !== undefined || rule.scope !== undefined) {
       problems.push('grants admin, which reaches every capsule and pipeline with scope any: drop its capsules, pipelines and scope, or grant other actions')
     }
+    if (rule.data_assets !== undefined) problems.push('grants admin, which mounts every data asset: drop its data_assets, or grant other actions')
   } else if (rule.actions.some((action) => action !== 'audit:read') && (rule.capsules?.length ?? 0) + (rule.pipelines?.length ?? 0) === 0) {
     problems.push('names no capsules or pipelines, so its actions reach nothing (use capsules: ["*"] for all)')
   }

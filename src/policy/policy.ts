@@ -17,6 +17,11 @@ export interface Decision {
   reason: string
 }
 
+export interface MountDecision extends Decision {
+  /** The first data asset no rule lets the caller mount, when refused. */
+  refused?: string
+}
+
 export interface ComputationDecision extends Decision {
   /** Whether the caller may know the computation exists; if not, it is answered as missing. */
   visible: boolean
@@ -30,6 +35,7 @@ export const DEFAULT_POLICY: PolicyDocument = {
     actions: ['run', 'list', 'read', 'rename', 'delete', 'attach'],
     capsules: ['*'],
     pipelines: ['*'],
+    data_assets: ['*'],
     scope: 'own'
   }]
 }
@@ -41,6 +47,7 @@ interface CompiledRule {
   actions: ReadonlySet<Action>
   capsules: ReadonlySet<string>
   pipelines: ReadonlySet<string>
+  dataAssets: ReadonlySet<string>
   scope: Scope
 }
 
@@ -54,6 +61,8 @@ function compile (rule: PolicyRule, index: number): CompiledRule {
     // An admin rule reaches everything. Ids are UUIDs, compared in lower case.
     capsules: new Set(admin ? ['*'] : rule.capsules?.map(canonicalId)),
     pipelines: new Set(admin ? ['*'] : rule.pipelines?.map(canonicalId)),
+    // A rule mounts no data asset unless it names it (or "*").
+    dataAssets: new Set(admin ? ['*'] : rule.data_assets?.map(canonicalId)),
     scope: admin ? 'any' : rule.scope ?? 'own'
   }
 }
@@ -100,6 +109,30 @@ export class Policy {
   /** True when the caller may read every computation of the target: a list needs no filtering. */
   readsAllOf (caller: Identity, target: Target): boolean {
     return this.#rulesFor(caller, 'read').some((rule) => rule.scope === 'any' && covers(rule, target))
+  }
+
+  /**
+   * May the caller mount these data assets with a run of `target`? Each needs a rule that grants
+   * the run and names the data asset (or "*").
+   */
+  mayMountOnRun (caller: Identity, target: Target, dataAssetIds: readonly string[]): MountDecision {
+    return this.#mayMount(caller, 'run', dataAssetIds, (rule) => covers(rule, target))
+  }
+
+  /** May the caller attach these data assets to a computation (`owner` as onComputation takes it)? */
+  mayMountOnComputation (caller: Identity, owner: OwnerRow | undefined, dataAssetIds: readonly string[]): MountDecision {
+    return this.#mayMount(caller, 'attach', dataAssetIds, (rule) => this.#reaches(rule, caller, owner, undefined))
+  }
+
+  #mayMount (caller: Identity, action: 'run' | 'attach', dataAssetIds: readonly string[], reaches: (rule: CompiledRule) => boolean): MountDecision {
+    const rules = this.#rulesFor(caller, action).filter(reaches)
+    const labels = new Set<string>()
+    for (const id of dataAssetIds.map(canonicalId)) {
+      const rule = rules.find((candidate) => candidate.dataAssets.has('*') || candidate.dataAssets.has(id))
+      if (rule === undefined) return { allowed: false, reason: `no rule grants mounting data asset ${id} with ${action}`, refused: id }
+      labels.add(rule.label)
+    }
+    return { allowed: true, reason: `mounting ${dataAssetIds.length} data asset${dataAssetIds.length === 1 ? '' : 's'} granted by ${[...labels].join(', ')}` }
   }
 
   mayReadAudit (caller: Identity): Decision {

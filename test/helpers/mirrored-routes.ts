@@ -18,12 +18,17 @@ export interface MirroredRoute {
   mutates: boolean
   /** Values in the sample request that may be confidential: kept only as HMACs. */
   sensitive: string[]
+  /** The data assets the sample request mounts: each must be granted by the policy's data_assets. */
+  mounts: string[]
   /** A request that passes validation and reaches Code Ocean, against `simulator`. */
   sample: (simulator: Simulator) => InjectOptions
 }
 
 /** A confidential value unique to one route, easy to search for in a trail or a log. */
 const secret = (what: string): string => `confidential-${what}-${randomUUID().slice(0, 8)}`
+
+/** The data asset the samples that mount one mount. */
+export const SAMPLE_DATA_ASSET = '44ec16c3-cb5a-45f5-93d1-cba8be800c24'
 
 function onComputation (simulator: Simulator, workstation = false): string {
   return simulator.addComputation(workstation
@@ -40,13 +45,15 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       action: 'run',
       mutates: true,
       sensitive: [...values],
+      mounts: [SAMPLE_DATA_ASSET],
       sample: (simulator) => ({
         method: 'POST',
         url: '/api/v1/computations',
         payload: {
           capsule_id: simulator.capsules.analysis,
           parameters: [values[0]],
-          named_parameters: [{ param_name: 'threshold', value: values[1] }]
+          named_parameters: [{ param_name: 'threshold', value: values[1] }],
+          data_assets: [{ id: SAMPLE_DATA_ASSET, mount: 'reference' }]
         }
       })
     }
@@ -57,6 +64,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     action: 'read',
     mutates: false,
     sensitive: [],
+    mounts: [],
     sample: (simulator) => ({ method: 'GET', url: `/api/v1/computations/${onComputation(simulator)}` })
   },
   renameComputation: (() => {
@@ -67,6 +75,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       action: 'rename',
       mutates: true,
       sensitive: [name],
+      mounts: [],
       sample: (simulator) => ({ method: 'PATCH', url: `/api/v1/computations/${onComputation(simulator)}?name=${name}` })
     }
   })(),
@@ -76,6 +85,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     action: 'delete',
     mutates: true,
     sensitive: [],
+    mounts: [],
     sample: (simulator) => ({ method: 'DELETE', url: `/api/v1/computations/${onComputation(simulator)}` })
   },
   listComputationResults: (() => {
@@ -86,6 +96,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       action: 'read',
       mutates: false,
       sensitive: [path],
+      mounts: [],
       sample: (simulator) => ({ method: 'POST', url: `/api/v1/computations/${onComputation(simulator)}/results`, payload: { path } })
     }
   })(),
@@ -97,6 +108,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       action: 'read',
       mutates: false,
       sensitive: [path],
+      mounts: [],
       sample: (simulator) => ({ method: 'GET', url: `/api/v1/computations/${onComputation(simulator)}/results/urls?path=${path}` })
     }
   })(),
@@ -108,6 +120,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       action: 'read',
       mutates: false,
       sensitive: [path],
+      mounts: [],
       sample: (simulator) => ({ method: 'GET', url: `/api/v1/computations/${onComputation(simulator)}/results/download_url?path=${path}` })
     }
   })(),
@@ -117,10 +130,11 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     action: 'attach',
     mutates: true,
     sensitive: [],
+    mounts: [SAMPLE_DATA_ASSET],
     sample: (simulator) => ({
       method: 'POST',
       url: `/api/v1/computations/${onComputation(simulator, true)}/data_assets`,
-      payload: [{ id: randomUUID(), mount: 'reference' }]
+      payload: [{ id: SAMPLE_DATA_ASSET, mount: 'reference' }]
     })
   },
   detachComputationDataAssets: {
@@ -129,6 +143,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     action: 'attach',
     mutates: true,
     sensitive: [],
+    mounts: [],
     sample: (simulator) => ({
       method: 'DELETE',
       url: `/api/v1/computations/${onComputation(simulator, true)}/data_assets/`,
@@ -142,6 +157,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     action: 'list',
     mutates: false,
     sensitive: [],
+    mounts: [],
     sample: (simulator) => ({ method: 'GET', url: `/api/v1/capsules/${simulator.capsules.analysis}/computations` })
   },
   listPipelineComputations: {
@@ -150,6 +166,7 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     action: 'list',
     mutates: false,
     sensitive: [],
+    mounts: [],
     sample: (simulator) => ({ method: 'GET', url: `/api/v1/pipelines/${simulator.pipelines.main}/computations` })
   }
 }

@@ -3,6 +3,7 @@
 // only allowlisted Code Ocean headers reach the caller; the route needs its own policy action and
 // no other; a mutation is never forwarded without its durable record; Code Ocean's 401 becomes
 // 502; confidential values are kept only as HMACs, in the trail and in the log.
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -88,15 +89,32 @@ t.test('every allowlisted Code Ocean header reaches the caller unchanged', async
 })
 
 /** A policy file granting `actions` on every capsule, pipeline and computation to group route-testers. */
-async function policyGranting (t: Test, actions: RouteAction[]): Promise<string> {
+async function policyGranting (t: Test, actions: RouteAction[], dataAssets: string[] = ['*']): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-route-policy-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const file = join(directory, 'policy.yaml')
-  await writeFile(file, stringify({ rules: [{ name: 'route testers', groups: ['route-testers'], actions, capsules: ['*'], pipelines: ['*'], scope: 'any' }] }))
+  await writeFile(file, stringify({ rules: [{ name: 'route testers', groups: ['route-testers'], actions, capsules: ['*'], pipelines: ['*'], data_assets: dataAssets, scope: 'any' }] }))
   return file
 }
 
 const ROUTE_TESTER = { 'x-forwarded-user': 'carol@example.com', 'x-forwarded-groups': 'route-testers' }
+
+for (const [operationId, route] of routes.filter(([, route]) => route.mounts.length > 0)) {
+  t.test(`${operationId}: mounts only the data assets the policy names`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const refusing = await buildTestApp(t, simulator.url, { POLICY_FILE: await policyGranting(t, [route.action], [randomUUID()]) })
+    const refused = await refusing.inject(route.sample(simulator), ROUTE_TESTER)
+    t.equal(refused.statusCode, 403)
+    t.match(refused.json(), { code: 'PROXY_FORBIDDEN', message: new RegExp(`mount data asset ${route.mounts[0] as string}`) })
+    t.equal(simulator.requests.length, 0, 'and not forwarded')
+    t.match(refusing.log.audits().at(-1), { action: operationId, status: 403, decision: { outcome: 'deny', reason: /no rule grants mounting data asset/ } })
+    const granting = await buildTestApp(t, simulator.url, { POLICY_FILE: await policyGranting(t, [route.action], route.mounts) })
+    const allowed = await granting.inject(route.sample(simulator), ROUTE_TESTER)
+    t.ok(allowed.statusCode < 300, `allowed when the rule names it (${allowed.statusCode})`)
+    t.equal(simulator.requests.length, 1, 'and forwarded')
+    t.match(granting.log.audits().at(-1), { decision: { outcome: 'allow', reason: /mounting 1 data asset granted by rule "route testers"/ } })
+  })
+}
 
 for (const [operationId, route] of routes) {
   t.test(`${operationId}: needs the ${route.action} action, and no other grants it`, async (t) => {
