@@ -917,7 +917,7 @@ export interface operations {
     renameComputation: {
         parameters: {
             query: {
-                /** @description The new name. */
+                /** @description The new name: no control characters, no bidirectional overrides or isolates. */
                 name: string;
             };
             header?: never;

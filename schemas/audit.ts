@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Uuid, ref } from './common.js'
 
 const Timestamp = (description: string): ReturnType<typeof Type.String> =>
-  Type.String({ format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$', description })
+  Type.String({ format: 'date-time', maxLength: 64, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$', description })
 
 export const AuditEventsQuery = Type.Object({
   action: Type.Optional(Type.String({ pattern: '^[A-Za-z]{1,64}$', description: 'An operationId, e.g. deleteComputation.' })),

@@ -4,6 +4,12 @@ import { Type, type Static, type TNull, type TOptional, type TSchema, type TStri
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
+/**
+ * A name shown to people (a computation's): no C0 or C1 control characters, and no bidirectional
+ * override or isolate (U+202A–U+202E, U+2066–U+2069), which make a name read other than it is.
+ */
+export const NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$'
+
 /** Code Ocean ids (computations, capsules, pipelines, data assets) are UUIDs. */
 export const Uuid = (description: string): TString =>
   Type.String({ format: 'uuid', pattern: UUID_PATTERN, description, examples: ['5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'] })

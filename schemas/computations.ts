@@ -2,17 +2,37 @@
 // shapes, field for field as Code Ocean's API and its official SDK define them.
 // Requests are strict (additionalProperties: false); responses allow fields added later.
 import { Type, type Static } from '@sinclair/typebox'
-import { OptionalNullable, Uuid, ref } from './common.js'
+import { NAME_PATTERN, OptionalNullable, Uuid, ref } from './common.js'
 
 const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f]*$'
 
-/** A path inside a computation's results; relative, with no `..` segment. */
+/**
+ * Bounds on the lists a request carries: far above what a real run sends (a pipeline of many
+ * processes, hundreds of parameters), and low enough that no body makes validating or auditing
+ * it costly. docs/api.md lists them.
+ */
+export const LIST_LIMITS = {
+  /** Ordered or named parameters, of a run or of one pipeline process. */
+  parameters: 1000,
+  /** Processes of a pipeline run. */
+  processes: 500,
+  /** Data assets mounted by a run, attached or detached. */
+  dataAssets: 1000
+} as const
+
+/** The longest parameter value accepted, in characters. */
+export const MAX_PARAMETER_VALUE_LENGTH = 65_536
+
+/** A path inside a computation's results: relative (no leading `/`), no backslash, no `..` segment. */
 export const ResultPath = (description: string, minLength: number): ReturnType<typeof Type.String> => Type.String({
   minLength,
   maxLength: 4096,
-  pattern: '^(?!.*(?:^|/)\\.\\.(?:/|$))[^\\u0000-\\u001f\\u007f]*$',
+  pattern: '^(?!/)(?!.*(?:^|/)\\.\\.(?:/|$))[^\\u0000-\\u001f\\u007f\\\\]*$',
   description
 })
+
+const ParameterValue = (description: string): ReturnType<typeof Type.String> =>
+  Type.String({ maxLength: MAX_PARAMETER_VALUE_LENGTH, description })
 
 // ── Requests ────────────────────────────────────────────────────────────────────────────
 
@@ -24,14 +44,14 @@ export type DataAssetsRunParam = Static<typeof DataAssetsRunParam>
 
 export const NamedRunParam = Type.Object({
   param_name: Type.String({ minLength: 1, maxLength: 1024, description: 'The parameter\'s internal name.' }),
-  value: Type.String({ description: 'The value; always a string.' })
+  value: ParameterValue('The value; always a string.')
 }, { $id: 'NamedRunParam', additionalProperties: false })
 export type NamedRunParam = Static<typeof NamedRunParam>
 
 export const PipelineProcessParams = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 1024, description: 'The process name, as in main.nf.' }),
-  parameters: OptionalNullable(Type.Array(Type.String(), { description: 'Ordered parameter values.' })),
-  named_parameters: OptionalNullable(Type.Array(ref(NamedRunParam), { description: 'Parameters by name.' }))
+  parameters: OptionalNullable(Type.Array(ParameterValue('A parameter value.'), { maxItems: LIST_LIMITS.parameters, description: 'Ordered parameter values.' })),
+  named_parameters: OptionalNullable(Type.Array(ref(NamedRunParam), { maxItems: LIST_LIMITS.parameters, description: 'Parameters by name.' }))
 }, { $id: 'PipelineProcessParams', additionalProperties: false })
 export type PipelineProcessParams = Static<typeof PipelineProcessParams>
 
@@ -41,10 +61,10 @@ export const RunParams = Type.Object({
   version: OptionalNullable(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'The release version to run.' })),
   resume_run_id: OptionalNullable(Uuid('A previous pipeline computation to resume from.')),
   nextflow_profile: OptionalNullable(Type.String({ maxLength: 1024, pattern: NO_CONTROL_CHARACTERS, description: 'The Nextflow profile (pipelines).' })),
-  data_assets: OptionalNullable(Type.Array(ref(DataAssetsRunParam), { description: 'Data assets to mount.' })),
-  parameters: OptionalNullable(Type.Array(Type.String(), { description: 'Ordered parameter values; empty strings are placeholders.' })),
-  named_parameters: OptionalNullable(Type.Array(ref(NamedRunParam), { description: 'Parameters by name.' })),
-  processes: OptionalNullable(Type.Array(ref(PipelineProcessParams), { description: 'Per-process parameters (pipelines).' }))
+  data_assets: OptionalNullable(Type.Array(ref(DataAssetsRunParam), { maxItems: LIST_LIMITS.dataAssets, description: 'Data assets to mount.' })),
+  parameters: OptionalNullable(Type.Array(ParameterValue('A parameter value.'), { maxItems: LIST_LIMITS.parameters, description: 'Ordered parameter values; empty strings are placeholders.' })),
+  named_parameters: OptionalNullable(Type.Array(ref(NamedRunParam), { maxItems: LIST_LIMITS.parameters, description: 'Parameters by name.' })),
+  processes: OptionalNullable(Type.Array(ref(PipelineProcessParams), { maxItems: LIST_LIMITS.processes, description: 'Per-process parameters (pipelines).' }))
 }, {
   $id: 'RunParams',
   additionalProperties: false,
@@ -80,11 +100,11 @@ export const DataAssetAttachParams = Type.Object({
 export type DataAssetAttachParams = Static<typeof DataAssetAttachParams>
 
 export const DataAssetAttachList = Type.Array(ref(DataAssetAttachParams), {
-  $id: 'DataAssetAttachList', minItems: 1, description: 'Data assets to attach to a cloud workstation.'
+  $id: 'DataAssetAttachList', minItems: 1, maxItems: LIST_LIMITS.dataAssets, description: 'Data assets to attach to a cloud workstation.'
 })
 
 export const DataAssetDetachList = Type.Array(Uuid('A data asset to detach.'), {
-  $id: 'DataAssetDetachList', minItems: 1, description: 'Ids of the data assets to detach from a cloud workstation.'
+  $id: 'DataAssetDetachList', minItems: 1, maxItems: LIST_LIMITS.dataAssets, description: 'Ids of the data assets to detach from a cloud workstation.'
 })
 
 // ── Responses (additional properties allowed: they pass through unchanged) ─────────────────
@@ -176,7 +196,7 @@ export const ComputationIdParams = Type.Object({
 }, { additionalProperties: false })
 
 export const RenameQuery = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 1024, pattern: NO_CONTROL_CHARACTERS, description: 'The new name.' })
+  name: Type.String({ minLength: 1, maxLength: 1024, pattern: NAME_PATTERN, description: 'The new name: no control characters, no bidirectional overrides or isolates.' })
 }, { additionalProperties: false })
 
 export const ResultFileQuery = Type.Object({

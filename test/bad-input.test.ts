@@ -1,5 +1,6 @@
 // Bad input gets a 4xx JSON error with a message, is audited, and never reaches Code Ocean.
 import t from 'tap'
+import { LIST_LIMITS, MAX_PARAMETER_VALUE_LENGTH } from '../schemas/computations.js'
 import { buildTestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
@@ -52,6 +53,25 @@ const cases: Case[] = [
   { name: 'a results path with ..', method: 'POST', url: `/api/v1/computations/${VALID_ID}/results`, payload: '{"path":"../../etc"}', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST', message: /without "\.\." segments/ },
   { name: 'a result file path with ..', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a%2F..%2F..%2Fb`, status: 400, code: 'PROXY_INVALID_REQUEST' },
   { name: 'a result file path with a control character', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a%0Ab`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'an absolute results path', method: 'POST', url: `/api/v1/computations/${VALID_ID}/results`, payload: '{"path":"/etc"}', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/path must be a relative path \(no leading "\/", no backslash\)/ },
+  { name: 'a results path with a backslash', method: 'POST', url: `/api/v1/computations/${VALID_ID}/results`, payload: '{"path":"figures\\\\..\\\\x"}', headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST', message: /must be a relative path/ },
+  { name: 'an absolute result file path', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=%2Fetc%2Fpasswd`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /querystring\/path must be a relative path/ },
+  { name: 'a result file path with a backslash', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a%5Cb`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /must be a relative path/ },
+  { name: 'an absolute download path', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/download_url?path=%2Fa`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /must be a relative path/ },
+  { name: 'a rename to a name with a C1 control character', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}?name=a%C2%85b`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /name has a character that is not allowed in a name/ },
+  { name: 'a rename to a name with a bidi override', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}?name=invoice%E2%80%AEfdp.exe`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /bidirectional overrides/ },
+  { name: 'a rename to a name with a bidi isolate', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}?name=a%E2%81%A6b`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /bidirectional overrides/ },
+  { name: 'a rename to a name with a delete character', method: 'PATCH', url: `/api/v1/computations/${VALID_ID}?name=a%7Fb`, status: 400, code: 'PROXY_INVALID_REQUEST' },
+  { name: 'one ordered parameter too many', ...run({ capsule_id: CAPSULE, parameters: Array(LIST_LIMITS.parameters + 1).fill('') }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/parameters must NOT have more than/ },
+  { name: 'one named parameter too many', ...run({ capsule_id: CAPSULE, named_parameters: Array(LIST_LIMITS.parameters + 1).fill({ param_name: 'p', value: '' }) }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/named_parameters must NOT have more than/ },
+  { name: 'one process too many', ...run({ pipeline_id: CAPSULE, processes: Array(LIST_LIMITS.processes + 1).fill({ name: 'p' }) }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/processes must NOT have more than/ },
+  { name: 'one process parameter too many', ...run({ pipeline_id: CAPSULE, processes: [{ name: 'p', parameters: Array(LIST_LIMITS.parameters + 1).fill('') }] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/processes\/0\/parameters must NOT have more than/ },
+  { name: 'one process named parameter too many', ...run({ pipeline_id: CAPSULE, processes: [{ name: 'p', named_parameters: Array(LIST_LIMITS.parameters + 1).fill({ param_name: 'p', value: '' }) }] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/processes\/0\/named_parameters must NOT have more than/ },
+  { name: 'one data asset too many on a run', ...run({ capsule_id: CAPSULE, data_assets: Array(LIST_LIMITS.dataAssets + 1).fill({ id: VALID_ID }) }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/data_assets must NOT have more than/ },
+  { name: 'a parameter value too long', ...run({ capsule_id: CAPSULE, parameters: ['x'.repeat(MAX_PARAMETER_VALUE_LENGTH + 1)] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/parameters\/0 must NOT have more than/ },
+  { name: 'a named parameter value too long', ...run({ capsule_id: CAPSULE, named_parameters: [{ param_name: 'p', value: 'x'.repeat(MAX_PARAMETER_VALUE_LENGTH + 1) }] }), status: 400, code: 'PROXY_INVALID_REQUEST', message: /body\/named_parameters\/0\/value must NOT have more than/ },
+  { name: 'one data asset too many to attach', method: 'POST', url: `/api/v1/computations/${VALID_ID}/data_assets`, payload: JSON.stringify(Array(LIST_LIMITS.dataAssets + 1).fill({ id: VALID_ID })), headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST', message: /body must NOT have more than/ },
+  { name: 'one data asset too many to detach', method: 'DELETE', url: `/api/v1/computations/${VALID_ID}/data_assets/`, payload: JSON.stringify(Array(LIST_LIMITS.dataAssets + 1).fill(VALID_ID)), headers: JSON_TYPE, status: 400, code: 'PROXY_INVALID_REQUEST', message: /body must NOT have more than/ },
   { name: 'result URLs without a path', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /missing the required property "path"/ },
   { name: 'a repeated path parameter', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a&path=b`, status: 400, code: 'PROXY_INVALID_REQUEST' },
   { name: 'an unknown query parameter', method: 'GET', url: `/api/v1/computations/${VALID_ID}/results/urls?path=a&token=x`, status: 400, code: 'PROXY_INVALID_REQUEST', message: /unknown property "token"/ },

@@ -1,7 +1,7 @@
 // Turns Ajv's validation errors into one sentence a caller can act on, naming the field:
 // `body has an unknown property "colour"`, `params/computation_id must be a UUID`.
 import type { FastifySchemaValidationError } from 'fastify'
-import { UUID_PATTERN } from '../../schemas/common.js'
+import { NAME_PATTERN, UUID_PATTERN } from '../../schemas/common.js'
 import { InvalidRequest } from '../errors.js'
 
 function describe (error: FastifySchemaValidationError, part: string): string {
@@ -14,8 +14,11 @@ function describe (error: FastifySchemaValidationError, part: string): string {
       return `${where} is missing the required property "${String(params.missingProperty)}"`
     case 'pattern':
       if (params.pattern === UUID_PATTERN) return `${where} must be a UUID`
+      if (params.pattern === NAME_PATTERN) {
+        return `${where} has a character that is not allowed in a name: control characters and bidirectional overrides or isolates are refused`
+      }
       if (typeof params.pattern === 'string' && params.pattern.includes('\\.\\.')) {
-        return `${where} must be a relative path without ".." segments or control characters`
+        return `${where} must be a relative path (no leading "/", no backslash) without ".." segments or control characters`
       }
       return `${where} has a character that is not allowed`
     default:

@@ -3,7 +3,7 @@
 // does not name is never hashed, whatever the request carries.
 import type { FastifyRequest } from 'fastify'
 import t from 'tap'
-import { hmacWith, sensitiveValuesOf } from '../../src/audit/sensitive.js'
+import { hmacWith, MAX_HASHED_VALUES, parameterListText, sensitiveValuesOf } from '../../src/audit/sensitive.js'
 import { routeContract, type SensitiveValue } from '../../src/contract/route-contract.js'
 
 const hmac = hmacWith(Buffer.from('k'.repeat(32)))
@@ -32,4 +32,28 @@ t.test('a value the contract does not name is never hashed, nor kept', async (t)
   t.same(sensitiveValuesOf(requestWith([], { name: 'n', path: 'p' }, { path: 'f', parameters: ['a'] }), hmac), {})
   const noContract = { routeOptions: { config: {} }, query: { name: 'n' }, body: undefined } as unknown as FastifyRequest
   t.same(sensitiveValuesOf(noContract, hmac), {}, 'nor on a route without a contract')
+})
+
+t.test(`up to ${MAX_HASHED_VALUES} parameters, named parameters and processes, each value gets its own HMAC`, async (t) => {
+  const parameters = Array.from({ length: MAX_HASHED_VALUES - 2 }, (_, index) => `v${index}`)
+  const processes = [{ name: 'align', parameters: ['p'] }]
+  const hashed = sensitiveValuesOf(requestWith(['body.parameters'], {}, { parameters, processes }), hmac)
+  t.same(hashed, { parameters: parameters.map(hmac), processes: { align: { parameters: [hmac('p')] } } })
+})
+
+t.test(`past ${MAX_HASHED_VALUES} of them, one HMAC over the whole list and its count`, async (t) => {
+  const body = {
+    parameters: Array.from({ length: MAX_HASHED_VALUES - 3 }, (_, index) => `v${index}`),
+    named_parameters: [{ param_name: 'n', value: 'x' }],
+    processes: [{ name: 'align', parameters: ['p'] }, { name: 'sort', named_parameters: null }]
+  }
+  const hashed = sensitiveValuesOf(requestWith(['body.parameters'], {}, body), hmac)
+  t.same(hashed, { parametersDigest: { count: MAX_HASHED_VALUES + 1, hmac: hmac(parameterListText(body)) } })
+  t.same(JSON.parse(parameterListText(body)), {
+    named_parameters: body.named_parameters,
+    parameters: body.parameters,
+    processes: [{ name: 'align', parameters: ['p'], named_parameters: null }, { name: 'sort', parameters: null, named_parameters: null }]
+  }, 'the list as sent, with null for what is absent')
+  t.match(parameterListText(body), /^\{"named_parameters":\[\{"param_name":"n","value":"x"\}\],"parameters":\["v0",/, 'as canonical JSON')
+  t.equal(parameterListText({}), '{"named_parameters":null,"parameters":null,"processes":null}')
 })
