@@ -2,9 +2,11 @@
 // sockets, a request must arrive within its timeout, a 401 closes its connection, and past
 // MAX_CONNECTIONS new connections are closed as soon as they are accepted.
 import t from 'tap'
+import { verifyAuditTrail } from '../src/audit/verify.js'
 import { buildTestApp, DEFAULT_CALLER, type TestApp } from './helpers/app.js'
 import { parsePrometheusText, sampleValue } from './helpers/prometheus.js'
 import { answerIn, drip, openRaw } from './helpers/raw-http.js'
+import { TEST_CHAIN_KEYS } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
 const ID = '5f5c3c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f'
@@ -90,6 +92,7 @@ t.test('headers dripped past the headers timeout get 408 and a compact audit rec
     rows = await proxy.store.queryAudit({ limit: 10 })
   }
   t.match(rows, [{ auditId: record?.auditId, status: 408, actor: null }], 'the record is in the durable trail')
+  t.same(await verifyAuditTrail(proxy.store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 1 }, 'and its chain verifies')
 })
 
 t.test('a read whose announced body never comes is cut at the request timeout', async (t) => {
