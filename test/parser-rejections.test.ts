@@ -81,8 +81,12 @@ t.test('a caller resetting the connection mid-headers is not a rejection', async
   await new Promise((resolve) => setTimeout(resolve, 100))
   raw.socket.resetAndDestroy()
   await raw.closed
-  // The proxy's side sees the reset a moment later; a scrape after it shows nothing counted.
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // Once the proxy's side has seen the reset and closed the connection, nothing was counted.
+  const open = async (): Promise<number> => await new Promise((resolve, reject) => {
+    proxy.app.server.getConnections((error, count) => { if (error === null) resolve(count); else reject(error) })
+  })
+  for (let wait = 0; wait < 200 && await open() > 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(await open(), 0)
   for (const reason of ['malformed', 'request_timeout']) t.equal(await rejections(proxy, reason), undefined)
   t.same(proxy.log.audits(), [])
 })
