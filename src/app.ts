@@ -20,6 +20,7 @@ import idempotencyPlugin from './plugins/idempotency.js'
 import identityPlugin from './plugins/identity.js'
 import errorHandlingPlugin, { frameworkErrorHandler } from './plugins/error-handling.js'
 import openapiPlugin from './plugins/openapi.js'
+import { parserRejectionHandler } from './plugins/parser-rejections.js'
 import overloadPlugin from './plugins/overload.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
@@ -71,6 +72,8 @@ export interface BuildAppOptions {
 export const API_ROUTE_PREFIX = '/api/v1'
 /** How long readiness waits for the store to answer its ping. */
 const READINESS_STORE_TIMEOUT_MS = 2_000
+/** How often, at most, connections are checked against the request and headers timeouts. */
+const CONNECTIONS_CHECK_MS = 1_000
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -121,6 +124,21 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     requestIdHeader: false,
     genReqId: requestIdOf,
     bodyLimit: config.bodyLimitBytes,
+    // Slow or idle callers cannot hold connections: Fastify's own defaults leave a request no deadline.
+    requestTimeout: config.connections.requestTimeoutMs,
+    connectionTimeout: config.connections.connectionTimeoutMs,
+    keepAliveTimeout: config.connections.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.connections.headersTimeoutMs,
+      // Node checks the two timeouts above only this often (by default every 30 s).
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS, config.connections.headersTimeoutMs)
+    },
+    clientErrorHandler: parserRejectionHandler({
+      writers: auditWriters,
+      count: metrics.parserRejected.bind(metrics),
+      headersTimeoutMs: config.connections.headersTimeoutMs,
+      requestTimeoutMs: config.connections.requestTimeoutMs
+    }),
     routerOptions: {
       // The SDK sends `DELETE …/data_assets/`; a domain configured with a trailing slash makes `//api/v1/`.
       ignoreTrailingSlash: true,
@@ -144,6 +162,9 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     // other, its answer closing the connection; Fastify's own 503 would skip both.
     return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // Past the cap a new connection is closed as soon as it is accepted, and counted.
+  app.server.maxConnections = config.connections.maxConnections
+  app.server.on('drop', () => { metrics.connectionDropped() })
 
   for (const schema of namedSchemas) app.addSchema(schema)
 

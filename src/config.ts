@@ -36,6 +36,11 @@ export const Environment = Type.Object({
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'a TCP port, 0 to 65535' }),
   LOG_LEVEL: { ...LogLevel, default: 'info' },
   BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864, description: 'a byte count, 1024 to 67108864' }),
+  REQUEST_TIMEOUT_MS: Milliseconds(30_000),
+  HEADERS_TIMEOUT_MS: Milliseconds(10_000),
+  KEEP_ALIVE_TIMEOUT_MS: Milliseconds(72_000),
+  CONNECTION_TIMEOUT_MS: Type.Integer({ default: 0, minimum: 0, maximum: 3_600_000, description: 'a whole number of milliseconds, 0 (off) to 3600000' }),
+  MAX_CONNECTIONS: Type.Integer({ default: 1_024, minimum: 1, maximum: 1_000_000, description: 'a connection count, 1 to 1000000' }),
   UPSTREAM_CONNECT_TIMEOUT_MS: Milliseconds(5_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: Milliseconds(30_000),
   UPSTREAM_BODY_TIMEOUT_MS: Milliseconds(30_000),
@@ -164,6 +169,8 @@ export interface Config {
   port: number
   logLevel: string
   bodyLimitBytes: number
+  /** How long callers' connections may take and stay, and how many may be open at once. */
+  connections: ConnectionLimits
   upstream: {
     connectTimeoutMs: number
     headersTimeoutMs: number
@@ -194,6 +201,19 @@ export interface Config {
   overload: { maxEventLoopDelayMs: number, maxEventLoopUtilization: number, maxHeapUsedBytes: number, maxRssBytes: number, retryAfterSeconds: number }
   /** OpenTelemetry tracing; off (and costing nothing) unless an OTLP endpoint is set. */
   tracing?: TracingConfig
+}
+
+export interface ConnectionLimits {
+  /** The whole request, headers and body, must have arrived within this (then 408 and the connection closed). */
+  requestTimeoutMs: number
+  /** The request's headers must have arrived within this (then 408 and the connection closed). */
+  headersTimeoutMs: number
+  /** An idle connection kept alive between requests is closed after this. */
+  keepAliveTimeoutMs: number
+  /** A connection silent this long, even mid-answer, is closed; 0 for never (the wait endpoint is silent for WAIT_MAX_SECONDS). */
+  connectionTimeoutMs: number
+  /** Connections open at once; those past it are closed as soon as they are accepted. */
+  maxConnections: number
 }
 
 export interface TracingConfig {
@@ -247,6 +267,10 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
     values.IDEMPOTENCY_TTL_HOURS * 3_600_000 <= longestRunCallMs) {
     problems.push('IDEMPOTENCY_TTL_HOURS is too short: keys must outlive the longest call (UPSTREAM_HEADERS_TIMEOUT_MS + UPSTREAM_BODY_TIMEOUT_MS + UPSTREAM_QUEUE_TIMEOUT_MS + 60 s)')
   }
+  // Node refuses a headers timeout longer than the request's, which includes the headers.
+  if (wellFormed('HEADERS_TIMEOUT_MS', 'REQUEST_TIMEOUT_MS') && values.HEADERS_TIMEOUT_MS > values.REQUEST_TIMEOUT_MS) {
+    problems.push('HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request, set it no longer')
+  }
   if (wellFormed('AGENT_ID_TEMPLATE') && !/\{(user|subject|email)\}/.test(values.AGENT_ID_TEMPLATE)) {
     problems.push('AGENT_ID_TEMPLATE is invalid: it must name the caller with {user}, {subject} or {email}')
   }
@@ -284,6 +308,13 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
     port: values.PORT,
     logLevel: values.LOG_LEVEL,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    connections: {
+      requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: values.HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: values.KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: values.CONNECTION_TIMEOUT_MS,
+      maxConnections: values.MAX_CONNECTIONS
+    },
     upstream: {
       connectTimeoutMs: values.UPSTREAM_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: values.UPSTREAM_HEADERS_TIMEOUT_MS,

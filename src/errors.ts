@@ -41,6 +41,26 @@ export const UnsupportedMediaType = createError(
   'Unsupported Content-Type %s: send application/json.',
   415
 )
+export const RequestTimeout = createError(
+  'PROXY_REQUEST_TIMEOUT',
+  'The request did not arrive within %s ms: send the headers and the whole body at once. The connection is closed.',
+  408
+)
+export const IncompleteBody = createError(
+  'PROXY_INCOMPLETE_BODY',
+  'The request body ended before the length its Content-Length announced: send the whole body. The connection is closed.',
+  400
+)
+export const HeadersTooLarge = createError(
+  'PROXY_HEADERS_TOO_LARGE',
+  'The request headers are larger than this proxy accepts: send fewer or shorter headers. The connection is closed.',
+  431
+)
+export const MalformedHttp = createError(
+  'PROXY_MALFORMED_HTTP',
+  'The request is not well-formed HTTP/1.1. The connection is closed.',
+  400
+)
 export const UpstreamUnreachable = createError(
   'PROXY_UPSTREAM_UNREACHABLE',
   'Code Ocean could not be reached. Try again later; if it persists, tell the proxy operators.',

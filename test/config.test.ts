@@ -34,6 +34,7 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
     port: 8080,
     logLevel: 'info',
     bodyLimitBytes: 1_048_576,
+    connections: { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 0, maxConnections: 1024 },
     upstream: {
       connectTimeoutMs: 5000,
       headersTimeoutMs: 30_000,
@@ -176,6 +177,19 @@ t.test('idempotency, retries, upstream limits, polling and rate limits are read 
   const problems = problemsOf({ ...VALID, REDIS_URL: 'http://:secret@redis' })
   t.match(problems, [/^REDIS_URL is invalid: expected a Redis URL/])
   t.notMatch(problems.join(' '), /secret/, 'a Redis URL may hold a password: never echoed')
+})
+
+t.test('connection timeouts and the connection cap are read from the environment', async (t) => {
+  const config = loadConfig({ ...VALID, REQUEST_TIMEOUT_MS: '20000', HEADERS_TIMEOUT_MS: '5000', KEEP_ALIVE_TIMEOUT_MS: '65000', CONNECTION_TIMEOUT_MS: '900000', MAX_CONNECTIONS: '5000' })
+  t.same(config.connections, { requestTimeoutMs: 20_000, headersTimeoutMs: 5000, keepAliveTimeoutMs: 65_000, connectionTimeoutMs: 900_000, maxConnections: 5000 })
+  t.same(problemsOf({ ...VALID, MAX_CONNECTIONS: '0' }), ['MAX_CONNECTIONS="0" is invalid: expected a connection count, 1 to 1000000'])
+})
+
+t.test('the headers timeout cannot outlast the request timeout, which includes the headers', async (t) => {
+  t.same(problemsOf({ ...VALID, REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' }), [
+    'HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request, set it no longer'
+  ])
+  t.same(problemsOf({ ...VALID, REQUEST_TIMEOUT_MS: 'soon', HEADERS_TIMEOUT_MS: '6000' }), ['REQUEST_TIMEOUT_MS="soon" is invalid: expected a whole number of milliseconds, 1 to 3600000'], 'a bad value is not compared')
 })
 
 t.test('idempotency keys must outlive the longest call a run can make', async (t) => {

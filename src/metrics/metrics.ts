@@ -52,6 +52,8 @@ export class ProxyMetrics {
   readonly #auditFailures: Counter
   readonly #store: Histogram<'operation'>
   readonly #storeErrors: Counter<'operation'>
+  readonly #parserRejections: Counter<'reason'>
+  readonly #connectionsDropped: Counter
   readonly #process = processMetrics()
 
   constructor () {
@@ -82,6 +84,13 @@ export class ProxyMetrics {
     this.#auditFailures = new Counter({ name: 'codeocean_proxy_audit_write_failures_total', help: 'Batches of audit records the store refused (they stay queued and are retried).', registers })
     this.#store = new Histogram({ name: 'codeocean_proxy_store_duration_seconds', help: 'Store operations, by operation.', labelNames: ['operation'], buckets: STORE_BUCKETS, registers })
     this.#storeErrors = new Counter({ name: 'codeocean_proxy_store_errors_total', help: 'Store operations that failed, by operation.', labelNames: ['operation'], registers })
+    this.#parserRejections = new Counter({
+      name: 'codeocean_proxy_parser_rejections_total',
+      help: 'Requests refused at the HTTP level, their connection closed, by reason: request_timeout, headers_too_large, incomplete_body, malformed.',
+      labelNames: ['reason'],
+      registers
+    })
+    this.#connectionsDropped = new Counter({ name: 'codeocean_proxy_connections_dropped_total', help: 'Connections closed as soon as accepted, because MAX_CONNECTIONS were open.', registers })
   }
 
   /** Registers the gauges of the upstream client; called by whatever owns it. */
@@ -140,6 +149,14 @@ export class ProxyMetrics {
     if (request.answerSource !== null) this.#answers.inc({ operation, source: request.answerSource })
     const budget = contract === undefined ? undefined : budgetOf(contract)
     if (request.errorCode === RATE_LIMITED && budget !== undefined) this.#rateLimited.inc({ budget })
+  }
+
+  parserRejected (reason: string): void {
+    this.#parserRejections.inc({ reason })
+  }
+
+  connectionDropped (): void {
+    this.#connectionsDropped.inc()
   }
 
   upstreamCallFinished (operation: string, outcome: string | number, durationMs: number): void {

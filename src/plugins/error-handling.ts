@@ -57,7 +57,8 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
   if (seconds !== undefined) reply.header('retry-after', String(seconds))
   else if (statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
   // RFC 9110: a 401 names the ways to authenticate; the SDK's Basic form comes first.
-  if (statusCode === 401) reply.header('www-authenticate', 'Basic realm="codeocean-proxy", Bearer realm="codeocean-proxy"')
+  // Its connection is closed once answered: an unauthenticated caller cannot keep it (nor drip a body into it).
+  if (statusCode === 401) reply.header('www-authenticate', 'Basic realm="codeocean-proxy", Bearer realm="codeocean-proxy"').header('connection', 'close')
   return reply.code(statusCode).type('application/json; charset=utf-8').send({
     statusCode,
     code: error.code,
