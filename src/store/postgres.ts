@@ -10,7 +10,8 @@ import {
 } from './idempotency-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { confirmStored, StoreError, type OwnerRow, type Store } from './store.js'
+import { confirmStored } from './audit-store.js'
+import { StoreError, type OwnerRow, type Store } from './store.js'
 
 export interface PostgresStoreOptions {
   connectionString: string

@@ -14,7 +14,8 @@ import {
 } from './idempotency-columns.js'
 import { auditQuerySql } from './audit-query.js'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
-import { confirmStored, StoreError, type AuditRow, type ChainHead, type IdempotencyRow, type OwnerRow, type Store } from './store.js'
+import { confirmStored } from './audit-store.js'
+import { StoreError, type AuditRow, type ChainHead, type IdempotencyRow, type OwnerRow, type Store } from './store.js'
 
 /** Runs one store operation, turning any database failure into a StoreError. */
 function guarded<T> (what: string, operation: () => T): T {
