@@ -14,7 +14,7 @@ import type { Identity } from '../identity/identity.js'
 import { jsonArrayElements } from '../policy/json-array.js'
 import type { ComputationAction, Decision, Policy, Target, TargetAction } from '../policy/policy.js'
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
-import type { Store } from '../store/store.js'
+import type { OwnershipStore } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
 import type { AnswerFilter } from '../upstream/forward.js'
 
@@ -27,7 +27,7 @@ declare module 'fastify' {
 
 export interface AuthorizationOptions {
   policy: Policy
-  store: Store
+  store: OwnershipStore
   /** The audit admin key, which may read the audit trail (and do nothing else); undefined for none. */
   adminKey?: string
 }
@@ -123,7 +123,7 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
 }
 
 /** Remembers who started a run, so later calls on the computation can be decided. */
-function recordOwner (request: FastifyRequest, caller: Identity, target: Target, store: Store): AnswerFilter {
+function recordOwner (request: FastifyRequest, caller: Identity, target: Target, store: OwnershipStore): AnswerFilter {
   return async ({ status, body }) => {
     if (status !== 200) return body
     let id: unknown
@@ -155,7 +155,7 @@ function recordOwner (request: FastifyRequest, caller: Identity, target: Target,
 }
 
 /** Keeps the list elements the caller may read, each exactly as Code Ocean wrote it. */
-function readableOnly (caller: Identity, target: Target, policy: Policy, store: Store): AnswerFilter {
+function readableOnly (caller: Identity, target: Target, policy: Policy, store: OwnershipStore): AnswerFilter {
   return async ({ status, body }) => {
     // Errors pass as they are: only a list of computations has anything to hide.
     if (status !== 200) return body

@@ -11,14 +11,14 @@ import {
 import { claimFor, idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
 import { openAnswer, sealAnswer } from '../idempotency/sealed-answers.js'
 import type { Identity } from '../identity/identity.js'
-import type { IdempotencyRow, Store } from '../store/store.js'
+import type { IdempotencyRow, IdempotencyStore } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
 import { refusedByTheProxy } from '../upstream/failures.js'
 import type { AnswerFilter } from '../upstream/forward.js'
 
 export interface IdempotencyOptions {
-  store: Store
+  store: IdempotencyStore
   ttlMs: number
   required: boolean
   /** A claim still in flight after this long is taken as lost after sending: its outcome is unknown. */
@@ -57,7 +57,7 @@ const PRUNE_BATCH = 1000
  * Forgets every key past its expiry (stored answers with it), a batch at a time until none is
  * left, so the table never grows past a day's keys; a store that cannot is tried again next time.
  */
-export async function pruneExpiredKeys (store: Store, log: FastifyBaseLogger): Promise<void> {
+export async function pruneExpiredKeys (store: IdempotencyStore, log: FastifyBaseLogger): Promise<void> {
   const before = new Date().toISOString()
   try {
     while (await store.pruneIdempotencyKeys(before, PRUNE_BATCH) === PRUNE_BATCH);
