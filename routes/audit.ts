@@ -7,10 +7,10 @@ import { ref, ErrorBody } from '../schemas/common.js'
 import { routeContract } from '../src/contract/route-contract.js'
 import { InvalidRequest } from '../src/errors.js'
 import { canonicalId } from '../src/policy/targets.js'
-import type { AuditQuery, Store } from '../src/store/store.js'
+import type { AuditQuery, AuditStore } from '../src/store/store.js'
 
 export interface AuditRoutesOptions {
-  store: Store
+  store: AuditStore
 }
 
 const DEFAULT_LIMIT = 100

@@ -2,10 +2,10 @@
 // deleted, a batch at a time so no single statement holds the database for long. Chains lose only
 // their beginnings, and verification starts from the oldest record kept.
 import type { FastifyBaseLogger } from 'fastify'
-import type { Store } from '../store/store.js'
+import type { AuditStore } from '../store/store.js'
 
 export interface RetentionOptions {
-  store: Store
+  store: AuditStore
   log: FastifyBaseLogger
   days: number
   /** How often to prune; default hourly. */

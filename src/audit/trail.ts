@@ -7,14 +7,14 @@
 // simply sent again.
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { AuditRow, Store } from '../store/store.js'
+import type { AuditRow, AuditStore } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
 import { canonicalJson } from '../canonical-json.js'
 import { chainAnchor, checkpointMac, linkHash, type Checkpoint } from './chain.js'
 import { indexedColumnsOf } from './indexed-columns.js'
 
 export interface AuditTrailOptions {
-  store: Store
+  store: AuditStore
   log: FastifyBaseLogger
   /** This instance's chain; a fresh one per process unless given. */
   instanceId?: string
@@ -60,7 +60,7 @@ const CLOSE_ATTEMPTS = 2
 
 export class AuditTrail {
   readonly instanceId: string
-  readonly #store: Store
+  readonly #store: AuditStore
   readonly #log: FastifyBaseLogger
   readonly #flushDelayMs: number
   readonly #maxQueued: number

@@ -4,7 +4,7 @@
 // it also finds what was cut off: a missing chain, or records missing from a chain's end.
 // A chain may start after seq 1 (retention pruned its beginning): its first kept record's stored
 // link is then trusted as the anchor. The first problem of each kind stops the walk.
-import type { Store } from '../store/store.js'
+import type { AuditRow, AuditStore } from '../store/store.js'
 import { chainAnchor, checkpointMac, isKeyed, linkHash, type Checkpoint } from './chain.js'
 import { indexedColumnsOf } from './indexed-columns.js'
 
@@ -37,7 +37,7 @@ export interface VerifyResult {
 
 const PAGE = 1000
 
-export async function verifyAuditTrail (store: Store, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyAuditTrail (store: AuditStore, options: VerifyOptions = {}): Promise<VerifyResult> {
   const keys = options.keys ?? []
   const vouched = new Map<string, Checkpoint>()
   for (const checkpoint of options.checkpoints ?? []) {
@@ -106,7 +106,7 @@ export async function verifyAuditTrail (store: Store, options: VerifyOptions = {
 }
 
 /** Every column a record is stored and searched by says what its hashed body says. */
-function indexedColumnsMatch (row: Awaited<ReturnType<Store['readChain']>>[number], instanceId: string, keyed: boolean): boolean {
+function indexedColumnsMatch (row: AuditRow, instanceId: string, keyed: boolean): boolean {
   const body = JSON.parse(row.body) as Record<string, unknown>
   const columns = indexedColumnsOf(body)
   return body.auditId === row.auditId && body.stage === row.stage && body.seq === row.seq && body.instanceId === instanceId &&

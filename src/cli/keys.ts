@@ -9,7 +9,7 @@ import { Environment, storeConfigFrom, type Config } from '../config.js'
 import { createServiceKey } from '../identity/service-keys.js'
 import { IDENTITY_VALUE } from '../identity/trusted-headers.js'
 import { missingDatabase, openStore } from '../store/open.js'
-import { StoreError, type ServiceKeyRow, type Store } from '../store/store.js'
+import { StoreError, type KeyStore, type ServiceKeyRow, type Store } from '../store/store.js'
 
 export const USAGE = `Usage: codeocean-proxy-keys <command>      (in a checkout: npm run keys -- <command>)
 
@@ -105,7 +105,7 @@ export async function runKeysCommand (argv: readonly string[], io: KeysCommandIo
 }
 
 /** A checked command, waiting for the store; `where` names the store for an operator. */
-type Action = (store: Store, where: string) => Promise<number>
+type Action = (store: KeyStore, where: string) => Promise<number>
 
 /** Checks the whole command line before the store is opened, so a mistake stores nothing. */
 function prepare (command: string | undefined, args: string[], io: KeysCommandIo, now: Date): Action {

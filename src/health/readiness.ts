@@ -2,13 +2,13 @@
 // keys loaded (when a gateway is configured), the circuit to Code Ocean not open, and the audit
 // trail writing (red as soon as a write fails, not only once its queue is full). Cheap enough for a load balancer to ask every second: one store ping, shared
 // by probes that arrive together.
-import type { Store } from '../store/store.js'
+import type { HealthStore } from '../store/store.js'
 
 export interface ReadinessSources {
   draining: () => boolean
   /** Past the overload thresholds: new requests are being refused. */
   overloaded: () => boolean
-  store: Pick<Store, 'ping'>
+  store: HealthStore
   /** The gateway's verifier, when one is configured: ready once it holds keys. */
   gateway?: { ready: () => boolean }
   circuit: () => 'closed' | 'open' | 'half-open'

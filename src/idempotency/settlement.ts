@@ -1,7 +1,7 @@
 // How a keyed run's ending is written to its key, and how a completed key's answer is replayed:
 // the store writes behind Idempotency-Key, retried where they are safe to repeat.
 import type { FastifyBaseLogger } from 'fastify'
-import type { IdempotencyRow, Store } from '../store/store.js'
+import type { IdempotencyRow, IdempotencyStore } from '../store/store.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
 import { nothingSent, type UpstreamOutcome } from '../upstream/outcome.js'
 import { settlementFor } from './idempotency.js'
@@ -60,7 +60,7 @@ export interface Ending {
  * Writes how the run ended to its key (both writes are idempotent, so one whose answer was lost
  * is simply made again). Sealed with `answerKey`, so an edited row is never replayed.
  */
-export async function settleKey (store: Store, { subject, key }: KeyOf, ending: Ending, answerKey: Buffer, at: Date): Promise<void> {
+export async function settleKey (store: IdempotencyStore, { subject, key }: KeyOf, ending: Ending, answerKey: Buffer, at: Date): Promise<void> {
   const { fate, captured } = ending
   await persistently(async () => {
     if (fate === 'release') {
@@ -89,7 +89,7 @@ export function replayOf (row: IdempotencyRow, answerKey: Buffer): { status: num
  * Forgets every key past its expiry (stored answers with it), a batch at a time until none is
  * left, so the table never grows past a day's keys; a store that cannot is tried again next time.
  */
-export async function pruneExpiredKeys (store: Store, log: FastifyBaseLogger): Promise<void> {
+export async function pruneExpiredKeys (store: IdempotencyStore, log: FastifyBaseLogger): Promise<void> {
   const before = new Date().toISOString()
   try {
     while (await store.pruneIdempotencyKeys(before, PRUNE_BATCH) === PRUNE_BATCH);

@@ -5,7 +5,7 @@
 // only there.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Unauthenticated } from '../errors.js'
-import type { ServiceKeyRealm, ServiceKeyRow, Store } from '../store/store.js'
+import type { KeyStore, ServiceKeyRealm, ServiceKeyRow } from '../store/store.js'
 import type { Identity } from './identity.js'
 
 /** Not Code Ocean's `cop_`: a key of ours can never be mistaken for one of its tokens, or the reverse. */
@@ -28,7 +28,7 @@ function secretHash (secret: string): string {
 }
 
 /** Makes a key, stores its hash and returns the key itself: the only time it is ever seen. */
-export async function createServiceKey (store: Store, spec: NewServiceKey, now = new Date()): Promise<{ key: string, row: ServiceKeyRow }> {
+export async function createServiceKey (store: KeyStore, spec: NewServiceKey, now = new Date()): Promise<{ key: string, row: ServiceKeyRow }> {
   const keyId = randomBytes(8).toString('hex')
   const secret = randomBytes(32).toString('base64url')
   const row: ServiceKeyRow = {
@@ -64,12 +64,12 @@ export interface ServiceKeysOptions {
 }
 
 export class ServiceKeys {
-  readonly #store: Store
+  readonly #store: KeyStore
   readonly #realm: ServiceKeyRealm
   readonly #now: () => number
   readonly #touched = new Map<string, number>()
 
-  constructor (store: Store, options: ServiceKeysOptions = {}) {
+  constructor (store: KeyStore, options: ServiceKeysOptions = {}) {
     this.#store = store
     this.#realm = options.realm ?? 'proxy'
     this.#now = options.now ?? Date.now

@@ -14,12 +14,12 @@ import { AuditKeyRequired, AuditQueriesDisabled, ComputationNotFound, Forbidden,
 import type { Identity } from '../identity/identity.js'
 import type { ComputationAction, Decision, MountDecision, Policy, Target, TargetAction } from '../policy/policy.js'
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
-import type { Store } from '../store/store.js'
+import type { OwnershipStore } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
 
 export interface AuthorizationOptions {
   policy: Policy
-  store: Store
+  store: OwnershipStore
   /** The audit admin key, which may read the audit trail (and do nothing else); undefined for none. */
   adminKey?: string
 }

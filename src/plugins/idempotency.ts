@@ -12,12 +12,12 @@ import {
 import { claimFor, idempotencyKeyOf, requestHash, verdictFor } from '../idempotency/idempotency.js'
 import { fateOf, persistently, pruneExpiredKeys, replayOf, settleKey, type KeyOf } from '../idempotency/settlement.js'
 import type { Identity } from '../identity/identity.js'
-import type { Store } from '../store/store.js'
+import type { IdempotencyStore } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
 
 export interface IdempotencyOptions {
-  store: Store
+  store: IdempotencyStore
   ttlMs: number
   required: boolean
   /** A claim still in flight after this long is taken as lost after sending: its outcome is unknown. */

@@ -8,14 +8,14 @@ import type { Identity } from '../identity/identity.js'
 import { ownerRowFor, readableOnly, startedRunOf } from '../policy/ownership.js'
 import type { Policy } from '../policy/policy.js'
 import { listTargetOf, runTargetOf } from '../policy/targets.js'
-import type { Store } from '../store/store.js'
+import type { OwnershipStore } from '../store/store.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
 import type { AnswerHandler } from '../upstream/forward.js'
 import type { ForwardHandler } from './upstream.js'
 
 export interface RouteHandlersOptions {
   policy: Policy
-  store: Store
+  store: OwnershipStore
 }
 
 declare module 'fastify' {

@@ -1,5 +1,5 @@
 // An audit_records row as both databases return it, and its conversion to an AuditRow.
-import type { AuditRow } from './store.js'
+import type { AuditRow } from './audit-store.js'
 
 export interface AuditColumns {
   instance_id: string

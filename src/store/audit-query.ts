@@ -1,5 +1,5 @@
 // The SQL of an audit query, shared by both adapters (they differ only in placeholders).
-import type { AuditQuery } from './store.js'
+import type { AuditQuery } from './audit-store.js'
 
 export function auditQuerySql (query: AuditQuery, placeholder: (index: number) => string): { sql: string, params: unknown[] } {
   const conditions: string[] = []

@@ -1,6 +1,6 @@
 // idempotency_keys rows as both databases return them, and their conversions; the answer's
 // headers are kept as JSON text so both databases share one schema.
-import type { IdempotencyOutcome, IdempotencyRow } from './store.js'
+import type { IdempotencyOutcome, IdempotencyRow } from './idempotency-store.js'
 
 export interface IdempotencyColumns {
   subject: string

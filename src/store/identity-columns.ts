@@ -1,6 +1,7 @@
 // service_keys and computation_owners rows as both databases return them, and their
 // conversions; groups are kept as JSON text so both databases share one schema.
-import type { OwnerRow, ServiceKeyRealm, ServiceKeyRow } from './store.js'
+import type { ServiceKeyRealm, ServiceKeyRow } from './key-store.js'
+import type { OwnerRow } from './ownership-store.js'
 
 export interface ServiceKeyColumns {
   key_id: string

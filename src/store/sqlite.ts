@@ -9,6 +9,10 @@ import { MessageChannel, Worker } from 'node:worker_threads'
 import type { SerializedError, SqliteAnswer, SqliteCall, SqliteWorkerData } from './sqlite-worker.js'
 import { StoreError, type Store } from './store.js'
 
+/** Every operation of the store but closing, which ends the worker instead. */
+type Operation = Exclude<keyof Store, 'kind' | 'close'>
+type Answer<K extends Operation> = Awaited<ReturnType<Store[K]>>
+
 /** The worker module beside this one: TypeScript under a loader (tests, tsx), JavaScript once built. */
 const WORKER = new URL(`./sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
 /**
@@ -115,16 +119,19 @@ export async function openSqliteStore (path: string, options: { openTimeoutMs?: 
   })
   holdOpen()
 
-  async function call<T> (method: SqliteCall['method'], args: unknown[]): Promise<T> {
+  /** Runs one operation in the worker: its arguments and answer typed by the operation it names. */
+  async function call<K extends Operation> (method: K, args: Parameters<Store[K]>): Promise<Answer<K>> {
     if (closed || exited) throw storeError(method, { message: 'The database connection is not open' })
-    return await new Promise<T>((resolve, reject) => {
+    return await new Promise<Answer<K>>((resolve, reject) => {
       const id = ++nextId
+      // What the worker answers is what its store's method returned, as a message carries it.
       pending.set(id, { method, resolve: resolve as (value: unknown) => void, reject })
       holdOpen()
       port.postMessage({ id, method, args } satisfies SqliteCall)
     })
   }
 
+  // One line per operation, grouped by slice: each runs the same operation of the worker's store.
   return {
     kind: 'sqlite',
     appendAudit: async (rows) => { await call('appendAudit', [rows]) },
