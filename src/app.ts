@@ -254,6 +254,7 @@ function gatewayVerifierFor (gateway: GatewayConfig): GatewayJwtVerifier {
       algorithms: gateway.algorithms,
       claims: gateway.claims,
       fetchTimeoutMs: gateway.fetchTimeoutMs,
+      ...(gateway.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds: gateway.maxTokenAgeSeconds }),
       refreshCooldownMs: 30_000,
       maxAgeMs: 10 * 60_000,
       clockToleranceSeconds: 30

@@ -63,6 +63,7 @@ export const Environment = Type.Object({
   GATEWAY_EMAIL_CLAIM: Type.String({ default: 'email', minLength: 1, description: 'a claim name' }),
   GATEWAY_GROUPS_CLAIM: Type.String({ default: 'groups', minLength: 1, description: 'a claim name' }),
   GATEWAY_JWKS_TIMEOUT_MS: Milliseconds(3_000),
+  GATEWAY_MAX_TOKEN_AGE_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'a whole number of seconds, 1 to 86400' })),
   TRUSTED_PROXIES: Type.Optional(Type.String({ description: 'comma-separated addresses or CIDR ranges of the gateway, e.g. 10.0.0.0/8,::1' })),
   TRUSTED_USER_HEADER: HeaderName('X-Forwarded-User'),
   TRUSTED_EMAIL_HEADER: HeaderName('X-Forwarded-Email'),
@@ -132,6 +133,8 @@ export interface GatewayConfig {
   algorithms: string[]
   claims: { subject: string, email: string, groups: string }
   fetchTimeoutMs: number
+  /** When set, an assertion must carry `iat` and be no older than this. */
+  maxTokenAgeSeconds?: number
 }
 
 export interface Config {
@@ -459,7 +462,7 @@ function isTrustedProxyEntry (entry: string): boolean {
   }
 }
 
-const GATEWAY_SETTINGS = ['GATEWAY_JWKS_URL', 'GATEWAY_PUBLIC_KEY_FILE', 'GATEWAY_JWT_ISSUER', 'GATEWAY_JWT_AUDIENCE'] as const
+const GATEWAY_SETTINGS = ['GATEWAY_JWKS_URL', 'GATEWAY_PUBLIC_KEY_FILE', 'GATEWAY_JWT_ISSUER', 'GATEWAY_JWT_AUDIENCE', 'GATEWAY_MAX_TOKEN_AGE_SECONDS'] as const
 
 function gatewayConfig (values: Environment, problems: string[]): GatewayConfig | undefined {
   const header = values.GATEWAY_JWT_HEADER
@@ -484,7 +487,8 @@ function gatewayConfig (values: Environment, problems: string[]): GatewayConfig 
     audience,
     algorithms: listOf(values.GATEWAY_JWT_ALGORITHMS),
     claims: { subject: values.GATEWAY_SUBJECT_CLAIM, email: values.GATEWAY_EMAIL_CLAIM, groups: values.GATEWAY_GROUPS_CLAIM },
-    fetchTimeoutMs: values.GATEWAY_JWKS_TIMEOUT_MS
+    fetchTimeoutMs: values.GATEWAY_JWKS_TIMEOUT_MS,
+    ...(values.GATEWAY_MAX_TOKEN_AGE_SECONDS === undefined ? {} : { maxTokenAgeSeconds: values.GATEWAY_MAX_TOKEN_AGE_SECONDS })
   }
 }
 

@@ -81,6 +81,11 @@ export const UpstreamTimeout = createError(
   'Code Ocean did not answer within %s ms. The request may or may not have taken effect: check before repeating a run.',
   504
 )
+export const WaitUnanswered = createError(
+  'PROXY_WAIT_UNANSWERED',
+  'Code Ocean had not answered a poll of this computation when your wait of %s s ended. Nothing was changed: wait again, or read the computation.',
+  504
+)
 export const UpstreamCredentialRejected = createError(
   'PROXY_UPSTREAM_CREDENTIAL_REJECTED',
   "Code Ocean rejected the proxy's own access token. This is not your credential: tell the proxy operators.",

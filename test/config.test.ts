@@ -128,6 +128,14 @@ t.test('a gateway assertion is configured with its header, key source, issuer an
   t.equal(loadConfig({ ...VALID, GATEWAY_JWT_HEADER: 'Authorization', GATEWAY_PUBLIC_KEY_FILE: '/etc/gw.pem', GATEWAY_JWT_ISSUER: 'i', GATEWAY_JWT_AUDIENCE: 'a' }).identity.gateway?.publicKeyFile, '/etc/gw.pem')
 })
 
+t.test('a maximum gateway token age is optional, in whole seconds, and only with a gateway', async (t) => {
+  const gateway = { ...VALID, GATEWAY_JWT_HEADER: 'Authorization', GATEWAY_PUBLIC_KEY_FILE: '/etc/gw.pem', GATEWAY_JWT_ISSUER: 'i', GATEWAY_JWT_AUDIENCE: 'a' }
+  t.equal(loadConfig({ ...gateway, GATEWAY_MAX_TOKEN_AGE_SECONDS: '600' }).identity.gateway?.maxTokenAgeSeconds, 600)
+  t.equal(loadConfig(gateway).identity.gateway?.maxTokenAgeSeconds, undefined, 'unset: no maximum')
+  t.match(problemsOf({ ...gateway, GATEWAY_MAX_TOKEN_AGE_SECONDS: '0' }), [/^GATEWAY_MAX_TOKEN_AGE_SECONDS="0" is invalid/])
+  t.match(problemsOf({ ...VALID, GATEWAY_MAX_TOKEN_AGE_SECONDS: '600' }), [/GATEWAY_MAX_TOKEN_AGE_SECONDS set without GATEWAY_JWT_HEADER/])
+})
+
 t.test('gateway settings that cannot work are refused, each named', async (t) => {
   t.match(problemsOf({ ...VALID, GATEWAY_JWKS_URL: 'https://auth.example.com/jwks' }), [/GATEWAY_JWKS_URL set without GATEWAY_JWT_HEADER/])
   t.match(problemsOf({ ...VALID, GATEWAY_JWT_HEADER: 'X-Assertion' }), [

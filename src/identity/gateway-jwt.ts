@@ -27,6 +27,8 @@ export interface GatewayJwtOptions {
   maxAgeMs: number
   /** Allowed clock skew, seconds */
   clockToleranceSeconds: number
+  /** When set, `iat` is required and the assertion may be at most this old, seconds. */
+  maxTokenAgeSeconds?: number
   /** For tests: an undici Dispatcher to fetch through; default the global one. */
   dispatcher?: Dispatcher
 }
@@ -45,6 +47,13 @@ type KeySource = Pick<GatewayJwtVerifier, 'ready' | 'warm'> & { getKey: JWTVerif
 export const MAX_TOKEN_LENGTH = 16 * 1024
 export const MAX_JWKS_BYTES = 1024 * 1024
 const MAX_SUBJECT_LENGTH = 256
+/**
+ * What a subject, email or group may not hold, as with trusted headers (src/identity/trusted-headers.ts):
+ * control characters (C0, DEL, C1), invisible format characters such as bidi overrides, and line
+ * or paragraph separators. These values reach the audit, the log and Agent-Id. Unlike a header,
+ * a JSON claim may hold other Unicode, which stays allowed.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
 const UNTRUSTED_KEY = 'was not signed by a trusted key'
 
 // Keyed by jose's `code` (and the failing claim): jose's messages are not a stable interface.
@@ -61,6 +70,12 @@ const reasons: Record<string, string> = {
   // An algorithm the configured PEM key cannot do (an EC-signed token against an RSA key).
   ERR_JOSE_NOT_SUPPORTED: UNTRUSTED_KEY
 }
+/** With a maximum token age, iat is the caller's to fix; without one, a bad iat is merely malformed. */
+const ageReasons: Record<string, string> = {
+  ...reasons,
+  'ERR_JWT_CLAIM_VALIDATION_FAILED iat': 'has no valid issue time (iat), which a maximum token age requires',
+  'ERR_JWT_EXPIRED iat': 'was issued longer ago than the maximum token age allows'
+}
 
 export function createGatewayJwtVerifier (options: GatewayJwtOptions): GatewayJwtVerifier {
   const { algorithms, audience, claims } = options
@@ -70,12 +85,21 @@ export function createGatewayJwtVerifier (options: GatewayJwtOptions): GatewayJw
   }
   if (audience.length === 0) throw new TypeError('audience must list at least one value')
   const source = keySourceFor(options)
+  const reasonsFor = options.maxTokenAgeSeconds === undefined ? reasons : ageReasons
   // Without exp an assertion would be valid forever; every gateway sets one.
-  const verifyOptions: JWTVerifyOptions = { issuer: options.issuer, audience, algorithms, clockTolerance: options.clockToleranceSeconds, requiredClaims: ['exp'] }
+  // A maximum age makes jose require iat and check it (and that it is not in the future).
+  const verifyOptions: JWTVerifyOptions = {
+    issuer: options.issuer,
+    audience,
+    algorithms,
+    clockTolerance: options.clockToleranceSeconds,
+    requiredClaims: ['exp'],
+    ...(options.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: options.maxTokenAgeSeconds })
+  }
   return {
     async verify (token) {
       if (token.length > MAX_TOKEN_LENGTH) throw new Unauthenticated('The gateway assertion is longer than 16 KiB')
-      const payload = await verifiedPayload(token, source.getKey, verifyOptions).catch(rejection)
+      const payload = await verifiedPayload(token, source.getKey, verifyOptions).catch((error: unknown) => rejection(error, reasonsFor))
       return identityFrom(payload, claims)
     },
     ready: source.ready,
@@ -216,27 +240,33 @@ async function verifiedPayload (token: string, getKey: JWTVerifyGetKey, verifyOp
   }
 }
 
-function rejection (error: unknown): never {
+function rejection (error: unknown, reasonsFor: Record<string, string>): never {
   if (error instanceof IdentityUnavailable) throw error
   const { code, claim } = error as { code?: unknown, claim?: unknown }
-  const reason = reasons[`${String(code)} ${String(claim)}`] ?? reasons[String(code)] ?? 'is malformed'
+  const reason = reasonsFor[`${String(code)} ${String(claim)}`] ?? reasonsFor[String(code)] ?? 'is malformed'
   const unauthenticated = new Unauthenticated(`The gateway assertion ${reason}`)
   unauthenticated.cause = error
   throw unauthenticated
 }
 
+/** A claim value fit to name someone: 1 to 256 characters, nothing unprintable, no space at either end. */
+function printable (value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= MAX_SUBJECT_LENGTH && value.trim() === value && !UNPRINTABLE.test(value)
+}
+
 function identityFrom (payload: JWTPayload, claims: GatewayJwtOptions['claims']): Identity {
   const subject = payload[claims.subject]
-  if (typeof subject !== 'string' || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
-    throw new Unauthenticated(`The gateway assertion has no subject: claim "${claims.subject}" must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters`)
+  if (!printable(subject)) {
+    throw new Unauthenticated(`The gateway assertion has no subject: claim "${claims.subject}" must be a string of 1 to ${MAX_SUBJECT_LENGTH} printable characters, without control characters or spaces at either end`)
   }
+  // As with trusted headers, an unusable email is no email rather than a refusal.
   const email = payload[claims.email]
-  return { subject, email: typeof email === 'string' && email !== '' ? email : null, groups: groupsFrom(payload[claims.groups]), method: 'jwt', keyId: null }
+  return { subject, email: printable(email) ? email : null, groups: groupsFrom(payload[claims.groups]), method: 'jwt', keyId: null }
 }
 
 /** Some gateways send groups as an array, others as one comma-separated string. */
 function groupsFrom (value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((group): group is string => typeof group === 'string')
+  if (Array.isArray(value)) return value.filter(printable)
   if (typeof value !== 'string') return []
-  return value.split(',').map((group) => group.trim()).filter((group) => group !== '')
+  return value.split(',').map((group) => group.trim()).filter(printable)
 }

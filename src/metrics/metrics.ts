@@ -48,6 +48,7 @@ export class ProxyMetrics {
   readonly #retries: Counter<'operation'>
   readonly #answers: Counter<'operation' | 'source'>
   readonly #rateLimited: Counter<'budget'>
+  readonly #rateLimitsSkipped: Counter
   readonly #auditWrites: Histogram
   readonly #auditFailures: Counter
   readonly #store: Histogram<'operation'>
@@ -80,6 +81,11 @@ export class ProxyMetrics {
       registers
     })
     this.#rateLimited = new Counter({ name: 'codeocean_proxy_rate_limited_total', help: 'Requests refused with 429 by the per-caller limits, by budget (runs or calls).', labelNames: ['budget'], registers })
+    this.#rateLimitsSkipped = new Counter({
+      name: 'codeocean_proxy_rate_limit_checks_skipped_total',
+      help: 'Calls let through unlimited because the rate-limit counters (Redis) failed or did not answer in time.',
+      registers
+    })
     this.#auditWrites = new Histogram({ name: 'codeocean_proxy_audit_write_duration_seconds', help: 'Batches of audit records written to the store.', buckets: STORE_BUCKETS, registers })
     this.#auditFailures = new Counter({ name: 'codeocean_proxy_audit_write_failures_total', help: 'Batches of audit records the store refused (they stay queued and are retried).', registers })
     this.#store = new Histogram({ name: 'codeocean_proxy_store_duration_seconds', help: 'Store operations, by operation.', labelNames: ['operation'], buckets: STORE_BUCKETS, registers })
@@ -157,6 +163,11 @@ export class ProxyMetrics {
 
   connectionDropped (): void {
     this.#connectionsDropped.inc()
+  }
+
+  /** A call went through without its rate limit: the counters could not be read. */
+  rateLimitCheckSkipped (): void {
+    this.#rateLimitsSkipped.inc()
   }
 
   upstreamCallFinished (operation: string, outcome: string | number, durationMs: number): void {

@@ -67,7 +67,9 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
 
   const runKeys: RunKeys = {
     async claim (request, reply) {
-      const key = idempotencyKeyOf(request.headers['idempotency-key'])
+      // Node joins repeated header lines into one "k1, k2", which reads as a valid key: take the
+      // lines as sent (headersDistinct; absent under app.inject, which sends each header once).
+      const key = idempotencyKeyOf(request.raw.headersDistinct?.['idempotency-key'] ?? request.headers['idempotency-key'])
       if (key === undefined) {
         if (options.required) throw new IdempotencyKeyRequired()
         return { kind: 'unkeyed' }

@@ -1,6 +1,7 @@
 // Per-caller rate limits (@fastify/rate-limit), keyed by the proven subject: runs, which are
 // scarce and billable, have their own smaller budget; every other API call shares another.
 // With REDIS_URL the counters live in Redis, so a limit holds across instances; in memory otherwise.
+// Counters that fail or stall let the call through unlimited, counted in the metrics and logged.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -8,6 +9,7 @@ import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
 import { budgetOf } from '../contract/route-contract.js'
 import { RateLimited, retryAfter } from '../errors.js'
+import { ThrottledWarning } from '../throttled-warning.js'
 
 export interface RateLimitOptions {
   redisUrl?: string
@@ -18,6 +20,10 @@ export interface RateLimitOptions {
 
 const WINDOW_MS = 60_000
 const READY_WAIT_MS = 1_000
+/** While Redis fails, a warning at most this often (each says how many failures it stands for). */
+const WARN_EVERY_MS = 60_000
+
+type LimitHook = ReturnType<FastifyInstance['rateLimit']>
 
 function subjectOf (request: FastifyRequest): string {
   // Only routes with a budget are limited, and those have refused any caller without identity.
@@ -36,7 +42,12 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
       enableOfflineQueue: false,
       lazyConnect: false
     })
-  redis?.on('error', (error: Error) => { app.log.warn({ errMessage: error.message }, 'Redis for rate limits is unreachable: limits are not enforced until it is back') })
+  const failing = new ThrottledWarning({
+    log: app.log,
+    message: 'Redis for rate limits is unreachable or not answering: limits are not enforced until it answers again',
+    intervalMs: WARN_EVERY_MS
+  })
+  redis?.on('error', (error: Error) => { failing.occurred(error) })
   // Ready before the first request where it can be (a Redis that is down does not hold start-up).
   if (redis !== undefined) {
     const settled = new Promise((resolve) => { redis.once('ready', resolve).once('error', resolve) })
@@ -46,7 +57,8 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
     global: false,
     keyGenerator: subjectOf,
     enableDraftSpec: true,
-    skipOnError: true,
+    // Failing counters are handled below (unlessCountersFail), so that they are seen.
+    skipOnError: false,
     nameSpace: options.keyPrefix,
     ...(redis === undefined ? {} : { redis }),
     errorResponseBuilder: (request, context) => {
@@ -55,10 +67,22 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
       return retryAfter(error, Math.max(1, Math.ceil(context.ttl / 1000)))
     }
   })
+  /** The limit, or none when its counters fail or time out (commandTimeout): never a refusal for that. */
+  function unlessCountersFail (limit: LimitHook): LimitHook {
+    return async function (this: FastifyInstance, request, reply) {
+      try {
+        await limit.call(this, request, reply)
+      } catch (error) {
+        if (error instanceof RateLimited) throw error
+        app.metrics.rateLimitCheckSkipped()
+        failing.occurred(error as Error)
+      }
+    }
+  }
   // One counter per caller for all its runs, and one for all its other calls: a limit configured
   // on each route would give every route a store (and so a budget) of its own.
-  const runs = app.rateLimit({ max: options.runsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:runs` })
-  const calls = app.rateLimit({ max: options.callsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:calls` })
+  const runs = unlessCountersFail(app.rateLimit({ max: options.runsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:runs` }))
+  const calls = unlessCountersFail(app.rateLimit({ max: options.callsPerMinute, timeWindow: WINDOW_MS, keyGenerator: (request) => `${subjectOf(request)}:calls` }))
   app.addHook('onRoute', (route) => {
     const contract = route.config?.contract
     const budget = contract === undefined ? undefined : budgetOf(contract)

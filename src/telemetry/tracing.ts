@@ -13,6 +13,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import type { FastifyBaseLogger, FastifyPluginCallback, FastifyRequest } from 'fastify'
 import type { TracingConfig } from '../config.js'
 import { VERSION } from '../version.js'
+import { incomingUrlAttributes, outgoingUrlAttributes } from './url-attributes.js'
 
 export interface Tracing {
   /** @fastify/otel's plugin: registered first in the app, its request span encloses every hook. */
@@ -38,9 +39,10 @@ export function startTracing (config: TracingConfig, log: FastifyBaseLogger): Tr
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   const instrumentations = [
     // No spans per hook: the request, the handler and the proxy's own spans say what matters.
-    new FastifyOtelInstrumentation({ instrumentHooks: false, requestHook: nameAfterRoute }),
+    new FastifyOtelInstrumentation({ instrumentHooks: false, requestHook: describeRequest }),
     // No header is ever recorded (headersToSpanAttributes stays unset): the call carries the token.
-    new UndiciInstrumentation()
+    // The hook's URL attributes replace the instrumentation's, which hold the query in clear.
+    new UndiciInstrumentation({ startSpanHook: (request) => outgoingUrlAttributes(request.origin, request.path) })
   ]
   for (const instrumentation of instrumentations) instrumentation.setTracerProvider(provider)
   return {
@@ -70,9 +72,13 @@ export function samplerOf ({ name, ratio }: TracingConfig['sampler']): Sampler {
   return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
 }
 
-/** The request span is named `METHOD route`, as OpenTelemetry's HTTP conventions say. */
-function nameAfterRoute (span: Span, request: FastifyRequest): void {
+/**
+ * The request span is named `METHOD route`, as OpenTelemetry's HTTP conventions say; its URL
+ * attributes replace @fastify/otel's url.path, which is the whole request target, query included.
+ */
+function describeRequest (span: Span, request: FastifyRequest): void {
   span.updateName(request.routeOptions.url === undefined ? request.method : `${request.method} ${request.routeOptions.url}`)
+  span.setAttributes(incomingUrlAttributes(request.url))
 }
 
 /** OpenTelemetry's own problems (an unreachable collector) in the process log. */

@@ -1,7 +1,7 @@
 // What GET /computations/{id}/wait answers, given how the wait ended: the computation once it
 // finished, 202 with it as it last was when time ran out, or Code Ocean's own trouble when it
 // never answered well in all that time.
-import { ProxyUnavailable, UpstreamTimeout } from '../errors.js'
+import { ProxyUnavailable, WaitUnanswered } from '../errors.js'
 import type { BufferedAnswer } from './coalesce.js'
 import type { WaitOutcome } from './computation-watch.js'
 import { UpstreamCallFailed } from './outcome.js'
@@ -43,7 +43,8 @@ export function waitAnswer (outcome: WaitOutcome, timeoutMs: number, callerLeft:
   // Not finished yet (timeout, or the proxy is closing): 202 with the computation as it last was.
   if (outcome.latest !== undefined) return { kind: 'send', answer: outcome.latest, status: 202 }
   if (outcome.kind === 'closed') return { kind: 'error', error: new ProxyUnavailable() }
-  // Code Ocean never answered well in all that time: its last answer, its last failure, or a timeout if it just hung.
+  // Code Ocean never answered well in all that time: its last answer, its last failure, or, if
+  // it just hung, that the caller's wait ran out (not one of the proxy's timeouts for Code Ocean).
   if (outcome.error instanceof TroubledPoll) return { kind: 'send', answer: outcome.error.answer }
-  return { kind: 'error', error: outcome.error instanceof UpstreamCallFailed ? outcome.error.outcome.failure.error : new UpstreamTimeout(timeoutMs) }
+  return { kind: 'error', error: outcome.error instanceof UpstreamCallFailed ? outcome.error.outcome.failure.error : new WaitUnanswered(timeoutMs / 1000) }
 }

@@ -1,7 +1,7 @@
 // Idempotency keys through the real app: a retried run never launches a second computation,
 // whichever instance the retry reaches; a reused key with another body is 422; a retry while
 // the first is out is 409; an outcome nobody knows is never retried blindly.
-import { createServer } from 'node:http'
+import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { answerKeyFrom, openAnswer } from '../../src/idempotency/sealed-answers.js'
@@ -140,6 +140,28 @@ t.test('IDEMPOTENCY_REQUIRED refuses runs without a key; a malformed key is 400'
   const malformed = await run(proxy, body, 'bad\tkey')
   t.equal(malformed.statusCode, 400)
   t.equal(runsSeen(simulator), 0)
+})
+
+t.test('two Idempotency-Key header lines over HTTP are 400, never read as one joined key', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { POLICY_FILE: '' })
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const body = JSON.stringify({ capsule_id: simulator.capsules.analysis })
+  // Raw header lines, sent as they are (no Host is added to these): Node would join the two keys into "k1, k2".
+  const headers = [
+    'host', address.host, ...Object.entries(ALICE).flat(), 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)),
+    'idempotency-key', 'k1', 'idempotency-key', 'k2'
+  ]
+  const answer = await new Promise<{ status: number | undefined, body: string }>((resolve, reject) => {
+    const sent = request({ host: address.hostname, port: address.port, method: 'POST', path: '/api/v1/computations', headers }, (response) => {
+      let text = ''
+      response.setEncoding('utf8').on('data', (chunk: string) => { text += chunk }).on('end', () => { resolve({ status: response.statusCode, body: text }) })
+    })
+    sent.on('error', reject).end(body)
+  })
+  t.equal(answer.status, 400)
+  t.equal(JSON.parse(answer.body).code, 'PROXY_INVALID_REQUEST')
+  t.equal(runsSeen(simulator), 0, 'no run was launched')
 })
 
 forEachStore(t, 'a retry that lands on another instance sharing the store replays the same answer', async (t, stores) => {

@@ -202,6 +202,20 @@ t.test('with the gateway\'s JWKS unreachable and no key ever fetched, gateway ca
   t.equal(simulator.requests.length, 0)
 })
 
+t.test('GATEWAY_MAX_TOKEN_AGE_SECONDS refuses an assertion issued longer ago, or without iat, and reaches nothing', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const { sign, jwks } = await gateway(t)
+  const proxy = await buildTestApp(t, simulator.url, { ...gatewayEnv(jwks.url), GATEWAY_MAX_TOKEN_AGE_SECONDS: '300' })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const issued = Math.floor(Date.now() / 1000)
+  const old = await get(proxy, computation.id, { 'x-pomerium-jwt-assertion': await sign({ iat: issued - 3600 }) })
+  t.equal(old.statusCode, 401)
+  t.match(old.json().message, /maximum token age/)
+  t.equal((await get(proxy, computation.id, { 'x-pomerium-jwt-assertion': await sign({ iat: undefined }) })).statusCode, 401, 'no iat')
+  t.equal(simulator.requests.length, 0)
+  t.equal((await get(proxy, computation.id, { 'x-pomerium-jwt-assertion': await sign() })).statusCode, 200, 'a fresh one is let in')
+})
+
 t.test('behind oauth2-proxy the ID token arrives as Bearer, next to service keys in the same header', async (t) => {
   const simulator = await startTestSimulator(t)
   const { sign, jwks } = await gateway(t)

@@ -104,6 +104,37 @@ t.test('an assertion without a usable subject is refused', async (t) => {
   t.equal((await verifier.verify(await sign(rsa1, { sub: 'x'.repeat(256) }))).subject.length, 256)
 })
 
+t.test('a subject with control or invisible characters is refused, as from trusted headers; other Unicode is not', async (t) => {
+  const { verifier } = await gateway(t)
+  const unusable = ['alice\n', 'ali\u0000ce', 'alice\u007f', 'ali\u0085ce', 'ali\u009bce', 'alice\u202Eecila', 'ali\u200bce', 'ali\u2028ce', ' alice', 'alice ']
+  for (const sub of unusable) {
+    await t.rejects(verifier.verify(await sign(rsa1, { sub })), unauthenticated(/no subject: claim "sub" must be a string of 1 to 256 printable characters/), encodeURIComponent(sub))
+  }
+  t.equal((await verifier.verify(await sign(rsa1, { sub: 'José Müller' }))).subject, 'José Müller', 'printable Unicode is a subject')
+})
+
+t.test('an email or group with control or invisible characters is left out, as from trusted headers', async (t) => {
+  const { verifier } = await gateway(t)
+  const identity = await verifier.verify(await sign(rsa1, { email: 'alice@example.org\r\nX-Injected: 1', groups: ['staff', 'ad\u202Emins', 'ops\u0007', ' padded', 'x'.repeat(257)] }))
+  t.equal(identity.email, null)
+  t.same(identity.groups, ['staff'])
+  t.same((await verifier.verify(await sign(rsa1, { groups: 'staff, ad\u202Emins , ops' }))).groups, ['staff', 'ops'], 'in a comma-separated string too')
+  t.equal((await verifier.verify(await sign(rsa1, { email: 'josé@exämple.org' }))).email, 'josé@exämple.org')
+})
+
+t.test('with a maximum token age, iat is required and an older assertion is refused; without one, neither', async (t) => {
+  const { server, verifier: ageless } = await gateway(t)
+  const bounded = createGatewayJwtVerifier(options({ jwksUrl: server.url, maxTokenAgeSeconds: 300 }))
+  const old = await sign(rsa1, { iat: now() - 3600, exp: now() + 300 })
+  const undated = await sign(rsa1, { iat: undefined })
+  await t.rejects(bounded.verify(old), unauthenticated(/was issued longer ago than the maximum token age allows$/))
+  await t.rejects(bounded.verify(undated), unauthenticated(/has no valid issue time \(iat\), which a maximum token age requires$/))
+  await t.rejects(bounded.verify(await sign(rsa1, { iat: now() + 3600 })), unauthenticated(/has no valid issue time/), 'nor one issued in the future')
+  t.equal((await bounded.verify(await sign(rsa1, { iat: now() - 60 }))).subject, 'alice', 'a recent one verifies')
+  t.equal((await ageless.verify(old)).subject, 'alice', 'without a maximum, age is not checked')
+  t.equal((await ageless.verify(undated)).subject, 'alice', 'nor is iat required')
+})
+
 t.test('an expired assertion is refused, unless within the clock tolerance', async (t) => {
   const { verifier } = await gateway(t)
   const expired = await sign(rsa1, { iat: now() - 600, exp: now() - 10 })

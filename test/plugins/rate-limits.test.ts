@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus.js'
+import { startTcpRelay } from '../helpers/tcp-relay.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -72,4 +74,26 @@ t.test('with Redis unreachable, calls go through rather than fail, and it is log
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   t.ok(proxy.log.lines().some((line) => /Redis for rate limits is unreachable/.test(String(line.msg))))
+})
+
+t.test('with Redis stalled, calls go through unlimited, counted in the metrics, with one warning for them all', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const redis = new URL(REDIS_URL)
+  const relay = await startTcpRelay(t, { host: redis.hostname, port: Number(redis.port) })
+  const proxy = await buildTestApp(t, simulator.url, {
+    REDIS_URL: `redis://127.0.0.1:${relay.port}`,
+    RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`,
+    RATE_LIMIT_CALLS_PER_MINUTE: '1'
+  })
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const get = async () => await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` }, ALICE)
+  const counted = await get()
+  t.equal(counted.headers['ratelimit-remaining'], '0', 'the counters answer before the stall')
+  relay.stall()
+  for (let call = 0; call < 3; call++) t.equal((await get()).statusCode, 200, 'past the limit, but the counters cannot say so')
+  t.ok(relay.held > 0, 'the commands were held by the stall')
+  const skipped = sampleValue(parsePrometheusText((await proxy.app.inject({ method: 'GET', url: '/metrics' })).body), 'codeocean_proxy_rate_limit_checks_skipped_total')
+  t.equal(skipped, 3)
+  const warnings = proxy.log.lines().filter((line) => /Redis for rate limits is unreachable or not answering/.test(String(line.msg)))
+  t.match(warnings, [{ level: 40, errMessage: /timed out/i, occurrences: 1 }], 'one warning, not one per call')
 })

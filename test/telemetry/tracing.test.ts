@@ -235,3 +235,30 @@ t.test('spans that cannot be sent at shutdown are reported, and the shutdown sti
   await spans()
   t.match(log.lines(), [{ level: 40, msg: 'opentelemetry: the last spans could not be sent' }])
 })
+
+t.test('spans carry route templates and ids, never a query value: a rename\'s name and a result\'s path stay out', async (t) => {
+  const { simulator, receiver, address, spans } = await traced(t)
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const url = `${address}/api/v1/computations/${computation.id}`
+  const name = 'RenamedForProjectZanzibar'
+  const path = 'zanzibar-results/figure.png'
+  t.equal((await send(`${url}?name=${name}`, { method: 'PATCH', headers: DEFAULT_CALLER })).status, 204)
+  // No such file in the results: Code Ocean's 404, after a call that carried the path.
+  t.equal((await send(`${url}/results/urls?path=${encodeURIComponent(path)}`, { headers: DEFAULT_CALLER })).status, 404)
+  // Refused values, whose errors the request span records, are no less private.
+  t.equal((await send(`${url}?name=Zanzibar%07`, { method: 'PATCH', headers: DEFAULT_CALLER })).status, 400)
+  t.equal((await send(`${url}/results/urls?path=zanzibar%07`, { headers: DEFAULT_CALLER })).status, 400)
+  // A query on an unrouted URL, or refused before any route, is no less private.
+  t.equal((await send(`${address}/api/v1/nowhere?secret=ZanzibarUnrouted`, { headers: DEFAULT_CALLER })).status, 404)
+  const received = await spans()
+  t.ok(received.filter((span) => span.kind === CLIENT).length >= 2, 'the calls to Code Ocean were traced')
+  const exported = receiver.bodies.join('\n')
+  t.notMatch(exported, /zanzibar/i, 'no query value reached the collector')
+  const server = received.filter((span) => span.kind === SERVER)
+  t.ok(server.some((span) => span.attributes['http.route'] === '/api/v1/computations/:computation_id/results/urls'), 'the route template is kept')
+  t.ok(received.some((span) => JSON.stringify(span.attributes).includes(computation.id)), 'and the computation id')
+  const rename = only(t, received, 'rename forwarded', (span) => span.kind === CLIENT && span.attributes['http.request.method'] === 'PATCH')
+  t.match(rename.attributes, { 'url.path': `/api/v1/computations/${computation.id}`, 'url.query': '?name=REDACTED', 'url.full': `${simulator.url}/api/v1/computations/${computation.id}?name=REDACTED` })
+  t.match(only(t, server, 'rename received', (span) => span.name === 'PATCH /api/v1/computations/:computation_id' && span.attributes['http.response.status_code'] === 204).attributes,
+    { 'url.path': `/api/v1/computations/${computation.id}`, 'url.query': '?name=REDACTED' }, 'the query\'s names are kept, its values not')
+})

@@ -592,7 +592,7 @@ t.test('a wait on a Code Ocean whose breaker opens answers 503 PROXY_UPSTREAM_CI
   t.equal(getsOf(simulator, id).length, 2, 'Code Ocean was spared once the breaker opened')
 })
 
-t.test('a wait on a Code Ocean that has not answered by the timeout answers 504', async (t) => {
+t.test('a wait on a Code Ocean that has not answered by the timeout answers 504, naming the caller\'s wait, not a timeout for Code Ocean', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, FAST_WAIT)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
@@ -601,7 +601,9 @@ t.test('a wait on a Code Ocean that has not answered by the timeout answers 504'
   const response = await proxy.inject({ method: 'GET', url: `/computations/${id}/wait?timeout=1` })
 
   t.equal(response.statusCode, 504)
-  t.equal(response.json().code, 'PROXY_UPSTREAM_TIMEOUT')
+  t.equal(response.json().code, 'PROXY_WAIT_UNANSWERED')
+  t.match(response.json().message, /your wait of 1 s ended\. Nothing was changed/)
+  t.notMatch(response.json().message, /within 1000 ms|may or may not have taken effect/)
   t.equal(getsOf(simulator, id).length, 1)
 })
 
