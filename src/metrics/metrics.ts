@@ -29,6 +29,8 @@ export interface UpstreamState {
 }
 
 const RATE_LIMITED = 'PROXY_RATE_LIMITED'
+/** Why Node's HTTP parser refused a request (see plugins/parser-rejections.ts). */
+export const PARSER_REJECTION_REASONS = ['request_timeout', 'headers_too_large', 'incomplete_body', 'malformed'] as const
 
 let processRegistry: Registry | undefined
 /** The process's own metrics (CPU, memory, event-loop delay, GC), made once however many apps a process builds. */
@@ -96,6 +98,8 @@ export class ProxyMetrics {
       labelNames: ['reason'],
       registers
     })
+    // Every reason is exported from the start, at 0, so a rate over it exists before the first refusal.
+    for (const reason of PARSER_REJECTION_REASONS) this.#parserRejections.inc({ reason }, 0)
     this.#connectionsDropped = new Counter({ name: 'codeocean_proxy_connections_dropped_total', help: 'Connections closed as soon as accepted, because MAX_CONNECTIONS were open.', registers })
   }
 
@@ -157,7 +161,7 @@ export class ProxyMetrics {
     if (request.errorCode === RATE_LIMITED && budget !== undefined) this.#rateLimited.inc({ budget })
   }
 
-  parserRejected (reason: string): void {
+  parserRejected (reason: typeof PARSER_REJECTION_REASONS[number]): void {
     this.#parserRejections.inc({ reason })
   }
 

@@ -10,8 +10,9 @@ import type { FastifyError } from 'fastify'
 import { newAuditId } from '../audit/audit-id.js'
 import { HeadersTooLarge, IncompleteBody, MalformedHttp, RequestTimeout } from '../errors.js'
 import type { AuditWriters } from './audit.js'
+import type { PARSER_REJECTION_REASONS } from '../metrics/metrics.js'
 
-export type ParserRejectionReason = 'request_timeout' | 'headers_too_large' | 'incomplete_body' | 'malformed'
+export type ParserRejectionReason = typeof PARSER_REJECTION_REASONS[number]
 
 export interface ParserRejectionOptions {
   writers: Pick<AuditWriters, 'log' | 'trail'>
