@@ -2,7 +2,7 @@
 // with HEAD as well. Neither needs a caller nor is audited; /livez answers even when the process is
 // overloaded.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { BAD_QUERY, NoQuery, ref } from '../schemas/common.js'
+import { BAD_QUERY, NoQuery, UNAUTHENTICATED_LIMITED, ref } from '../schemas/common.js'
 import { Liveness, Readiness } from '../schemas/health.js'
 import type { Readiness as ReadinessCheck } from '../src/health/readiness.js'
 
@@ -23,7 +23,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
       tags: ['Operations'],
       security: [],
       querystring: NoQuery,
-      response: { 200: ref(Liveness), 400: BAD_QUERY }
+      response: { 200: ref(Liveness), 400: BAD_QUERY, 429: UNAUTHENTICATED_LIMITED }
     }
   }, async () => ({ status: 'alive' as const }))
 
@@ -42,6 +42,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
       response: {
         200: ref(Readiness),
         400: BAD_QUERY,
+        429: UNAUTHENTICATED_LIMITED,
         503: { ...ref(Readiness), description: 'Not ready: see the failing checks.' }
       }
     }

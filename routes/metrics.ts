@@ -2,7 +2,7 @@
 // gives it one of its own. Needs no caller, is not audited, and answers even when overloaded.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { BAD_QUERY, NoQuery } from '../schemas/common.js'
+import { BAD_QUERY, NoQuery, UNAUTHENTICATED_LIMITED } from '../schemas/common.js'
 import type { ProxyMetrics } from '../src/metrics/metrics.js'
 
 export interface MetricsRoutesOptions {
@@ -26,7 +26,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (ap
           description: 'Prometheus text exposition format 0.0.4.',
           content: { 'text/plain': { schema: Type.String() } }
         },
-        400: BAD_QUERY
+        400: BAD_QUERY,
+        429: UNAUTHENTICATED_LIMITED
       }
     }
   }, async (_request, reply) => {

@@ -28,6 +28,7 @@ import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
 import routeContractsPlugin from './plugins/route-contracts.js'
 import routeHandlersPlugin from './plugins/route-handlers.js'
 import shutdownPlugin from './plugins/shutdown.js'
+import unauthenticatedLimitsPlugin from './plugins/unauthenticated-limits.js'
 import upstreamPlugin from './plugins/upstream.js'
 import { chainKeyFrom } from './audit/chain.js'
 import { answerKeyFrom } from './idempotency/sealed-answers.js'
@@ -198,7 +199,13 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(routeContractsPlugin, { apiPrefix: API_ROUTE_PREFIX })
   await app.register(requestIdPlugin)
   // Before identity and the audit's own hook: shedding load must stay cheap under a flood.
-  await app.register(overloadPlugin, { ...config.overload, audit: auditWriters })
+  const credentialHeaders = ['authorization', config.identity.trusted.userHeader, ...(config.identity.gateway === undefined ? [] : [config.identity.gateway.header.toLowerCase()])]
+  await app.register(overloadPlugin, { ...config.overload, audit: auditWriters, credentialHeaders })
+  // Before identity too: a source flooding without credentials costs no identity or audit work.
+  await app.register(unauthenticatedLimitsPlugin, {
+    perMinute: config.unauthenticatedPerMinute,
+    credentialHeaders
+  })
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
   await app.register(authorizationPlugin, { policy, store, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })

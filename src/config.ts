@@ -83,6 +83,7 @@ export const Environment = Type.Object({
   BREAKER_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000, description: 'a failure count, 1 to 1000' }),
   BREAKER_COOLDOWN_MS: Milliseconds(10_000),
   BREAKER_MIN_PATHS: Type.Integer({ default: 3, minimum: 1, maximum: 1000, description: 'a count of different calls, 1 to 1000' }),
+  UNAUTHENTICATED_PER_MINUTE: Type.Integer({ default: 120, minimum: 0, maximum: 1_000_000, description: 'a request count, 0 (no limit) to 1000000' }),
   UPSTREAM_MAX_PER_CALLER: Type.Integer({ default: 16, minimum: 1, maximum: 4096, description: 'a call count, 1 to 4096' }),
   POLL_COALESCE: Flag('true'),
   POLL_CACHE_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 60_000, description: 'a whole number of milliseconds, 0 to 60000' }),
@@ -196,6 +197,8 @@ export interface Config {
     waitMaxMs: number
   }
   rateLimits: { redisUrl?: string, keyPrefix: string, runsPerMinute: number, callsPerMinute: number }
+  /** Requests without any credential a source address may make per minute; 0 for no limit. */
+  unauthenticatedPerMinute: number
   /** Where /metrics is served: on the API's port, or on a port of its own when one is given. */
   metrics: { port?: number, host: string }
   /** How long in-flight requests get to finish after SIGTERM before their connections are closed. */
@@ -335,6 +338,7 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
     },
     idempotency: { ttlMs: values.IDEMPOTENCY_TTL_HOURS * 3_600_000, required: values.IDEMPOTENCY_REQUIRED === 'true', staleAfterMs: longestRunCallMs },
     polling: { coalesce: values.POLL_COALESCE === 'true', terminalCacheMs: values.POLL_CACHE_MS, waitIntervalMs: values.WAIT_POLL_INTERVAL_MS, waitMaxMs: values.WAIT_MAX_SECONDS * 1000 },
+    unauthenticatedPerMinute: values.UNAUTHENTICATED_PER_MINUTE,
     rateLimits: {
       ...(values.REDIS_URL === undefined ? {} : { redisUrl: values.REDIS_URL }),
       keyPrefix: values.RATE_LIMIT_KEY_PREFIX,

@@ -141,6 +141,12 @@ export const UpstreamOverloaded = createError(
   'Too many calls to Code Ocean are waiting already; nothing was sent. Retry after the time given in Retry-After.',
   503
 )
+export const UnauthenticatedLimited = createError(
+  'PROXY_UNAUTHENTICATED_LIMITED',
+  'Too many requests without a credential have come from your address. Send a service key, or come through the SSO gateway, or retry after the time given in Retry-After.',
+  429
+)
+
 export const UpstreamShareExceeded = createError(
   'PROXY_UPSTREAM_SHARE_EXCEEDED',
   'You have as many calls to Code Ocean running or waiting as one caller may (UPSTREAM_MAX_PER_CALLER); nothing was sent. Retry when one has ended.',

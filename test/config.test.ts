@@ -46,6 +46,7 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
     },
     idempotency: { ttlMs: 86_400_000, required: false, staleAfterMs: 125_000 },
     polling: { coalesce: true, terminalCacheMs: 1000, waitIntervalMs: 5000, waitMaxMs: 600_000 },
+    unauthenticatedPerMinute: 120,
     rateLimits: { keyPrefix: 'codeocean-proxy:rate:', runsPerMinute: 30, callsPerMinute: 1200 },
     metrics: { host: '127.0.0.1' },
     shutdownTimeoutMs: 25_000,

@@ -1,6 +1,7 @@
 // Sheds load before the process falls over (@fastify/under-pressure): past the configured
 // event-loop delay or utilization, heap or RSS, new requests get 503 PROXY_OVERLOADED with
-// Retry-After, are audited, and nothing is forwarded. Liveness and metrics still answer, so an
+// Retry-After, are audited, and nothing is forwarded (a saturated loop that is not late sheds only
+// requests without a credential). Liveness and metrics still answer, so an
 // overloaded instance is not taken for a dead one; readiness turns red with the rest. It runs
 // before identity: a refusal under load costs no JWT check or key lookup (its audit record has
 // no actor), so a flood cannot make shedding itself expensive.
@@ -20,6 +21,8 @@ export interface OverloadOptions {
   retryAfterSeconds: number
   /** A refused request is audited here: the audit's own hook comes after identity, and never runs for it. */
   audit: AuditWriters
+  /** Headers that carry a credential, lower case: see below. */
+  credentialHeaders: readonly string[]
 }
 
 /** under-pressure's names for what is over its limit (its health check is not used). */
@@ -41,6 +44,10 @@ async function overload (app: FastifyInstance, options: OverloadOptions): Promis
     retryAfter: options.retryAfterSeconds,
     pressureHandler: async (request, reply, type) => {
       if (request.routeOptions.config.answersUnderPressure === true) return
+      // A loop that is busy but not late (a flood of cheap requests, each refused at once) is no
+      // reason to turn away callers who present a credential: only those who present none are
+      // shed for utilization alone. Delay and memory shed everyone.
+      if (type === 'eventLoopUtilization' && options.credentialHeaders.some((name) => request.headers[name] !== undefined)) return
       startAudit(request, reply, options.audit)
       throw retryAfter(new ProxyOverloaded(String(PRESSURES[type])), options.retryAfterSeconds)
     }

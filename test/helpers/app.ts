@@ -22,9 +22,10 @@ export const ADMIN_POLICY_FILE = fileURLToPath(new URL('../fixtures/admin-policy
 export const DEFAULT_ACCESS_ENV: Readonly<Record<string, string>> = { TRUSTED_PROXIES: '127.0.0.1/32', POLICY_FILE: ADMIN_POLICY_FILE }
 /**
  * Load shedding off: a test process busy compiling and asserting would otherwise be "overloaded"
- * (test/plugins/overload.test.ts turns it on).
+ * (test/plugins/overload.test.ts turns it on); and no budget for requests without a credential, which
+ * tests make many of (test/plugins/unauthenticated-limits.test.ts turns it on).
  */
-export const NO_LOAD_SHEDDING_ENV: Readonly<Record<string, string>> = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0' }
+export const NO_LOAD_SHEDDING_ENV: Readonly<Record<string, string>> = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0', UNAUTHENTICATED_PER_MINUTE: '0' }
 /** What a test's proxy runs with unless it says otherwise. */
 export const DEFAULT_TEST_ENV: Readonly<Record<string, string>> = { ...DEFAULT_ACCESS_ENV, ...NO_LOAD_SHEDDING_ENV }
 
