@@ -2,6 +2,7 @@
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Identity } from '../identity/identity.js'
+import { identityOf } from '../identity/caller.js'
 import { canonicalId } from '../policy/targets.js'
 import { sensitiveValuesOf, type Hmac } from './sensitive.js'
 
@@ -160,7 +161,7 @@ export function receivedRecord (request: FastifyRequest, route: RouteIdentity): 
     ...route,
     resource: resourceIdsOf(request),
     sourceIp: request.ip,
-    actor: request.identity
+    actor: identityOf(request.caller)
   }
 }
 
@@ -177,7 +178,7 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     resource: resourceIdsOf(request),
     sensitive: audit.validated ? sensitiveValuesOf(request, hmac) : {},
     sourceIp: request.ip,
-    actor: request.identity,
+    actor: identityOf(request.caller),
     status: answered || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST,
     clientAborted: !answered,
     upstreamStatus: audit.upstreamStatus ?? null,

@@ -10,7 +10,7 @@ import {
 } from '../errors.js'
 import { claimFor, idempotencyKeyOf, requestHash, settlementFor, verdictFor } from '../idempotency/idempotency.js'
 import { openAnswer, sealAnswer } from '../idempotency/sealed-answers.js'
-import type { Identity } from '../identity/identity.js'
+import { provenIdentity } from '../identity/caller.js'
 import type { IdempotencyRow, Store } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
@@ -119,7 +119,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
       if (options.required) throw new IdempotencyKeyRequired()
       return
     }
-    const { subject } = request.identity as Identity
+    const { subject } = provenIdentity(request.caller)
     const hash = requestHash(request.body)
     const now = new Date()
     const claim = claimFor(subject, key, hash, now, options.ttlMs)

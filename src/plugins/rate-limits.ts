@@ -8,6 +8,7 @@ import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
 import { budgetOf } from '../contract/route-contract.js'
 import { RateLimited, retryAfter } from '../errors.js'
+import { identityOf } from '../identity/caller.js'
 
 export interface RateLimitOptions {
   redisUrl?: string
@@ -21,7 +22,7 @@ const READY_WAIT_MS = 1_000
 
 function subjectOf (request: FastifyRequest): string {
   // Only routes with a budget are limited, and those have refused any caller without identity.
-  return `subject:${String(request.identity?.subject)}`
+  return `subject:${String(identityOf(request.caller)?.subject)}`
 }
 
 async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Promise<void> {
