@@ -1,8 +1,8 @@
 // What the audit trail says about one request. Collected while the request runs (upstream
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Identity } from '../identity/identity.js'
 import { identityOf } from '../identity/caller.js'
+import type { Identity } from '../identity/identity.js'
 import { canonicalId } from '../policy/targets.js'
 import { sensitiveValuesOf, type Hmac } from './sensitive.js'
 
