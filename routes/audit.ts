@@ -41,7 +41,6 @@ const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, o
       summary: 'Search the audit trail',
       description: 'Audit records, oldest first, filtered and paged. Needs the audit admin key as a Bearer token, or a caller the policy grants audit:read.',
       tags: ['Audit'],
-      security: [{ auditAdminKey: [] }, { serviceKeyBasic: [] }, { serviceKeyBearer: [] }, { gatewayAssertion: [] }],
       querystring: AuditEventsQuery,
       response: {
         200: ref(AuditEventPage),

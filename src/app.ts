@@ -109,7 +109,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
     serviceKeys: new ServiceKeys(store, options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }),
-    allowAnonymous: config.identity.allowAnonymous
+    allowAnonymous: config.identity.allowAnonymous,
+    ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey })
   })
   // Keys fetched now spare the first caller the wait; a gateway still down is reported, not fatal.
   if (gateway !== undefined && !await gateway.warm()) {
@@ -208,7 +209,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   })
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
-  await app.register(authorizationPlugin, { policy, store, ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey }) })
+  await app.register(authorizationPlugin, { policy, store, auditAdminKey: config.audit.adminKey !== undefined })
   await app.register(idempotencyPlugin, {
     store,
     answerKey: answerKeyFrom(auditKey),

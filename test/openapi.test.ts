@@ -1,6 +1,7 @@
 // The OpenAPI document: committed, current, served, and complete enough to generate clients from.
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
+import { securityFor, securitySchemesOf } from '../src/identity/sources.js'
 import { OPENAPI_PATH, OPENAPI_TYPES_PATH, renderOpenApiDocument, renderOpenApiTypes } from '../src/openapi-document.js'
 import { buildTestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
@@ -55,4 +56,14 @@ t.test('the service serves the document at /openapi.json and Swagger UI at /docs
   t.match(docs.body, /swagger/i)
   t.equal(proxy.log.auditLines().length, 0, 'reading the documentation is not an API call: not audited (see test/plugins/operational-requests.test.ts)')
   t.equal(simulator.requests.length, 0)
+})
+
+t.test('the security schemes and each operation\'s requirement come from the identity sources\' list', async (t) => {
+  const document = JSON.parse(await readFile(OPENAPI_PATH, 'utf8')) as Document & { security: unknown, components: { securitySchemes: unknown } }
+  t.same(document.components.securitySchemes, securitySchemesOf({}))
+  t.same(document.security, securityFor(undefined), 'every operation, unless it says otherwise')
+  t.same((document.paths['/audit/events']?.get as { security?: unknown } | undefined)?.security, securityFor('audit:read'), 'the audit trail adds the admin key')
+  const others = Object.values(document.paths).flatMap((methods) => Object.values(methods) as Array<Operation & { security?: unknown[] }>)
+    .filter((operation) => operation.operationId !== 'listAuditEvents' && operation.security?.length !== 0)
+  t.same(others.filter((operation) => operation.security !== undefined).map((operation) => operation.operationId), [], 'no other operation lists its own')
 })

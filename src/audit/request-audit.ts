@@ -1,6 +1,7 @@
 // What the audit trail says about one request. Collected while the request runs (upstream
 // status, failure class) and written once it completes; later stages plug in here.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { identityOf } from '../identity/caller.js'
 import type { Identity } from '../identity/identity.js'
 import { canonicalId } from '../policy/targets.js'
 import type { UpstreamOutcome } from '../upstream/outcome.js'
@@ -177,7 +178,7 @@ export function receivedRecord (request: FastifyRequest, route: RouteIdentity): 
     ...route,
     resource: resourceIdsOf(request),
     sourceIp: request.ip,
-    actor: request.identity
+    actor: identityOf(request.caller)
   }
 }
 
@@ -194,7 +195,7 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     resource: resourceIdsOf(request),
     sensitive: audit.validated ? sensitiveValuesOf(request, hmac) : {},
     sourceIp: request.ip,
-    actor: request.identity,
+    actor: identityOf(request.caller),
     status: answered || reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST,
     clientAborted: !answered,
     upstreamStatus: audit.upstreamStatus ?? null,

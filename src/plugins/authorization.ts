@@ -1,16 +1,16 @@
 // Refuses callers without a proven identity, then applies the policy before anything is
 // forwarded: runs and lists by capsule or pipeline, per-computation calls by who started the
-// computation, audit queries by the audit admin key or audit:read. A computation the caller may
-// not see is answered as missing, so its id cannot be probed. (Who started a run is recorded, and
+// computation, audit queries by audit:read (granted to the audit admin key). A computation the
+// caller may not see is answered as missing, so its id cannot be probed. (Who started a run is recorded, and
 // a list cut to what the caller may read, by the route handlers: see plugins/route-handlers.ts.)
 // Every route has a contract or is operational (see plugins/route-contracts.ts): none is served
 // unchecked by omission.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { trace } from '@opentelemetry/api'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { mountedDataAssets, type RouteContract } from '../contract/route-contract.js'
 import { AuditKeyRequired, AuditQueriesDisabled, ComputationNotFound, Forbidden, Unauthenticated } from '../errors.js'
+import { provenIdentity } from '../identity/caller.js'
 import type { Identity } from '../identity/identity.js'
 import type { ComputationAction, Decision, MountDecision, Policy, Target, TargetAction } from '../policy/policy.js'
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
@@ -20,11 +20,9 @@ import { inSpan } from '../telemetry/spans.js'
 export interface AuthorizationOptions {
   policy: Policy
   store: OwnershipStore
-  /** The audit admin key, which may read the audit trail (and do nothing else); undefined for none. */
-  adminKey?: string
+  /** Whether an audit admin key is configured: an unproven caller of the audit trail is told to send it, or that queries are off. */
+  auditAdminKey: boolean
 }
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 function decided (request: FastifyRequest, decision: Decision): void {
   request.audit.decision = { outcome: decision.allowed ? 'allow' : 'deny', reason: decision.reason }
@@ -34,18 +32,19 @@ function decided (request: FastifyRequest, decision: Decision): void {
 
 async function authorization (app: FastifyInstance, options: AuthorizationOptions): Promise<void> {
   const { policy, store } = options
-  const adminKey = options.adminKey === undefined ? undefined : digest(options.adminKey)
 
   // After the audit's own onRequest, so a refused caller is still audited.
   app.addHook('onRequest', async (request) => {
     const { contract } = request.routeOptions.config
-    // An audit query may come with the admin key instead of a caller: decided with the query.
-    if (contract === undefined || contract.action === 'audit:read') return
-    if (request.identity !== null) return
-    const failure = request.identityFailure as Error
+    const { caller } = request
+    if (contract === undefined || caller === null || caller.proven) return
+    const { failure } = caller
     // A store or JWKS outage is not a denial: the record's errorCode tells it apart.
-    if (failure instanceof Unauthenticated) request.audit.decision = { outcome: 'deny', reason: `no proven caller: ${failure.message}` }
-    throw failure
+    if (!(failure instanceof Unauthenticated)) throw failure
+    request.audit.decision = { outcome: 'deny', reason: `no proven caller: ${failure.message}` }
+    if (contract.action !== 'audit:read') throw failure
+    // The audit trail's own answer says how it can be read.
+    throw options.auditAdminKey ? new AuditKeyRequired() : new AuditQueriesDisabled()
   })
 
   /**
@@ -76,20 +75,11 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
     return decision
   }
 
-  /** The audit admin key, or a caller granted audit:read; throws 401 or 403 otherwise. */
+  /** A caller granted audit:read (as the audit admin key is); throws 403 otherwise. */
   function onAuditTrail (request: FastifyRequest): void {
-    // An outage while proving the caller (store, JWKS) is answered as such, not as a refusal.
-    if (request.identity === null && request.identityFailure !== null && !(request.identityFailure instanceof Unauthenticated)) throw request.identityFailure
-    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
-    const byKey = adminKey !== undefined && presented !== undefined && timingSafeEqual(digest(presented), adminKey)
-    const granted = request.identity === null ? undefined : policy.mayReadAudit(request.identity)
-    request.audit.decision = byKey
-      ? { outcome: 'allow', reason: 'audit admin key' }
-      : { outcome: granted?.allowed === true ? 'allow' : 'deny', reason: granted?.reason ?? 'no audit admin key and no proven caller' }
-    if (byKey || granted?.allowed === true) return
-    if (granted !== undefined) throw new Forbidden('audit:read', 'the audit trail')
-    if (adminKey === undefined) throw new AuditQueriesDisabled()
-    throw new AuditKeyRequired()
+    const decision = policy.mayReadAudit(provenIdentity(request.caller))
+    decided(request, decision)
+    if (!decision.allowed) throw new Forbidden('audit:read', 'the audit trail')
   }
 
   app.addHook('preHandler', async (request) => {
@@ -107,7 +97,7 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
       onAuditTrail(request)
       return
     }
-    const caller = request.identity as Identity
+    const caller = provenIdentity(request.caller)
     if (contract.action === 'run') {
       const target = runTargetOf(request.body as object)
       const granted = onTarget(request, caller, contract.action, target)

@@ -11,7 +11,7 @@ import {
 } from '../errors.js'
 import { claimFor, idempotencyKeyOf, requestHash, verdictFor } from '../idempotency/idempotency.js'
 import { fateOf, persistently, pruneExpiredKeys, replayOf, settleKey, type KeyOf } from '../idempotency/settlement.js'
-import type { Identity } from '../identity/identity.js'
+import { provenIdentity } from '../identity/caller.js'
 import type { IdempotencyStore } from '../store/store.js'
 import { runTargetOf } from '../policy/targets.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
@@ -74,7 +74,7 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
         if (options.required) throw new IdempotencyKeyRequired()
         return { kind: 'unkeyed' }
       }
-      const { subject } = request.identity as Identity
+      const { subject } = provenIdentity(request.caller)
       const hash = requestHash(request.body)
       const now = new Date()
       const claim = claimFor(subject, key, hash, now, options.ttlMs)

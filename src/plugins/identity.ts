@@ -5,16 +5,14 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { agentIdFor } from '../identity/agent-id.js'
 import type { Authenticator } from '../identity/authenticate.js'
-import type { Identity } from '../identity/identity.js'
+import type { Caller } from '../identity/caller.js'
 // The route contract says whether a route needs a caller.
 import '../contract/route-contract.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The proven caller; null when none could be proven (see identityFailure). */
-    identity: Identity | null
-    /** Why no caller could be proven: the error to answer with where a caller is required. */
-    identityFailure: Error | null
+    /** The proven caller or why none could be proven; null on routes that identify no one (no contract). */
+    caller: Caller | null
     /** The Agent-Id Code Ocean is sent for this caller; empty for none. */
     agentId: string
   }
@@ -27,24 +25,21 @@ export interface IdentityPluginOptions {
 
 async function identity (app: FastifyInstance, options: IdentityPluginOptions): Promise<void> {
   const { authenticator, agentIdTemplate } = options
-  app.decorateRequest('identity', null)
-  app.decorateRequest('identityFailure', null)
+  app.decorateRequest('caller', null)
   app.decorateRequest('agentId', '')
   app.addHook('onRequest', async (request) => {
     // Only a route with a contract needs a caller: operational routes and unknown URLs cost no
     // JWT check or key lookup (an unknown URL is still audited, without an actor).
-    if (request.routeOptions.config.contract === undefined) return
-    try {
-      request.identity = await authenticator.identify({
-        headers: request.headers,
-        peer: request.socket.remoteAddress,
-        // Undefined under app.inject, whose requests are not IncomingMessages.
-        ...(request.raw.headersDistinct === undefined ? {} : { headersDistinct: request.raw.headersDistinct })
-      })
-      request.agentId = agentIdFor(agentIdTemplate, request.identity)
-    } catch (error) {
-      request.identityFailure = error as Error
-    }
+    const { contract } = request.routeOptions.config
+    if (contract === undefined) return
+    const caller = await authenticator.callerOf({
+      headers: request.headers,
+      peer: request.socket.remoteAddress,
+      // Undefined under app.inject, whose requests are not IncomingMessages.
+      ...(request.raw.headersDistinct === undefined ? {} : { headersDistinct: request.raw.headersDistinct })
+    }, contract.action)
+    request.caller = caller
+    if (caller.proven) request.agentId = agentIdFor(agentIdTemplate, caller.identity)
   })
 }
 

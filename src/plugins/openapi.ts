@@ -1,11 +1,13 @@
 // The OpenAPI document, generated from the routes' own schemas, served at /openapi.json with
-// Swagger UI at /docs. Components are named by their `$id` (Computation, RunParams, …). Both are
-// operational, like health and metrics: reading the documentation is not an API call, so it is
-// neither identified nor audited.
+// Swagger UI at /docs. Components are named by their `$id` (Computation, RunParams, …); security
+// schemes and requirements come from the identity sources' list. Both are operational, like
+// health and metrics: reading the documentation is not an API call, so it is neither identified
+// nor audited.
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { securityFor, securitySchemesOf } from '../identity/sources.js'
 
 export interface OpenApiOptions {
   version: string
@@ -13,8 +15,8 @@ export interface OpenApiOptions {
   gatewayHeader?: string
 }
 
-/** Every mirrored operation accepts any of these; the gateway's is set by the gateway, not by clients. */
-export const CALLER_SECURITY = [{ serviceKeyBasic: [] }, { serviceKeyBearer: [] }, { gatewayAssertion: [] }]
+/** Every operation accepts any of these, unless it says otherwise; the gateway's is set by the gateway, not by clients. */
+export const CALLER_SECURITY = securityFor(undefined)
 
 export const OPENAPI_TAGS = [
   { name: 'Computations', description: 'Run capsules and pipelines, follow them, fetch their results, rename, stop and delete them.' },
@@ -26,6 +28,8 @@ export const OPENAPI_TAGS = [
 ]
 
 async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<void> {
+  // Before swagger's own onRoute hook: it reads each route's schema as it is declared.
+  app.addHook('onRoute', declareSecurity)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -42,22 +46,7 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
       // Callers prove who they are; the proxy adds Code Ocean's own credential.
       security: CALLER_SECURITY,
       components: {
-        securitySchemes: {
-          serviceKeyBasic: {
-            type: 'http',
-            scheme: 'basic',
-            description: 'A service key of this proxy (npm run keys -- create) as the username, password empty: exactly where the Code Ocean SDK puts its token.'
-          },
-          serviceKeyBearer: { type: 'http', scheme: 'bearer', description: 'A service key of this proxy as a Bearer token.' },
-          gatewayAssertion: {
-            type: 'apiKey',
-            in: 'header',
-            name: gatewayHeaderName(options.gatewayHeader),
-            description: 'The signed identity assertion (a JWT) the SSO gateway in front of the proxy adds (GATEWAY_JWT_HEADER). ' +
-              'Set by the gateway, never by clients.'
-          },
-          auditAdminKey: { type: 'http', scheme: 'bearer', description: 'AUDIT_ADMIN_KEY, for the audit trail.' }
-        }
+        securitySchemes: securitySchemesOf(options.gatewayHeader === undefined ? {} : { gatewayHeader: options.gatewayHeader })
       },
       tags: OPENAPI_TAGS
     },
@@ -75,14 +64,17 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
   app.get('/openapi.json', { config: { operational: true }, schema: { hide: true } }, async () => app.swagger())
 }
 
-function markOperational (route: RouteOptions): void {
-  route.config = { ...route.config, operational: true }
+/** A route whose action accepts more proofs than every route does (the audit admin key) lists them. */
+function declareSecurity (route: RouteOptions): void {
+  const action = route.config?.contract?.action
+  const security = securityFor(action)
+  // An action's sources include every route's: as many means the same ones.
+  if (route.schema === undefined || security.length === CALLER_SECURITY.length) return
+  route.schema = { ...route.schema, security }
 }
 
-/** The configured header, as the gateway spells it; a placeholder name when none is configured. */
-function gatewayHeaderName (header: string | undefined): string {
-  if (header === undefined || header === 'authorization') return 'X-Gateway-Assertion'
-  return header.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-')
+function markOperational (route: RouteOptions): void {
+  route.config = { ...route.config, operational: true }
 }
 
 export default fp(openapi, { name: 'openapi', fastify: '5.x' })

@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
 import { budgetOf } from '../contract/route-contract.js'
 import { RateLimited, retryAfter } from '../errors.js'
+import { identityOf } from '../identity/caller.js'
 import { ThrottledWarning } from '../throttled-warning.js'
 
 export interface RateLimitOptions {
@@ -27,7 +28,7 @@ type LimitHook = ReturnType<FastifyInstance['rateLimit']>
 
 function subjectOf (request: FastifyRequest): string {
   // Only routes with a budget are limited, and those have refused any caller without identity.
-  return `subject:${String(request.identity?.subject)}`
+  return `subject:${String(identityOf(request.caller)?.subject)}`
 }
 
 async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Promise<void> {

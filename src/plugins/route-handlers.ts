@@ -4,6 +4,7 @@
 // its answer cut to what the caller may read; anything else is forwarded as it is.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { provenIdentity } from '../identity/caller.js'
 import type { Identity } from '../identity/identity.js'
 import { ownerRowFor, readableOnly, startedRunOf } from '../policy/ownership.js'
 import type { Policy } from '../policy/policy.js'
@@ -51,7 +52,7 @@ async function routeHandlers (app: FastifyInstance, options: RouteHandlersOption
   async function run (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const claim = await app.runKeys.claim(request, reply)
     if (claim.kind === 'replayed') return claim.reply
-    const owner = recordOwner(request, request.identity as Identity)
+    const owner = recordOwner(request, provenIdentity(request.caller))
     if (claim.kind === 'unkeyed') return await app.forward(request, reply, owner)
     let captured: BufferedAnswer | undefined
     try {
@@ -65,7 +66,7 @@ async function routeHandlers (app: FastifyInstance, options: RouteHandlersOption
   }
 
   async function list (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const caller = request.identity as Identity
+    const caller = provenIdentity(request.caller)
     const target = listTargetOf(request.params as object)
     if (policy.readsAllOf(caller, target)) return await app.forward(request, reply)
     return await app.forward(request, reply, async (answer) => await readableOnly(answer, caller, target, policy, async (ids) => await store.ownersOf(ids)))

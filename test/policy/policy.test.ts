@@ -383,3 +383,17 @@ t.test('readsAllOf needs read with scope any covering the target', async (t) => 
   t.equal(policy.readsAllOf(alice, capsule('d')), false, 'scope group is not enough')
   t.equal(policy.readsAllOf(alice, pipeline('p')), false, 'run and list with scope any are not enough')
 })
+
+t.test('the audit admin key may read the audit trail and nothing else, whatever the rules grant every subject', async (t) => {
+  const admin: Identity = { subject: 'audit admin key', email: null, groups: [], method: 'admin-key', keyId: null }
+  const everything = new Policy({ rules: [{ subjects: ['*', 'audit admin key'], actions: ['admin'] }] })
+  t.same(everything.mayReadAudit(admin), { allowed: true, reason: 'audit admin key' })
+  const capsule: Target = { kind: 'capsule', id: TEAM_A_CAPSULE }
+  for (const action of ['run', 'list'] as const) t.equal(everything.onTarget(admin, action, capsule).allowed, false, action)
+  for (const action of ['read', 'rename', 'delete', 'attach'] as const) {
+    t.match(everything.onComputation(admin, action, owner('audit admin key', [], capsule)), { allowed: false, visible: false }, action)
+    t.equal(everything.onAnyComputation(admin, action), undefined, `${action}, on any computation`)
+  }
+  t.equal(everything.readsAllOf(admin, capsule), false)
+  t.equal(new Policy({ rules: [] }).mayReadAudit(admin).allowed, true, 'even with no rule at all')
+})

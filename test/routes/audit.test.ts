@@ -148,3 +148,20 @@ t.test('ids are kept in lower case, so a call made with an upper-case id is foun
   const resumed = await page(proxy, `resume_run_id=${id.toUpperCase()}&stage=completed`)
   t.match(resumed.events, [{ action: 'runCapsule', resource: { resume_run_id: id, capsule_id: simulator.capsules.analysis } }], 'the run that resumes it, whatever case either was asked in')
 })
+
+t.test('the audit admin key is audited as its own caller, and reaches no Code Ocean route', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY })
+  const search = await proxy.inject({ method: 'GET', url: '/audit/events', headers: asAdmin }, null)
+  t.equal(search.statusCode, 200)
+  t.match(proxy.log.audits().at(-1), { action: 'listAuditEvents', actor: { subject: 'audit admin key', method: 'admin-key' }, decision: { outcome: 'allow', reason: 'audit admin key' } })
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed' })
+  const before = simulator.requests.length
+  for (const url of [`/api/v1/computations/${id}`, `/api/v1/capsules/${simulator.capsules.analysis}/computations`]) {
+    const refused = await proxy.inject({ method: 'GET', url, headers: asAdmin }, null)
+    t.equal(refused.statusCode, 401, url)
+    t.equal(refused.json().code, 'PROXY_UNAUTHENTICATED', 'read as a service key, which it is not')
+  }
+  t.equal(simulator.requests.length, before, 'nothing was forwarded')
+  t.match(proxy.log.audits().at(-1), { actor: null, decision: { outcome: 'deny' } })
+})
