@@ -26,7 +26,9 @@ t.test('SIGTERM during a burst of slow calls: all complete and are audited, new 
   const path = await auditFile(t)
   const server = startServer({
     CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, AUDIT_HMAC_KEY: TEST_HMAC_KEY, AUDIT_DB_PATH: path,
-    PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', POLL_COALESCE: 'false', ...DEFAULT_TEST_ENV
+    PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', POLL_COALESCE: 'false', ...DEFAULT_TEST_ENV,
+    // One caller makes the whole burst: its share of the calls to Code Ocean must hold it.
+    UPSTREAM_MAX_PER_CALLER: String(BURST)
   })
   const address = await listeningAddress(server)
   const metricsUrl = await logged(server, /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/)
