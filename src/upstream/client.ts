@@ -1,6 +1,8 @@
 // The one connection pool to Code Ocean and the call that forwards a validated request on it,
-// behind a global limit (calls at once and per second, a bounded queue) and a circuit breaker
-// that stops calling a Code Ocean that keeps failing, so the proxy never piles load onto it.
+// behind a global limit (calls at once and per second, a bounded queue, each caller's share of
+// them) and a circuit breaker that stops calling a Code Ocean that keeps failing, so the proxy
+// never piles load onto it. The client retries the reads it is told it may, reads answers whole
+// where asked, and says what became of each call as an UpstreamOutcome (see outcome.ts).
 import { rootCertificates } from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
