@@ -110,5 +110,5 @@ t.test('every other response header stays behind, and so does one without a valu
     'www-authenticate': 'Basic',
     'content-type': undefined
   }
-  t.same(callerResponseHeaders(upstream), {})
+  t.same(Object.keys(callerResponseHeaders(upstream)), [])
 })
