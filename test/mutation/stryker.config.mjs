@@ -26,7 +26,7 @@ const groups = {
   },
   audit: {
     mutate: ['src/audit/**/*.ts'],
-    testFiles: ['test/audit/audit-id.test.ts', 'test/audit/hmac-key.test.ts', 'test/audit/sensitive.test.ts', 'test/audit/retention.test.ts', 'test/audit/tamper.test.ts', 'test/audit/trail.test.ts']
+    testFiles: ['test/audit/chain.test.ts', 'test/audit/audit-id.test.ts', 'test/audit/hmac-key.test.ts', 'test/audit/sensitive.test.ts', 'test/audit/retention.test.ts', 'test/audit/tamper.test.ts', 'test/audit/trail.test.ts']
   },
   // The drift check of openapi.json catches most changes to a declaration; the route files catch
   // the contracts and the audit query. /livez, /readyz and /metrics are tested elsewhere
