@@ -1,6 +1,7 @@
 // Which request values become HMACs is the route contract's to say; a value the contract names
 // but the request lacks (or sends as something else than a string) adds nothing, and a value it
 // does not name is never hashed, whatever the request carries.
+import { createHmac } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import t from 'tap'
 import { hmacWith, sensitiveValuesOf } from '../../src/audit/sensitive.js'
@@ -32,4 +33,14 @@ t.test('a value the contract does not name is never hashed, nor kept', async (t)
   t.same(sensitiveValuesOf(requestWith([], { name: 'n', path: 'p' }, { path: 'f', parameters: ['a'] }), hmac), {})
   const noContract = { routeOptions: { config: {} }, query: { name: 'n' }, body: undefined } as unknown as FastifyRequest
   t.same(sensitiveValuesOf(noContract, hmac), {}, 'nor on a route without a contract')
+})
+
+t.test('the HMAC is SHA-256 under the key, in hex', async (t) => {
+  t.equal(hmac('value'), createHmac('sha256', Buffer.from('k'.repeat(32))).update('value').digest('hex'))
+})
+
+t.test('a pipeline run\'s per-process parameters are hashed under each process\'s name', async (t) => {
+  const body = { processes: [{ name: 'align', parameters: ['a'], named_parameters: [{ param_name: 'x', value: 'b' }] }, { name: 'plot' }] }
+  t.same(sensitiveValuesOf(requestWith(['body.parameters'], {}, body), hmac),
+    { processes: { align: { parameters: [hmac('a')], named_parameters: { x: hmac('b') } }, plot: {} } })
 })
