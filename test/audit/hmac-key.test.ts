@@ -46,3 +46,16 @@ t.test('a key that cannot be made beside the database stops start-up with one li
   const database = join(directory, 'a-file', 'audit.sqlite')
   t.throws(() => loadHmacKey({ queueLimit: 1 }, sqlite(database)), new ConfigError([`the audit key ${database}.hmac-key cannot be made (EEXIST): check AUDIT_DB_PATH, or set AUDIT_HMAC_KEY_FILE`]))
 })
+
+t.test('a key of exactly 16 bytes is enough, and an unreadable key file is named with its errno', async (t) => {
+  t.same(loadHmacKey({ queueLimit: 1, hmacKey: 'k'.repeat(16) }, postgres), Buffer.from('k'.repeat(16)))
+  t.throws(() => loadHmacKey({ queueLimit: 1, hmacKeyFile: '/nonexistent/key' }, postgres),
+    new ConfigError(['the file named by AUDIT_HMAC_KEY_FILE cannot be read (ENOENT): check the path']))
+})
+
+t.test('a generated key\'s directory is made however deep it is', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-hmac-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const database = join(directory, 'one', 'two', 'audit.sqlite')
+  t.equal(loadHmacKey({ queueLimit: 1 }, sqlite(database)).length, 64)
+})

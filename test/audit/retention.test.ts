@@ -59,3 +59,31 @@ t.test('AUDIT_RETENTION_DAYS prunes the app\'s store from start-up', async (t) =
   for (let wait = 0; wait < 200 && (await store.chainInstances()).includes('aged'); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
   t.same(await store.chainInstances(), ['old'], 'the year-old record is gone, the fresh one kept')
 })
+
+t.test('a prune says how many records went and from before when, and one that removes nothing says nothing', async (t) => {
+  const store = openSqliteDatabase(':memory:')
+  t.teardown(() => store.close())
+  const sink = createLogSink()
+  let clock = Date.now() - 3 * DAY_MS
+  const trail = new AuditTrail({ store, log: sink.logger, chainKey: TEST_CHAIN_KEY, instanceId: 'i', now: () => { const at = clock; clock += 3_600_000; return at } })
+  for (let n = 0; n < 2; n++) trail.append('received', `a${n}`, { n })
+  await trail.close()
+  const now = Date.now()
+  const retention = startRetention({ store, log: sink.logger, days: 1, intervalMs: 3_600_000, now: () => now })
+  t.teardown(() => retention.stop())
+  t.equal(await retention.pruneNow(), 2, 'the prune begun at start-up')
+  t.equal(await retention.pruneNow(), 0, 'a later prune runs again, and finds nothing')
+  const lines = sink.lines().filter((line) => String(line.msg).includes('retention'))
+  t.match(lines, [{ level: 30, msg: 'audit records past retention deleted', pruned: 2, before: new Date(now - DAY_MS).toISOString() }])
+  t.equal(lines.length, 1)
+})
+
+t.test('a failed prune is logged with its error', async (t) => {
+  const store = openSqliteDatabase(':memory:')
+  await store.close()
+  const sink = createLogSink()
+  const retention = startRetention({ store, log: sink.logger, days: 1, intervalMs: 3_600_000 })
+  t.teardown(() => retention.stop())
+  for (let wait = 0; wait < 100 && !sink.text().includes('could not prune'); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.match(sink.lines().find((line) => line.level === 50), { err: { message: String } })
+})

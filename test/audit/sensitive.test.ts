@@ -1,6 +1,7 @@
 // Which request values become HMACs is the route contract's to say; a value the contract names
 // but the request lacks (or sends as something else than a string) adds nothing, and a value it
 // does not name is never hashed, whatever the request carries.
+import { createHmac } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import t from 'tap'
 import { hmacWith, MAX_HASHED_VALUES, parameterListText, sensitiveValuesOf } from '../../src/audit/sensitive.js'
@@ -56,4 +57,14 @@ t.test(`past ${MAX_HASHED_VALUES} of them, one HMAC over the whole list and its 
   }, 'the list as sent, with null for what is absent')
   t.match(parameterListText(body), /^\{"named_parameters":\[\{"param_name":"n","value":"x"\}\],"parameters":\["v0",/, 'as canonical JSON')
   t.equal(parameterListText({}), '{"named_parameters":null,"parameters":null,"processes":null}')
+})
+
+t.test('the HMAC is SHA-256 under the key, in hex', async (t) => {
+  t.equal(hmac('value'), createHmac('sha256', Buffer.from('k'.repeat(32))).update('value').digest('hex'))
+})
+
+t.test('a pipeline run\'s per-process parameters are hashed under each process\'s name', async (t) => {
+  const body = { processes: [{ name: 'align', parameters: ['a'], named_parameters: [{ param_name: 'x', value: 'b' }] }, { name: 'plot' }] }
+  t.same(sensitiveValuesOf(requestWith(['body.parameters'], {}, body), hmac),
+    { processes: { align: { parameters: [hmac('a')], named_parameters: { x: hmac('b') } }, plot: {} } })
 })

@@ -2,9 +2,11 @@
 // callers the policy grants audit:read.
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { AuditTrail } from '../../src/audit/trail.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { TEST_TOKEN } from '../helpers/secrets.js'
+import { createLogSink } from '../helpers/log-sink.js'
+import { TEST_CHAIN_KEY, TEST_TOKEN } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { forEachStore } from '../helpers/stores.js'
 
@@ -164,4 +166,35 @@ t.test('the audit admin key is audited as its own caller, and reaches no Code Oc
   }
   t.equal(simulator.requests.length, before, 'nothing was forwarded')
   t.match(proxy.log.audits().at(-1), { actor: null, decision: { outcome: 'deny' } })
+})
+
+t.test('a page holds at most limit records, a short page ends the walk, since bounds it below, and a cursor must be one the proxy made', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteDatabase(':memory:')
+  t.teardown(() => store.close())
+  // Five records an hour apart in 2020; the queries' own records, made now, fall outside `until`.
+  let clock = Date.parse('2020-01-01T00:00:00.000Z')
+  const trail = new AuditTrail({ store, log: createLogSink().logger, chainKey: TEST_CHAIN_KEY, instanceId: 'seeded', now: () => { const at = clock; clock += 3_600_000; return at } })
+  for (let n = 0; n < 5; n++) trail.append('received', `seeded-${n}`, { n })
+  await trail.close()
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_ADMIN_KEY: ADMIN_KEY }, { store })
+  const within = 'until=2021-01-01T00:00:00Z'
+  const numbers = (events: Page['events']): unknown[] => events.map((event) => event.n)
+
+  t.same(numbers((await page(proxy, `limit=2&${within}`)).events), [0, 1])
+  const first = await page(proxy, `limit=3&${within}`)
+  t.same(numbers(first.events), [0, 1, 2])
+  t.type(first.next_cursor, 'string', 'a full page has a next one')
+  const second = await page(proxy, `limit=3&${within}&cursor=${first.next_cursor ?? ''}`)
+  t.same(numbers(second.events), [3, 4], 'the next page starts after the last record of the first')
+  t.equal(second.next_cursor, null, 'a short page is the last')
+  t.same(numbers((await page(proxy, `since=2020-01-01T02:30:00Z&${within}`)).events), [3, 4])
+
+  const forged = [['2020-01-01T00:00:00.000Z', 'seeded', 1.5], [1, 'seeded', 1], ['2020-01-01T00:00:00.000Z', 2, 1]]
+  for (const cursor of forged) {
+    const encoded = Buffer.from(JSON.stringify(cursor)).toString('base64url')
+    const response = await proxy.inject({ method: 'GET', url: `/audit/events?${within}&cursor=${encoded}`, headers: asAdmin })
+    t.equal(response.statusCode, 400, JSON.stringify(cursor))
+    t.equal(response.json().code, 'PROXY_INVALID_REQUEST', JSON.stringify(cursor))
+  }
 })

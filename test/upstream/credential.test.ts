@@ -103,3 +103,36 @@ t.test('closing stops watching the file', async (t) => {
   t.ok(await until(() => open.authorization(), basicAuthorization('cop_after')), 'a credential still watching sees the change')
   t.equal(credential.authorization(), basicAuthorization('cop_before'), 'the closed one does not')
 })
+
+t.test('a refused token is refused with the reason, never with the token', async (t) => {
+  const reasons = {
+    'cop:colon': 'CODEOCEAN_TOKEN contains whitespace or a colon, which cannot be sent as a Basic username',
+    'cop space': 'CODEOCEAN_TOKEN contains whitespace or a colon, which cannot be sent as a Basic username',
+    cop_é: 'CODEOCEAN_TOKEN contains characters outside printable ASCII',
+    '': 'CODEOCEAN_TOKEN is empty'
+  }
+  for (const [token, reason] of Object.entries(reasons)) {
+    const error = t.throws(() => loadCredential({ kind: 'value', token }, createLogSink().logger)) as ConfigError
+    t.same(error.problems, [reason], JSON.stringify(token))
+  }
+})
+
+/** Waits (bounded: the check runs every 20 ms) for a log line whose message includes `text`. */
+async function logLine (sink: ReturnType<typeof createLogSink>, text: string): Promise<Record<string, unknown> | undefined> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const line = sink.lines().find((candidate) => String(candidate.msg).includes(text))
+    if (line !== undefined) return line
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return undefined
+}
+
+t.test('every log line about the token file names the file, and a read failure its errno', async (t) => {
+  const { path, sink } = await watchedTokenFile(t, 'cop_first', 20)
+  await writeFile(path, 'cop_second')
+  t.match(await logLine(sink, 'changed'), { level: 30, tokenFile: path, msg: 'the Code Ocean token file changed; using the new token' })
+  await writeFile(path, '\n')
+  t.match(await logLine(sink, 'is empty'), { level: 40, tokenFile: path, msg: 'the Code Ocean token file is empty; keeping the previous token' })
+  await rm(path)
+  t.match(await logLine(sink, 'cannot be read'), { level: 40, tokenFile: path, errno: 'ENOENT' })
+})
