@@ -4,35 +4,21 @@
 import t, { type Test } from 'tap'
 import { Unauthenticated } from '../../src/errors.js'
 import { ANONYMOUS, Authenticator, type AuthenticatorOptions, type CallerRequest } from '../../src/identity/authenticate.js'
-import type { GatewayJwtVerifier } from '../../src/identity/gateway-jwt.js'
 import type { Identity } from '../../src/identity/identity.js'
 import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
 import { TrustedHeaders } from '../../src/identity/trusted-headers.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
+import { fakeGateway, type FakeGateway } from '../helpers/fake-gateway.js'
 
 const GATEWAY_PEER = '10.0.0.7'
 const OTHER_PEER = '203.0.113.50'
 const ASSERTION = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.signature'
 const JWT_CALLER: Identity = { subject: 'alice', email: 'alice@example.org', groups: ['staff'], method: 'jwt', keyId: null }
 
-/** Stands in for the real verifier (tested in gateway-jwt.test.ts): accepts ASSERTION, refuses anything else. */
-function fakeGateway (): GatewayJwtVerifier & { seen: string[] } {
-  const seen: string[] = []
-  return {
-    seen,
-    async verify (token) {
-      seen.push(token)
-      if (token !== ASSERTION) throw new Unauthenticated('The gateway assertion was not signed by a trusted key')
-      return JWT_CALLER
-    },
-    ready: () => true,
-    warm: async () => true
-  }
-}
 
 interface Setup {
   authenticator: Authenticator
-  gateway: ReturnType<typeof fakeGateway>
+  gateway: FakeGateway
   /** A valid service key for subject ci-nightly. */
   key: string
   keyId: string
@@ -43,7 +29,7 @@ async function setup (t: Test, options: { gatewayHeader?: string, allowAnonymous
   const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const { key, row } = await createServiceKey(store, { subject: 'ci-nightly', groups: ['team-b'] })
-  const gateway = fakeGateway()
+  const gateway = fakeGateway(ASSERTION, JWT_CALLER)
   const authenticatorOptions: AuthenticatorOptions = {
     trusted: new TrustedHeaders({ proxies: [GATEWAY_PEER], userHeader: 'X-Forwarded-User', emailHeader: 'X-Forwarded-Email', groupsHeader: 'X-Forwarded-Groups' }),
     serviceKeys: new ServiceKeys(store),

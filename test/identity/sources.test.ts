@@ -5,13 +5,13 @@ import t, { type Test } from 'tap'
 import { Unauthenticated } from '../../src/errors.js'
 import { Authenticator, type CallerRequest } from '../../src/identity/authenticate.js'
 import { identityOf, provenIdentity, type Caller } from '../../src/identity/caller.js'
-import type { GatewayJwtVerifier } from '../../src/identity/gateway-jwt.js'
 import type { Identity } from '../../src/identity/identity.js'
 import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
 import { AUDIT_ADMIN } from '../../src/identity/sources/admin-key.js'
 import { IDENTITY_SOURCES, securityFor, securitySchemesOf, sourcesFor } from '../../src/identity/sources.js'
 import { TrustedHeaders } from '../../src/identity/trusted-headers.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
+import { fakeGateway, type FakeGateway } from '../helpers/fake-gateway.js'
 
 const GATEWAY_PEER = '10.0.0.7'
 const ADMIN_KEY = 'audit-admin-key-0123456789'
@@ -20,26 +20,12 @@ const JWT_CALLER: Identity = { subject: 'alice', email: null, groups: [], method
 const trustedAlice = { 'x-forwarded-user': 'alice-from-headers' }
 const asAdmin = { authorization: `Bearer ${ADMIN_KEY}` }
 
-/** Accepts ASSERTION only, and remembers every token it was shown. */
-function fakeGateway (): GatewayJwtVerifier & { seen: string[] } {
-  const seen: string[] = []
-  return {
-    seen,
-    async verify (token) {
-      seen.push(token)
-      if (token !== ASSERTION) throw new Unauthenticated('The gateway assertion was not signed by a trusted key')
-      return JWT_CALLER
-    },
-    ready: () => true,
-    warm: async () => true
-  }
-}
 
-async function setup (t: Test, options: { gatewayHeader?: string, adminKey?: string } = {}): Promise<{ authenticator: Authenticator, gateway: ReturnType<typeof fakeGateway>, key: string }> {
+async function setup (t: Test, options: { gatewayHeader?: string, adminKey?: string } = {}): Promise<{ authenticator: Authenticator, gateway: FakeGateway, key: string }> {
   const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
   const { key } = await createServiceKey(store, { subject: 'ci-nightly', groups: [] })
-  const gateway = fakeGateway()
+  const gateway = fakeGateway(ASSERTION, JWT_CALLER)
   const authenticator = new Authenticator({
     trusted: new TrustedHeaders({ proxies: [GATEWAY_PEER], userHeader: 'X-Forwarded-User', emailHeader: 'X-Forwarded-Email', groupsHeader: 'X-Forwarded-Groups' }),
     serviceKeys: new ServiceKeys(store),
