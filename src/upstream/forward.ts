@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 // The route contract says whether a call mutates, is retried or is shared.
 import '../contract/route-contract.js'
 import { AuditUnavailable, UpstreamCredentialRejected, UpstreamProtocolError } from '../errors.js'
-import { identityOf } from '../identity/caller.js'
+import { provenIdentity } from '../identity/caller.js'
 import type { Identity } from '../identity/identity.js'
 import type { CallOptions, UpstreamCall, UpstreamClient, WholeAnswer } from './client.js'
 import type { BufferedAnswer, Coalescer } from './coalesce.js'
@@ -53,13 +53,13 @@ function upstreamCallFor ({ upstream, callerTraceContext }: Forwarder, request: 
       callerTraceContext
     }),
     ...(body === undefined ? {} : { body }),
-    ...callerOf(identityOf(request.caller))
+    caller: callerOf(provenIdentity(request.caller))
   }
 }
 
-/** Whose share of the limits a call draws on: one subject, proven one way. */
-function callerOf (identity: Identity | null): { caller?: string } {
-  return identity === null ? {} : { caller: `${identity.method}:${identity.subject}` }
+/** Whose share of the limits a call draws on: one subject, proven one way (authorization has refused everyone else). */
+function callerOf (identity: Identity): string {
+  return `${identity.method}:${identity.subject}`
 }
 
 /** What makes two polls the same: the path (Code Ocean answers JSON whatever Accept says; who asks does not change the answer). */

@@ -103,7 +103,8 @@ export class UpstreamLimiter {
   /** Counts one fewer. */
   #uncount (caller: string | undefined): void {
     if (caller === undefined) return
-    const left = (this.#perCaller.get(caller) ?? 1) - 1
+    // Counted when it came: every caller uncounted here has an entry.
+    const left = (this.#perCaller.get(caller) as number) - 1
     if (left === 0) this.#perCaller.delete(caller)
     else this.#perCaller.set(caller, left)
   }

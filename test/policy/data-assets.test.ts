@@ -37,7 +37,7 @@ t.test('an attach mounts a data asset only under a rule that reaches the computa
 })
 
 t.test('admin mounts every data asset, and so does every caller under the built-in default policy', async (t) => {
-  t.equal(policy.mayMountOnRun(ADMIN, { kind: 'capsule', id: CAPSULE_B }, [SECRET]).allowed, true)
+  t.match(policy.mayMountOnRun(ADMIN, { kind: 'capsule', id: CAPSULE_B }, [SECRET, GENOME]), { allowed: true, reason: 'mounting 2 data assets granted by rule "admins"' })
   t.equal(policy.mayMountOnComputation(ADMIN, undefined, [SECRET]).allowed, true)
   const everyone = new Policy(DEFAULT_POLICY)
   t.equal(everyone.mayMountOnRun(ALICE, { kind: 'pipeline', id: CAPSULE_B }, [SECRET]).allowed, true)

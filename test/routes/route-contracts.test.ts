@@ -3,7 +3,7 @@
 // an operational marking; a contract must name its schema's operation, and a call that changes
 // something can be neither retried nor shared.
 import t from 'tap'
-import { routeContract } from '../../src/contract/route-contract.js'
+import { mountedDataAssets, routeContract } from '../../src/contract/route-contract.js'
 import { contractProblem } from '../../src/plugins/route-contracts.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -70,4 +70,15 @@ t.test('a call that changes something is neither retried nor shared; defaults ar
   const read = routeContract({ operation: 'getComputation', action: 'read', resource: 'path: computation_id' })
   t.same(read, { operation: 'getComputation', action: 'read', resource: 'path: computation_id', mutates: false, retries: false, coalesces: false, sensitive: [] })
   t.ok(Object.isFrozen(read))
+})
+
+t.test('the data assets a request mounts are read where its contract says, and only ids that are strings', async (t) => {
+  const run = routeContract({ operation: 'runCapsule', action: 'run', resource: 'body: capsule_id | pipeline_id', mutates: true, mounts: 'body.data_assets' })
+  const attach = routeContract({ operation: 'attachComputationDataAssets', action: 'attach', resource: 'path: computation_id', mutates: true, mounts: 'body' })
+  const detach = routeContract({ operation: 'detachComputationDataAssets', action: 'attach', resource: 'path: computation_id', mutates: true })
+  t.same(mountedDataAssets(run, { capsule_id: 'c', data_assets: [{ id: 'a', mount: 'm' }, { id: 'b', mount: 'n' }] }), ['a', 'b'])
+  t.same(mountedDataAssets(run, { capsule_id: 'c' }), [], 'none named')
+  t.same(mountedDataAssets(run, null), [])
+  t.same(mountedDataAssets(attach, [{ id: 'a', mount: 'm' }, null, { id: 7 }, 'b']), ['a'], 'what is not an object with a string id is no data asset')
+  t.same(mountedDataAssets(detach, ['a']), [], 'a detach mounts nothing')
 })
