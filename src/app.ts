@@ -1,6 +1,6 @@
 // Builds the Fastify application from a Config. Never reads process.env and never listens:
 // the server, the demo, the OpenAPI writer and the tests all build it the same way.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Dispatcher } from 'undici'
 import auditRoutes from '../routes/audit.js'
@@ -200,12 +200,12 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(routeContractsPlugin, { apiPrefix: API_ROUTE_PREFIX })
   await app.register(requestIdPlugin)
   // Before identity and the audit's own hook: shedding load must stay cheap under a flood.
-  const credentialHeaders = ['authorization', config.identity.trusted.userHeader, ...(config.identity.gateway === undefined ? [] : [config.identity.gateway.header.toLowerCase()])]
-  await app.register(overloadPlugin, { ...config.overload, audit: auditWriters, credentialHeaders })
+  const carriesCredential = (request: FastifyRequest): boolean => authenticator.carriesCredential({ headers: request.headers, peer: request.socket.remoteAddress })
+  await app.register(overloadPlugin, { ...config.overload, audit: auditWriters, carriesCredential })
   // Before identity too: a source flooding without credentials costs no identity or audit work.
   await app.register(unauthenticatedLimitsPlugin, {
     perMinute: config.unauthenticatedPerMinute,
-    credentialHeaders
+    carriesCredential
   })
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)

@@ -23,7 +23,15 @@ export class Authenticator {
     return await source.prove(request)
   }
 
-  /** The same, as a value: the identity, or the failure to answer with. */
+  /**
+   * Whether the request carries a credential any source would check (identity headers count only
+   * from the gateway's addresses): one without is bounded per address before identity is tried.
+   */
+  carriesCredential (request: CallerRequest): boolean {
+    return this.#sourcesFor(undefined).some((source) => source.carries(request))
+  }
+
+  /** The same as identify(), as a value: the identity, or the failure to answer with. */
   async callerOf (request: CallerRequest, action: RouteAction): Promise<Caller> {
     try {
       return { proven: true, identity: await this.identify(request, action) }

@@ -32,6 +32,12 @@ export type RouteAction = RouteContract['action']
 export interface IdentitySource {
   /** Whether the request carries this source's proof: the first source whose proof is present decides. */
   present (request: CallerRequest): boolean
+  /**
+   * Whether the request carries a credential this source would check. It spares the request the
+   * budget of requests without any (see plugins/unauthenticated-limits.ts), so it is false where
+   * presence proves nothing: identity headers from an address that is not the gateway's, or none.
+   */
+  carries (request: CallerRequest): boolean
   /** The caller the proof proves; throws Unauthenticated when it is wrong, a 503 error when it cannot be checked now. */
   prove (request: CallerRequest): Promise<Identity> | Identity
 }

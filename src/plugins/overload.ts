@@ -5,7 +5,7 @@
 // overloaded instance is not taken for a dead one; readiness turns red with the rest. It runs
 // before identity: a refusal under load costs no JWT check or key lookup (its audit record has
 // no actor), so a flood cannot make shedding itself expensive.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import { ProxyOverloaded, retryAfter } from '../errors.js'
@@ -21,8 +21,8 @@ export interface OverloadOptions {
   retryAfterSeconds: number
   /** A refused request is audited here: the audit's own hook comes after identity, and never runs for it. */
   audit: AuditWriters
-  /** Headers that carry a credential, lower case: see below. */
-  credentialHeaders: readonly string[]
+  /** Whether a request carries a credential (Authenticator.carriesCredential): see below. */
+  carriesCredential: (request: FastifyRequest) => boolean
 }
 
 /** under-pressure's names for what is over its limit (its health check is not used). */
@@ -47,7 +47,7 @@ async function overload (app: FastifyInstance, options: OverloadOptions): Promis
       // A loop that is busy but not late (a flood of cheap requests, each refused at once) is no
       // reason to turn away callers who present a credential: only those who present none are
       // shed for utilization alone. Delay and memory shed everyone.
-      if (type === 'eventLoopUtilization' && options.credentialHeaders.some((name) => request.headers[name] !== undefined)) return
+      if (type === 'eventLoopUtilization' && options.carriesCredential(request)) return
       startAudit(request, reply, options.audit)
       throw retryAfter(new ProxyOverloaded(String(PRESSURES[type])), options.retryAfterSeconds)
     }

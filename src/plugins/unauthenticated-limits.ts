@@ -2,11 +2,11 @@
 // budget of such requests per minute (API calls, metrics scrapes, probes, unknown URLs); past it
 // they get 429 at once, before any identity or audit work, so a flood of them cannot fill the
 // audit trail or crowd out callers who prove who they are. A request carrying a credential
-// (Authorization, the gateway's assertion or its identity header) is never counted here: it is
-// identified, and limited per caller, as usual. Refusals are counted in the metrics and logged at
-// most once a minute; they leave no audit record each.
+// (Authorization, the gateway's assertion, or its identity headers from the gateway's address)
+// is never counted here: it is identified, and limited per caller, as usual. Refusals are
+// counted in the metrics and logged at most once a minute; they leave no audit record each.
 import { STATUS_CODES } from 'node:http'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { UnauthenticatedLimited } from '../errors.js'
 import { SourceBudget } from '../net/source-budget.js'
@@ -15,8 +15,8 @@ import { ThrottledWarning } from '../throttled-warning.js'
 export interface UnauthenticatedLimitsOptions {
   /** Requests without a credential a source address may make per minute; 0 for no limit. */
   perMinute: number
-  /** Headers that carry a credential, lower case (Authorization, the gateway's, the trusted user header). */
-  credentialHeaders: readonly string[]
+  /** Whether a request carries a credential (Authenticator.carriesCredential). */
+  carriesCredential: (request: FastifyRequest) => boolean
 }
 
 const WARN_EVERY_MS = 60_000
@@ -26,7 +26,7 @@ async function unauthenticatedLimits (app: FastifyInstance, options: Unauthentic
   const budget = new SourceBudget({ perMinute: options.perMinute })
   const warning = new ThrottledWarning({ log: app.log, message: 'requests without a credential past UNAUTHENTICATED_PER_MINUTE are refused', intervalMs: WARN_EVERY_MS })
   app.addHook('onRequest', async (request, reply) => {
-    if (options.credentialHeaders.some((name) => request.headers[name] !== undefined)) return
+    if (options.carriesCredential(request)) return
     const seconds = budget.take(request.ip)
     if (seconds === 0) return
     app.metrics.unauthenticatedLimited()

@@ -45,6 +45,16 @@ t.test('past the budget, requests without a credential get 429 at once, unaudite
   t.equal(sampleValue(parsePrometheusText(metrics.body), 'codeocean_proxy_unauthenticated_limited_total'), 2)
 })
 
+t.test('identity headers count as a credential only from the gateway\'s address: spoofed ones draw on the budget', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { UNAUTHENTICATED_PER_MINUTE: '2' })
+  const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  const spoofed = { method: 'GET' as const, url, remoteAddress: '198.51.100.7' }
+  t.same([(await proxy.inject(spoofed, DEFAULT_CALLER)).statusCode, (await proxy.inject(spoofed, DEFAULT_CALLER)).statusCode], [401, 401], 'refused: not from the gateway')
+  t.equal((await proxy.inject(spoofed, DEFAULT_CALLER)).json().code, 'PROXY_UNAUTHENTICATED_LIMITED')
+  for (let i = 0; i < 3; i++) t.equal((await proxy.inject({ method: 'GET', url }, DEFAULT_CALLER)).statusCode, 200, 'from the gateway they are a credential')
+})
+
 t.test('during a flood of /metrics and of calls without a credential, a caller with one gets every answer', async (t) => {
   const simulator = await startTestSimulator(t)
   // Load shedding as it ships: a saturated loop sheds only requests without a credential.

@@ -23,6 +23,10 @@ export const adminKeySource: IdentitySourceKind = {
         const presented = /^Bearer (.+)$/.exec(single(request.headers.authorization) ?? '')?.[1]
         return presented !== undefined && timingSafeEqual(digest(presented), expected)
       },
+      // An Authorization header, which the service key source counts as well.
+      carries (request) {
+        return this.present(request)
+      },
       prove: () => AUDIT_ADMIN
     }
   }

@@ -14,6 +14,7 @@ export const anonymousSource: IdentitySourceKind = {
   securitySchemes: () => ({}),
   configured: ({ allowAnonymous }) => ({
     present: () => true,
+    carries: () => false,
     prove: () => {
       if (allowAnonymous) return ANONYMOUS
       throw new Unauthenticated(NO_CREDENTIAL)

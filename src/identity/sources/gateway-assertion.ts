@@ -27,6 +27,7 @@ export const gatewayAssertionSource: IdentitySourceKind = {
     }
     return {
       present: (request) => assertionOf(request) !== undefined,
+      carries: (request) => assertionOf(request) !== undefined,
       prove: async (request) => await gateway.verifier.verify(assertionOf(request) as string)
     }
   }

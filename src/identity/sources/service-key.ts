@@ -19,6 +19,7 @@ export const serviceKeySource: IdentitySourceKind = {
   }),
   configured: ({ serviceKeys }) => ({
     present: (request) => single(request.headers.authorization) !== undefined,
+    carries: (request) => single(request.headers.authorization) !== undefined,
     prove: async (request) => await serviceKeys.authenticate(serviceKeyIn(single(request.headers.authorization) as string))
   })
 }

@@ -7,6 +7,7 @@ export const trustedHeadersSource: IdentitySourceKind = {
   securitySchemes: () => ({}),
   configured: ({ trusted }) => ({
     present: (request) => trusted.present(request.headers),
+    carries: (request) => trusted.present(request.headers) && trusted.trusts(request.peer),
     prove: (request) => trusted.identify(request.peer, request.headers, request.headersDistinct)
   })
 }
