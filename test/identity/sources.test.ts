@@ -102,3 +102,13 @@ t.test('the OpenAPI security schemes and requirements follow the list', async (t
   t.match(securitySchemesOf({ gatewayHeader: 'x-pomerium-jwt-assertion' }).gatewayAssertion, { name: 'X-Pomerium-Jwt-Assertion' }, 'the configured header, as the gateway spells it')
   t.match(securitySchemesOf({ gatewayHeader: 'authorization' }).gatewayAssertion, { name: 'X-Gateway-Assertion' })
 })
+
+t.test('a request carries a credential when some source would check one: identity headers only from the gateway, anonymous never', async (t) => {
+  const { authenticator } = await setup(t, { gatewayHeader: 'x-gateway-assertion', adminKey: ADMIN_KEY })
+  t.ok(authenticator.carriesCredential(request({ 'x-gateway-assertion': 'anything' }, '198.51.100.7')), 'a gateway assertion, whatever its worth')
+  t.ok(authenticator.carriesCredential(request(trustedAlice)), 'identity headers from the gateway')
+  t.notOk(authenticator.carriesCredential(request(trustedAlice, '198.51.100.7')), 'identity headers from anywhere else')
+  t.ok(authenticator.carriesCredential(request(asAdmin, '198.51.100.7')), 'the audit admin key')
+  t.ok(authenticator.carriesCredential(request({ authorization: 'Bearer not-a-key' }, '198.51.100.7')), 'any Authorization, which a service key would check')
+  t.notOk(authenticator.carriesCredential(request({}, '198.51.100.7')), 'nothing: anonymous carries none, even where it is allowed')
+})
