@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Environment, storeConfigFrom, type Config } from '../config.js'
+import { inKeyNamespace, KEY_NAMESPACE } from '../identity/identity.js'
 import { createServiceKey } from '../identity/service-keys.js'
 import { IDENTITY_VALUE } from '../identity/trusted-headers.js'
 import { missingDatabase, openStore } from '../store/open.js'
@@ -19,8 +20,12 @@ PostgreSQL at DATABASE_URL if it is set, else the SQLite file at AUDIT_DB_PATH
 first starts: a file that is not there is refused, never made.
 
 Commands:
-  create --subject <subject> [--group <group>]... [--groups <a,b>] [--description <text>] [--expires <when>]
+  create --subject <subject> [--as-person] [--group <group>]... [--groups <a,b>] [--description <text>] [--expires <when>]
       Makes a key and prints it alone on stdout; it is shown once, so store it now.
+      The key proves key:<subject>, a namespace no person can enter, so it owns only the
+      computations it starts and policy rules name it as key:<subject>. With --as-person it
+      proves <subject> itself, the person of that name at the gateway: their computations are
+      its, and theirs its. Make such a key only for that person's own scripts.
       <when> is a future ISO-8601 date (midnight UTC), a date-time with Z or an offset
       (2030-06-30T18:00:00Z), or a duration from now: 90d, 12h.
   list [--json]
@@ -135,12 +140,17 @@ function prepareCreate (args: string[], io: KeysCommandIo, now: Date): Action {
       group: { type: 'string', multiple: true },
       groups: { type: 'string', multiple: true },
       description: { type: 'string' },
-      expires: { type: 'string' }
+      expires: { type: 'string' },
+      'as-person': { type: 'boolean' }
     }
   }))
   const { subject, description } = values
+  const asPerson = values['as-person'] === true
   if (subject === undefined) throw new UsageError('create needs --subject <subject>: who the key speaks for')
   if (!IDENTITY_VALUE.test(subject)) throw new UsageError('--subject must be 1 to 256 printable ASCII characters, without spaces at either end')
+  if (inKeyNamespace(subject)) {
+    throw new UsageError(`--subject is given without ${KEY_NAMESPACE}: the key proves ${KEY_NAMESPACE}<subject> anyway, or <subject> itself with --as-person`)
+  }
   const groups = groupsOf([...values.group ?? [], ...(values.groups ?? []).flatMap((list) => list.split(','))])
   if (description !== undefined && !DESCRIPTION.test(description)) {
     throw new UsageError('--description must be 1 to 1000 characters, without control characters')
@@ -150,6 +160,7 @@ function prepareCreate (args: string[], io: KeysCommandIo, now: Date): Action {
   return async (store, where) => {
     const { key, row } = await createServiceKey(store, {
       subject,
+      asPerson,
       groups,
       ...(description === undefined ? {} : { description }),
       ...(expiresAt === undefined ? {} : { expiresAt })
@@ -158,7 +169,7 @@ function prepareCreate (args: string[], io: KeysCommandIo, now: Date): Action {
     io.stdout.write(`${key}\n`)
     io.stderr.write([
       `created service key ${row.keyId} in ${where}`,
-      `  subject:     ${row.subject}`,
+      `  subject:     ${row.subject}${asPerson ? ' (acts as this person)' : ''}`,
       `  groups:      ${row.groups.length === 0 ? 'none' : row.groups.join(', ')}`,
       ...(row.description === null ? [] : [`  description: ${row.description}`]),
       `  expires:     ${row.expiresAt ?? 'never'}`,
@@ -209,6 +220,7 @@ function prepareList (args: string[], io: KeysCommandIo, now: Date): Action {
     const keys = rows.map((row) => ({
       keyId: row.keyId,
       subject: row.subject,
+      asPerson: !inKeyNamespace(row.subject),
       groups: row.groups,
       description: row.description,
       createdAt: row.createdAt,
@@ -227,7 +239,7 @@ function prepareList (args: string[], io: KeysCommandIo, now: Date): Action {
         ['KEY ID', 'SUBJECT', 'GROUPS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'DESCRIPTION'],
         ...keys.map((key) => [
           key.keyId,
-          key.subject,
+          key.asPerson ? `${key.subject} (as person)` : key.subject,
           key.groups.join(',') || '-',
           shortTime(key.createdAt),
           shortTime(key.expiresAt),

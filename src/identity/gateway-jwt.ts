@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici'
 import { IdentityUnavailable, Unauthenticated } from '../errors.js'
-import type { Identity } from './identity.js'
+import { inKeyNamespace, KEY_NAMESPACE, type Identity } from './identity.js'
 
 export interface GatewayJwtOptions {
   /** Where the gateway publishes its keys (fetched with undici, bounded in time). One of jwksUrl / publicKeyPem is required. */
@@ -258,6 +258,9 @@ function identityFrom (payload: JWTPayload, claims: GatewayJwtOptions['claims'])
   const subject = payload[claims.subject]
   if (!printable(subject)) {
     throw new Unauthenticated(`The gateway assertion has no subject: claim "${claims.subject}" must be a string of 1 to ${MAX_SUBJECT_LENGTH} printable characters, without control characters or spaces at either end`)
+  }
+  if (inKeyNamespace(subject)) {
+    throw new Unauthenticated(`The gateway assertion's subject is in the namespace of service keys (${KEY_NAMESPACE}…), which no person may have`)
   }
   // As with trusted headers, an unusable email is no email rather than a refusal.
   const email = payload[claims.email]

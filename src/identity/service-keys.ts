@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Unauthenticated } from '../errors.js'
 import type { KeyStore, ServiceKeyRealm, ServiceKeyRow } from '../store/store.js'
-import type { Identity } from './identity.js'
+import { inKeyNamespace, KEY_NAMESPACE, type Identity } from './identity.js'
 
 /** Not Code Ocean's `cop_`: a key of ours can never be mistaken for one of its tokens, or the reverse. */
 export const SERVICE_KEY_PREFIX = 'cpx_'
@@ -15,7 +15,14 @@ const KEY_PATTERN = /^cpx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
 const TOUCH_INTERVAL_MS = 60_000
 
 export interface NewServiceKey {
+  /** Who the key speaks for, without the namespace: `ci-nightly` makes a key for `key:ci-nightly`. */
   subject: string
+  /**
+   * The key acts as the person `subject` names, in no namespace: their computations are its and
+   * the rules that name them apply. For a person's own SDK scripts; whoever may make keys may
+   * make one (`npm run keys -- create --as-person`).
+   */
+  asPerson?: boolean
   groups: string[]
   description?: string
   expiresAt?: Date
@@ -29,11 +36,12 @@ function secretHash (secret: string): string {
 
 /** Makes a key, stores its hash and returns the key itself: the only time it is ever seen. */
 export async function createServiceKey (store: KeyStore, spec: NewServiceKey, now = new Date()): Promise<{ key: string, row: ServiceKeyRow }> {
+  if (inKeyNamespace(spec.subject)) throw new Error(`a key's subject is given without ${KEY_NAMESPACE}: the proxy adds it unless the key acts as a person`)
   const keyId = randomBytes(8).toString('hex')
   const secret = randomBytes(32).toString('base64url')
   const row: ServiceKeyRow = {
     keyId,
-    subject: spec.subject,
+    subject: spec.asPerson === true ? spec.subject : `${KEY_NAMESPACE}${spec.subject}`,
     groups: spec.groups,
     description: spec.description ?? null,
     secretHash: secretHash(secret),

@@ -4,7 +4,7 @@
 import { isIPv4, type BlockList } from 'node:net'
 import { Unauthenticated } from '../errors.js'
 import { addressList } from '../net/address-list.js'
-import type { Identity } from './identity.js'
+import { inKeyNamespace, KEY_NAMESPACE, type Identity } from './identity.js'
 
 export interface TrustedHeaderOptions {
   /** Addresses and CIDR ranges the gateway connects from; empty trusts no one. */
@@ -69,6 +69,9 @@ export class TrustedHeaders {
     const user = headers[this.#names.userHeader]
     if (typeof user !== 'string' || !IDENTITY_VALUE.test(user)) {
       throw new Unauthenticated(`The gateway sent no usable ${this.#names.userHeader} header.`)
+    }
+    if (inKeyNamespace(user)) {
+      throw new Unauthenticated(`The gateway's ${this.#names.userHeader} header names a subject in the namespace of service keys (${KEY_NAMESPACE}…), which no person may have.`)
     }
     const email = headers[this.#names.emailHeader]
     const groups = headers[this.#names.groupsHeader]

@@ -37,7 +37,8 @@ export function ownerRowFor (computationId: string, caller: Identity, target: Ta
     groups: caller.groups,
     capsuleId: target.kind === 'capsule' ? target.id : null,
     pipelineId: target.kind === 'pipeline' ? target.id : null,
-    createdAt: createdAt.toISOString()
+    createdAt: createdAt.toISOString(),
+    namespaced: true
   }
 }
 

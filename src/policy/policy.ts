@@ -1,7 +1,7 @@
 // What a caller may do: the policy's rules applied to one call. Runs and lists are decided on
 // the capsule or pipeline named; per-computation calls on who started the computation (its
 // recorded owner) and the scope a rule grants. Every decision carries a reason for the audit.
-import type { Identity } from '../identity/identity.js'
+import { KEY_NAMESPACE, type Identity } from '../identity/identity.js'
 import type { OwnerRow } from '../store/store.js'
 import type { Action, PolicyDocument, PolicyRule, Scope } from './policy-file.js'
 import { canonicalId, type Target } from './targets.js'
@@ -155,10 +155,21 @@ export class Policy {
     }
     const target: Target = owner.capsuleId === null ? { kind: 'pipeline', id: String(owner.pipelineId) } : { kind: 'capsule', id: owner.capsuleId }
     if (!covers(rule, target)) return false
-    if (rule.scope === 'any' || owner.subject === caller.subject) return true
+    if (rule.scope === 'any' || ownedBy(owner, caller)) return true
     // A rule that names groups shares through those groups only; one that names subjects, through any.
     return rule.scope === 'group' && owner.groups.some((group) => caller.groups.includes(group) && (rule.groups.size === 0 || rule.groups.has(group)))
   }
+}
+
+/**
+ * Did `caller` start the computation? Subjects must match exactly, so a key (`key:ci-nightly`)
+ * never owns a person's computation, nor the reverse. An owner recorded before keys had their
+ * namespace holds a key's bare subject: the key still owns it, and so, as then, does a person of
+ * that subject.
+ */
+function ownedBy (owner: OwnerRow, caller: Identity): boolean {
+  if (owner.subject === caller.subject) return true
+  return !owner.namespaced && caller.method === 'service-key' && caller.subject === `${KEY_NAMESPACE}${owner.subject}`
 }
 
 function appliesTo (rule: CompiledRule, caller: Identity): boolean {

@@ -23,6 +23,7 @@ export interface OwnerColumns {
   capsule_id: string | null
   pipeline_id: string | null
   created_at: string
+  namespaced: number
 }
 
 export function toServiceKeyRow (row: ServiceKeyColumns): ServiceKeyRow {
@@ -53,15 +54,16 @@ export function toOwnerRow (row: OwnerColumns): OwnerRow {
     groups: JSON.parse(row.groups_json) as string[],
     capsuleId: row.capsule_id,
     pipelineId: row.pipeline_id,
-    createdAt: row.created_at
+    createdAt: row.created_at,
+    namespaced: Number(row.namespaced) === 1
   }
 }
 
 export function ownerValues (row: OwnerRow): unknown[] {
-  return [row.computationId, row.subject, JSON.stringify(row.groups), row.capsuleId, row.pipelineId, row.createdAt]
+  return [row.computationId, row.subject, JSON.stringify(row.groups), row.capsuleId, row.pipelineId, row.createdAt, row.namespaced ? 1 : 0]
 }
 
-export const OWNER_COLUMNS = 'computation_id, subject, groups_json, capsule_id, pipeline_id, created_at'
+export const OWNER_COLUMNS = 'computation_id, subject, groups_json, capsule_id, pipeline_id, created_at, namespaced'
 
 /** Ids per lookup statement: well under both databases' parameter limits. */
 export const OWNER_LOOKUP_CHUNK = 500

@@ -4,6 +4,7 @@
 /** A service key as stored: its secret only as a hash. */
 export interface ServiceKeyRow {
   keyId: string
+  /** The subject the key proves, namespace included: `key:ci-nightly`, or a person's own for a key made to act as them. */
   subject: string
   groups: string[]
   description: string | null

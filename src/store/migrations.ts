@@ -110,6 +110,17 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       "ALTER TABLE service_keys ADD COLUMN realm TEXT NOT NULL DEFAULT 'proxy' CHECK (realm IN ('proxy', 'demo'))"
     ]
+  },
+  {
+    version: 7,
+    name: 'service keys in a namespace of their own',
+    statements: [
+      // Every key made so far becomes `key:<subject>`: none was made to act as a person.
+      "UPDATE service_keys SET subject = 'key:' || subject",
+      // Owners recorded so far may be a key's under its bare subject (see policy.ts, ownedBy);
+      // those recorded from now on are marked 1, and so are not.
+      'ALTER TABLE computation_owners ADD COLUMN namespaced INTEGER NOT NULL DEFAULT 0'
+    ]
   }
 ]
 

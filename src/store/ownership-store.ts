@@ -9,6 +9,11 @@ export interface OwnerRow {
   capsuleId: string | null
   pipelineId: string | null
   createdAt: string
+  /**
+   * Recorded since service keys have a namespace of their own (`key:`): the subject is exactly
+   * the caller's. False for owners recorded before, where a key's subject was bare.
+   */
+  namespaced: boolean
 }
 
 export interface OwnershipStore {

@@ -71,7 +71,7 @@ forEachStore(t, 'create prints a key the proxy accepts, and the store keeps only
   t.match(created.stdout, /^cpx_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\n$/, 'the key alone, on one line')
   const [key = '', keyId = '', secret = ''] = KEY.exec(created.stdout.trim()) ?? []
   t.match(created.stderr, keyId)
-  t.match(created.stderr, 'subject:     nightly-job')
+  t.match(created.stderr, 'subject:     key:nightly-job\n', 'the key proves its subject in the namespace of keys')
   t.match(created.stderr, 'groups:      team-a, team-b, team-c')
   t.match(created.stderr, 'description: nightly import')
   t.match(created.stderr, 'expires:     never')
@@ -79,7 +79,7 @@ forEachStore(t, 'create prints a key the proxy accepts, and the store keeps only
   t.notOk(created.stderr.includes(secret), 'the note does not repeat the key')
 
   const identity = await new ServiceKeys(store).authenticate(key)
-  t.same(identity, { subject: 'nightly-job', email: null, groups: ['team-a', 'team-b', 'team-c'], method: 'service-key', keyId })
+  t.same(identity, { subject: 'key:nightly-job', email: null, groups: ['team-a', 'team-b', 'team-c'], method: 'service-key', keyId })
 
   const row = await store.findServiceKey(keyId)
   t.equal(row?.secretHash, createHash('sha256').update(secret).digest('hex'))
@@ -96,6 +96,23 @@ forEachStore(t, 'create prints a key the proxy accepts, and the store keeps only
   }
 })
 
+forEachStore(t, 'create --as-person makes a key that proves the person itself, and list says so', async (t, stores) => {
+  const store = await stores.open()
+  const env = envFor(stores)
+  const person = await keys(['create', '--subject', 'alice', '--as-person', '--group', 'team-a'], env)
+  t.equal(person.code, 0, person.stderr)
+  t.match(person.stderr, 'subject:     alice (acts as this person)\n')
+  const service = await keys(['create', '--subject', 'alice'], env, { now: new Date(NOW.getTime() + 1000) })
+  t.equal(service.code, 0, service.stderr)
+  const [personKey = '', personId = ''] = KEY.exec(person.stdout.trim()) ?? []
+  const [serviceKey = '', serviceId = ''] = KEY.exec(service.stdout.trim()) ?? []
+  t.same(await new ServiceKeys(store).authenticate(personKey), { subject: 'alice', email: null, groups: ['team-a'], method: 'service-key', keyId: personId })
+  t.same(await new ServiceKeys(store).authenticate(serviceKey), { subject: 'key:alice', email: null, groups: [], method: 'service-key', keyId: serviceId },
+    'without --as-person the same subject is a key of its own')
+  t.same(tableRows((await keys(['list'], env)).stdout).map((row) => row.slice(0, 2)), [[personId, 'alice (as person)'], [serviceId, 'key:alice']])
+  t.match(JSON.parse((await keys(['list', '--json'], env)).stdout), [{ keyId: personId, subject: 'alice', asPerson: true }, { keyId: serviceId, subject: 'key:alice', asPerson: false }])
+})
+
 forEachStore(t, 'list shows a key active, revoked after revoke, and an expired one as expired', async (t, stores) => {
   const store = await stores.open()
   const env = envFor(stores)
@@ -109,8 +126,8 @@ forEachStore(t, 'list shows a key active, revoked after revoke, and an expired o
   t.equal(before.code, 0)
   t.same(before.stdout.split('\n')[0]?.split(/ {2,}/), ['KEY ID', 'SUBJECT', 'GROUPS', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'DESCRIPTION'])
   t.same(tableRows(before.stdout), [
-    [keyId, 'etl', '-', '2030-01-01T00:00:00Z', '2030-01-31T00:00:00Z', '-', 'active'],
-    [shortLived.row.keyId, 'one-off', 'ops', '2030-01-01T00:00:01Z', '2030-01-01T01:00:00Z', '-', 'expired']
+    [keyId, 'key:etl', '-', '2030-01-01T00:00:00Z', '2030-01-31T00:00:00Z', '-', 'active'],
+    [shortLived.row.keyId, 'key:one-off', 'ops', '2030-01-01T00:00:01Z', '2030-01-01T01:00:00Z', '-', 'expired']
   ])
 
   const revoked = await keys(['revoke', keyId], env, { now: later })
@@ -120,11 +137,11 @@ forEachStore(t, 'list shows a key active, revoked after revoke, and an expired o
   await t.rejects(new ServiceKeys(store, { now: () => later.getTime() }).authenticate(key), Unauthenticated, 'the proxy refuses it at once')
 
   const after = await keys(['list'], env, { now: later })
-  t.same(tableRows(after.stdout)[0], [keyId, 'etl', '-', '2030-01-01T00:00:00Z', '2030-01-31T00:00:00Z', '-', 'revoked 2030-01-01T02:00:00Z'])
+  t.same(tableRows(after.stdout)[0], [keyId, 'key:etl', '-', '2030-01-01T00:00:00Z', '2030-01-31T00:00:00Z', '-', 'revoked 2030-01-01T02:00:00Z'])
   const json = await keys(['list', '--json'], env, { now: later })
   t.same(JSON.parse(json.stdout), [
-    { keyId, subject: 'etl', groups: [], description: null, createdAt: NOW.toISOString(), expiresAt: '2030-01-31T00:00:00.000Z', lastUsedAt: null, revokedAt: later.toISOString(), status: 'revoked', realm: 'proxy' },
-    { keyId: shortLived.row.keyId, subject: 'one-off', groups: ['ops'], description: null, createdAt: '2030-01-01T00:00:01.000Z', expiresAt: '2030-01-01T01:00:00.000Z', lastUsedAt: null, revokedAt: null, status: 'expired', realm: 'proxy' }
+    { keyId, subject: 'key:etl', asPerson: false, groups: [], description: null, createdAt: NOW.toISOString(), expiresAt: '2030-01-31T00:00:00.000Z', lastUsedAt: null, revokedAt: later.toISOString(), status: 'revoked', realm: 'proxy' },
+    { keyId: shortLived.row.keyId, subject: 'key:one-off', asPerson: false, groups: ['ops'], description: null, createdAt: '2030-01-01T00:00:01.000Z', expiresAt: '2030-01-01T01:00:00.000Z', lastUsedAt: null, revokedAt: null, status: 'expired', realm: 'proxy' }
   ], 'the same fields, and no secretHash')
 })
 
@@ -181,6 +198,8 @@ t.test('a mistake on the command line exits 2 with one clear line, and stores no
     [['create', '--subject', ' padded'], /^keys: --subject must be 1 to 256 printable ASCII characters/],
     [['create', '--subject', 'x'.repeat(257)], /^keys: --subject must be 1 to 256/],
     [['create', '--subject', 'héloïse'], /^keys: --subject must be 1 to 256 printable ASCII/],
+    [['create', '--subject', 'key:ci-nightly'], /^keys: --subject is given without key:/],
+    [['create', '--subject', 'KEY:ci-nightly', '--as-person'], /^keys: --subject is given without key:/],
     [['create', '--subject', 'svc', '--group', 'a,b'], /^keys: group "a,b" must be 1 to 256 printable ASCII characters, without commas/],
     [['create', '--subject', 'svc', '--groups', 'a,,b'], /^keys: group "" must be/],
     [['create', '--subject', 'svc', '--groups', Array.from({ length: 257 }, (_, n) => `g${n}`).join(',')], /^keys: at most 256 groups/],
@@ -275,7 +294,7 @@ t.test('a demo\'s key is listed as one', async (t) => {
   // In this thread: what is tested is the listing, not the store's worker.
   const inThread = { openStore: async () => openSqliteDatabase(path) }
   const table = await keys(['list'], { AUDIT_DB_PATH: path }, inThread)
-  t.same(tableRows(table.stdout), [[row.keyId, 'demo-user', 'demo', '2030-01-01T00:00:00Z', '-', '-', 'active (demo only)']])
+  t.same(tableRows(table.stdout), [[row.keyId, 'key:demo-user', 'demo', '2030-01-01T00:00:00Z', '-', '-', 'active (demo only)']])
   t.match(JSON.parse((await keys(['list', '--json'], { AUDIT_DB_PATH: path }, inThread)).stdout), [{ keyId: row.keyId, realm: 'demo', status: 'active' }])
 })
 
@@ -329,6 +348,6 @@ t.test('the npm script creates a key and the tsx entry point lists it, on a SQLi
 
   const listed = await spawned(process.execPath, ['--import', 'tsx', 'src/cli/keys.ts', 'list'], env)
   t.equal(listed.code, 0, listed.stderr)
-  t.match(listed.stdout, new RegExp(`^${keyId} +ci-runner +ci,deploy +\\S+ +\\S+ +- +active$`, 'm'))
+  t.match(listed.stdout, new RegExp(`^${keyId} +key:ci-runner +ci,deploy +\\S+ +\\S+ +- +active$`, 'm'))
   t.notOk(listed.stdout.includes(secret))
 })

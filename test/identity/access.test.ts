@@ -72,8 +72,8 @@ t.test('a service key works where the SDK puts its token, and as Bearer; its las
   t.equal((await get(proxy, computationId, { authorization: `Bearer ${key}` })).statusCode, 200, 'Bearer')
   t.equal(simulator.requests.length, 3)
   for (const seen of simulator.requests) t.equal(seen.headers.authorization, INJECTED_AUTHORIZATION, 'Code Ocean got the proxy\'s token, never the key')
-  t.equal(simulator.requests[0]?.headers['agent-id'], 'codeocean-proxy/nightly-job', 'Code Ocean is told who acted')
-  t.match(proxy.log.audits().at(-1), { actor: { subject: 'nightly-job', groups: ['team-a'], method: 'service-key', keyId, email: null } })
+  t.equal(simulator.requests[0]?.headers['agent-id'], 'codeocean-proxy/key:nightly-job', 'Code Ocean is told who acted')
+  t.match(proxy.log.audits().at(-1), { actor: { subject: 'key:nightly-job', groups: ['team-a'], method: 'service-key', keyId, email: null } })
   t.ok((await proxy.store.findServiceKey(keyId))?.lastUsedAt, 'last use recorded')
 })
 

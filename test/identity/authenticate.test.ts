@@ -145,7 +145,7 @@ t.test('a service key is accepted in each form the SDKs send it', async (t) => {
   ]
   for (const [what, authorization] of forms) {
     t.same(await authenticator.identify(request({ authorization })),
-      { subject: 'ci-nightly', email: null, groups: ['team-b'], method: 'service-key', keyId }, what)
+      { subject: 'key:ci-nightly', email: null, groups: ['team-b'], method: 'service-key', keyId }, what)
   }
 })
 

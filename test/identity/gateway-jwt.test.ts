@@ -104,6 +104,15 @@ t.test('an assertion without a usable subject is refused', async (t) => {
   t.equal((await verifier.verify(await sign(rsa1, { sub: 'x'.repeat(256) }))).subject.length, 256)
 })
 
+t.test('a subject in the namespace of service keys is refused, in any case', async (t) => {
+  const { verifier } = await gateway(t)
+  for (const sub of ['key:ci-nightly', 'KEY:ci-nightly', 'kEy:']) {
+    await t.rejects(verifier.verify(await sign(rsa1, { sub })), unauthenticated(/subject is in the namespace of service keys \(key:…\)/), sub)
+  }
+  t.equal((await verifier.verify(await sign(rsa1, { sub: 'keys:alice' }))).subject, 'keys:alice', 'only the namespace itself is refused')
+  t.equal((await verifier.verify(await sign(rsa1, { sub: 'monkey:alice' }))).subject, 'monkey:alice')
+})
+
 t.test('a subject with control or invisible characters is refused, as from trusted headers; other Unicode is not', async (t) => {
   const { verifier } = await gateway(t)
   const unusable = ['alice\n', 'ali\u0000ce', 'alice\u007f', 'ali\u0085ce', 'ali\u009bce', 'alice\u202Eecila', 'ali\u200bce', 'ali\u2028ce', ' alice', 'alice ']

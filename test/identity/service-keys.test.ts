@@ -97,7 +97,11 @@ t.test('a valid key proves its subject and groups, as a service-key identity', a
   const store = memoryStore(t)
   const { key, row } = await createServiceKey(store, { subject: 'ci-nightly', groups: ['team-b'] })
   t.same(await new ServiceKeys(store).authenticate(key),
-    { subject: 'ci-nightly', email: null, groups: ['team-b'], method: 'service-key', keyId: row.keyId })
+    { subject: 'key:ci-nightly', email: null, groups: ['team-b'], method: 'service-key', keyId: row.keyId }, 'in the namespace of keys')
+  const person = await createServiceKey(store, { subject: 'alice', groups: ['team-a'], asPerson: true })
+  t.same(await new ServiceKeys(store).authenticate(person.key),
+    { subject: 'alice', email: null, groups: ['team-a'], method: 'service-key', keyId: person.row.keyId }, 'a key made to act as a person proves that person')
+  await t.rejects(createServiceKey(store, { subject: 'key:ci-nightly', groups: [] }), /given without key:/, 'no key is made in the namespace twice')
 })
 
 t.test('a well-formed key with an unknown id is refused', async (t) => {
@@ -183,7 +187,7 @@ t.test('a key is accepted until its expiry and refused from that instant on', as
   const time = clock()
   const keys = new ServiceKeys(store, { now: time.now })
   time.set(expiresAt.getTime() - 1)
-  t.equal((await keys.authenticate(key)).subject, 'ci', 'a millisecond before')
+  t.equal((await keys.authenticate(key)).subject, 'key:ci', 'a millisecond before')
   time.set(expiresAt.getTime())
   t.match(await refusal(t, keys.authenticate(key)), { message: /expired/ }, 'at the instant')
   time.set(expiresAt.getTime() + 86_400_000)
@@ -247,7 +251,7 @@ t.test('a store that cannot record the last use does not lock a valid key out, a
   let failures = 0
   store.touchServiceKey = async () => { failures++; throw new Error('read-only database') }
   const keys = new ServiceKeys(store, { now: clock().now })
-  t.equal((await keys.authenticate(key)).subject, 'ci', 'accepted although last use could not be written')
+  t.equal((await keys.authenticate(key)).subject, 'key:ci', 'accepted although last use could not be written')
   store.touchServiceKey = touch
   await keys.authenticate(key)
   t.equal(failures, 1)
@@ -259,7 +263,7 @@ t.test('every byte of the secret\'s hash counts: a stored hash that differs in a
   const keys = new ServiceKeys(store, { now: clock().now })
   const { key, row } = await createServiceKey(store, { subject: 'ci-runner', groups: [] }, new Date(T0))
   const [, , secret = ''] = KEY_PATTERN.exec(key) ?? []
-  t.equal((await keys.authenticate(key)).subject, 'ci-runner', 'the real key is accepted')
+  t.equal((await keys.authenticate(key)).subject, 'key:ci-runner', 'the real key is accepted')
   const real = Buffer.from(row.secretHash, 'hex')
   for (let byte = 0; byte < real.length; byte++) {
     const near = Buffer.from(real)

@@ -48,7 +48,8 @@ const owner: OwnerRow = {
   groups: ['team-a'],
   capsuleId: 'capsule-1',
   pipelineId: null,
-  createdAt: '2026-11-26T10:00:00.000Z'
+  createdAt: '2026-11-26T10:00:00.000Z',
+  namespaced: true
 }
 
 async function counted (metrics: ProxyMetrics, name: string, operation: string): Promise<number | undefined> {

@@ -22,7 +22,7 @@ const policy = new Policy(checkPolicy({
     { name: 'admins', groups: ['admins'], actions: ['admin'] }
   ]
 }, 'test'))
-const owned = (subject: string, capsuleId: string): OwnerRow => ({ computationId: 'c', subject, groups: [], capsuleId, pipelineId: null, createdAt: '2026-12-06T00:00:00.000Z' })
+const owned = (subject: string, capsuleId: string): OwnerRow => ({ computationId: 'c', subject, groups: [], capsuleId, pipelineId: null, createdAt: '2026-12-06T00:00:00.000Z', namespaced: true })
 
 t.test('a run mounts a data asset only under a rule that grants the run on its target and names the asset', async (t) => {
   t.match(policy.mayMountOnRun(ALICE, { kind: 'capsule', id: CAPSULE_A }, [GENOME]), { allowed: true, reason: 'mounting 1 data asset granted by rule "team-a runs"' })

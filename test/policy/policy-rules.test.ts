@@ -75,7 +75,7 @@ t.test('audit:read needs no capsules, but a rule that also grants another action
 t.test('a caller granted only rename on a computation sees it: a delete is 403, not 404', async (t) => {
   const policy = new Policy({ rules: [{ name: 'renamers', subjects: ['bob'], actions: ['rename'], capsules: ['*'], pipelines: ['*'], scope: 'any' }] })
   const bob: Identity = { subject: 'bob', email: null, groups: [], method: 'service-key', keyId: 'k' }
-  const owner = { computationId: 'c', subject: 'alice', groups: [], capsuleId: CAPSULE, pipelineId: null, createdAt: new Date().toISOString() }
+  const owner = { computationId: 'c', subject: 'alice', groups: [], capsuleId: CAPSULE, pipelineId: null, createdAt: new Date().toISOString(), namespaced: true }
   t.match(policy.onComputation(bob, 'rename', owner), { visible: true, allowed: true })
   t.match(policy.onComputation(bob, 'delete', owner), { visible: true, allowed: false })
   t.match(policy.onComputation(bob, 'read', owner), { visible: true, allowed: false })

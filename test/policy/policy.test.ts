@@ -25,7 +25,8 @@ function owner (subject: string, groups: string[], target: Target): OwnerRow {
     groups,
     capsuleId: target.kind === 'capsule' ? target.id : null,
     pipelineId: target.kind === 'pipeline' ? target.id : null,
-    createdAt: '2024-01-01T00:00:00.000Z'
+    createdAt: '2024-01-01T00:00:00.000Z',
+    namespaced: true
   }
 }
 
@@ -40,7 +41,7 @@ t.test('the two-teams policy', async (t) => {
   const bob = caller('bob', 'team-b')
   const bea = caller('bea', 'team-b')
   const carol = caller('carol', 'team-a', 'team-b')
-  const ci = caller('ci-nightly')
+  const ci = caller('key:ci-nightly')
   const root = caller('root', 'admins')
   const iris = caller('iris', 'auditors')
   const zoe = caller('zoe', 'sales')
@@ -88,7 +89,7 @@ t.test('the two-teams policy', async (t) => {
     const bobOnShared = owner('bob', ['team-b'], capsule(SHARED_CAPSULE))
     const bobOnPipelineB = owner('bob', ['team-b'], pipeline(TEAM_B_PIPELINE))
     const erinOnShared = owner('erin', ['team-b', 'sales'], capsule(SHARED_CAPSULE))
-    const ciOnPipelineB = owner('ci-nightly', [], pipeline(TEAM_B_PIPELINE))
+    const ciOnPipelineB = owner('key:ci-nightly', [], pipeline(TEAM_B_PIPELINE))
 
     const HIDDEN = 'owned by someone no rule lets the caller reach'
     const UNRECORDED = 'not started through the proxy, and no rule reaches it'
@@ -263,6 +264,20 @@ t.test('scope own reaches only the caller\'s computations, and is the default', 
     t.same(policy.onComputation(alice, 'read', owner('alice', [], capsule('c'))), { visible: true, allowed: true, reason: 'read granted by rule 1 (scope own)' })
     t.equal(policy.onComputation(alice, 'read', owner('amir', ['team'], capsule('c'))).visible, false, 'not a groupmate\'s')
   }
+})
+
+t.test('scope own tells a key from a person by the whole subject; an owner recorded before the namespace is the key\'s too', async (t) => {
+  const policy = new Policy({ rules: [{ subjects: ['*'], actions: ['read'], capsules: ['*'] }] })
+  const key: Identity = { subject: 'key:ci', email: null, groups: [], method: 'service-key', keyId: 'k' }
+  const person: Identity = { subject: 'ci', email: null, groups: [], method: 'trusted-header', keyId: null }
+  const recorded = owner('ci', [], capsule('c'))
+  t.equal(policy.onComputation(key, 'read', recorded).allowed, false, 'a key is not the person of its bare subject')
+  t.equal(policy.onComputation(person, 'read', owner('key:ci', [], capsule('c'))).allowed, false, 'nor the person the key')
+  const legacy = { ...recorded, namespaced: false }
+  t.equal(policy.onComputation(key, 'read', legacy).allowed, true, 'recorded before the namespace: the key that started it still owns it')
+  t.equal(policy.onComputation(person, 'read', legacy).allowed, true, 'and so, as then, does the person of that subject')
+  t.equal(policy.onComputation({ ...person, subject: 'key:ci' }, 'read', legacy).allowed, false, 'only a key is read back into its namespace')
+  t.equal(policy.onComputation({ ...key, subject: 'key:other' }, 'read', legacy).allowed, false, 'and only the key of that subject')
 })
 
 t.test('scope own and group still need the rule to cover the computation\'s capsule or pipeline', async (t) => {

@@ -1,16 +1,16 @@
 // The store contract, run against SQLite and PostgreSQL alike.
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import t from 'tap'
-import { MIGRATIONS } from '../../src/store/migrations.js'
+import { MIGRATIONS, MIGRATIONS_TABLE } from '../../src/store/migrations.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import { openSqliteStore, preloadsOf } from '../../src/store/sqlite.js'
 import { StoreError, type AuditRow, type OwnerRow, type ServiceKeyRow } from '../../src/store/store.js'
 import { openStore } from '../../src/store/open.js'
-import { forEachStore, TEST_DATABASE_URL } from '../helpers/stores.js'
+import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
 
 function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}): AuditRow {
   return {
@@ -101,7 +101,44 @@ forEachStore(t, 'migrations run once, however many handles open the database', a
   await handles[0]?.appendAudit([row('a', 1)])
   const reopened = await stores.open()
   t.same(await reopened.readChain('a', 0, 10), [row('a', 1)], 'data survives reopening')
-  t.equal(MIGRATIONS.length, 6)
+  t.equal(MIGRATIONS.length, 7)
+})
+
+/** A database as a proxy of schema version `version` left it, holding what `seed` inserts. */
+async function databaseAt (stores: StoreFactory, version: number, seed: string[]): Promise<void> {
+  const statements = [MIGRATIONS_TABLE, ...MIGRATIONS.filter((migration) => migration.version <= version).flatMap((migration) => [
+    ...migration.statements,
+    `INSERT INTO schema_migrations (version, name, applied_at) VALUES (${migration.version}, 'as before', '2026-01-01T00:00:00.000Z')`
+  ]), ...seed]
+  if (stores.name === 'sqlite') {
+    await mkdir(dirname(stores.path!), { recursive: true })
+    const db = new Database(stores.path!)
+    for (const statement of statements) db.exec(statement)
+    db.close()
+    return
+  }
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await client.connect()
+  try {
+    await client.query(`CREATE SCHEMA ${stores.schema!}; SET search_path = ${stores.schema!}`)
+    for (const statement of statements) await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
+
+forEachStore(t, 'upgrading puts every existing key in the namespace of keys, and marks existing owners as recorded before it', async (t, stores) => {
+  await databaseAt(stores, 6, [
+    "INSERT INTO service_keys (key_id, subject, groups_json, secret_hash, created_at, realm) VALUES ('0123456789abcdef', 'ci-nightly', '[]', 'h', '2026-01-01T00:00:00.000Z', 'proxy')",
+    "INSERT INTO computation_owners (computation_id, subject, groups_json, capsule_id, created_at) VALUES ('c-before', 'ci-nightly', '[]', 'capsule-1', '2026-01-01T00:00:00.000Z')"
+  ])
+  const store = await stores.open()
+  t.equal((await store.findServiceKey('0123456789abcdef'))?.subject, 'key:ci-nightly')
+  t.equal((await store.ownersOf(['c-before'])).get('c-before')?.namespaced, false, 'an owner recorded before may be a key\'s bare subject')
+  await store.recordOwner({ computationId: 'c-after', subject: 'key:ci-nightly', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-02-01T00:00:00.000Z', namespaced: true })
+  t.equal((await store.ownersOf(['c-after'])).get('c-after')?.namespaced, true)
+  const reopened = await stores.open()
+  t.equal((await reopened.findServiceKey('0123456789abcdef'))?.subject, 'key:ci-nightly', 'the namespace is added once')
 })
 
 function serviceKey (keyId: string, overrides: Partial<ServiceKeyRow> = {}): ServiceKeyRow {
@@ -158,7 +195,7 @@ forEachStore(t, 'a key stored before keys named their realm is the proxy\'s, and
 forEachStore(t, 'computation owners: the first record wins and lookups take many ids', async (t, stores) => {
   const store = await stores.open()
   const owner = (computationId: string, subject: string): OwnerRow => ({
-    computationId, subject, groups: ['team-a'], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-11-26T10:00:00.000Z'
+    computationId, subject, groups: ['team-a'], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-11-26T10:00:00.000Z', namespaced: true
   })
   await store.recordOwner(owner('c1', 'alice'))
   await store.recordOwner(owner('c1', 'mallory'))
@@ -186,7 +223,7 @@ forEachStore(t, 'a closed store fails with StoreError', async (t, stores) => {
   await t.rejects(store.listServiceKeys(), StoreError)
   await t.rejects(store.revokeServiceKey('k1', '2026-01-01T00:00:00.000Z'), StoreError)
   await t.rejects(store.touchServiceKey('k1', '2026-01-01T00:00:00.000Z'), StoreError)
-  await t.rejects(store.recordOwner({ computationId: 'c', subject: 's', groups: [], capsuleId: null, pipelineId: null, createdAt: '2026-01-01T00:00:00.000Z' }), StoreError)
+  await t.rejects(store.recordOwner({ computationId: 'c', subject: 's', groups: [], capsuleId: null, pipelineId: null, createdAt: '2026-01-01T00:00:00.000Z', namespaced: true }), StoreError)
   await t.rejects(store.ownersOf(['c']), StoreError)
   await t.rejects(store.claimIdempotencyKey({
     subject: 's', key: 'k', requestHash: 'h', state: 'in_flight', status: null, headers: null, body: null, computationId: null,

@@ -8,7 +8,7 @@ export function postgresOwnershipStore (pool: pg.Pool): OwnershipStore {
   return {
     async recordOwner (row) {
       await guarded('record an owner', async () => {
-        await pool.query(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (computation_id) DO NOTHING`, ownerValues(row))
+        await pool.query(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (computation_id) DO NOTHING`, ownerValues(row))
       })
     },
     async ownersOf (computationIds) {

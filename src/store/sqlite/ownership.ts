@@ -5,7 +5,7 @@ import type { OwnerRow, OwnershipStore } from '../ownership-store.js'
 import { guarded } from './guarded.js'
 
 export function sqliteOwnershipStore (db: Database.Database): OwnershipStore {
-  const insertOwner = db.prepare(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (computation_id) DO NOTHING`)
+  const insertOwner = db.prepare(`INSERT INTO computation_owners (${OWNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (computation_id) DO NOTHING`)
   // Prepared once per number of ids (at most OWNER_LOOKUP_CHUNK of them): every call on one
   // computation asks with one id, and preparing costs more than the lookup itself.
   const ownerLookups = new Map<number, Database.Statement>()
