@@ -637,7 +637,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -753,7 +753,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -867,7 +867,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -984,7 +984,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1122,7 +1122,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1241,7 +1241,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1360,7 +1360,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1498,7 +1498,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1634,7 +1634,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1750,7 +1750,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1866,7 +1866,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1994,7 +1994,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
+            /** @description Too many requests: the caller's rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean's own; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2068,7 +2068,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests without a credential from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After. */
+            /** @description Too many requests without a credential, or with failing ones, from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2106,7 +2106,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests without a credential from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After. */
+            /** @description Too many requests without a credential, or with failing ones, from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2153,7 +2153,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests without a credential from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After. */
+            /** @description Too many requests without a credential, or with failing ones, from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -55,7 +55,7 @@ const ERROR_DESCRIPTIONS = {
   415: 'The request body is not JSON.',
   422: 'This Idempotency-Key was used for a run with a different body.',
   429: 'Too many requests: the caller\'s rate limit (PROXY_RATE_LIMITED) or share of the calls to Code Ocean (PROXY_UPSTREAM_SHARE_EXCEEDED), ' +
-    'too many without a credential from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean\'s own; see Retry-After.',
+    'too many without a credential, or with failing ones, from this address (PROXY_UNAUTHENTICATED_LIMITED), or Code Ocean\'s own; see Retry-After.',
   500: 'Code Ocean, or the proxy, failed.',
   502: 'Code Ocean could not be reached, reset the connection, or rejected the proxy\'s own token.',
   503: 'Code Ocean or the proxy is unavailable; see Retry-After.',
@@ -86,7 +86,7 @@ export const NoQuery = Type.Object({}, { additionalProperties: false })
 export const BAD_QUERY = { ...ref(ErrorBody), description: 'A query string was given; this endpoint takes none.' }
 
 /** For the proxy's own endpoints, which need no credential: a source that sends too many without one is refused. */
-export const UNAUTHENTICATED_LIMITED = { ...ref(ErrorBody), description: 'Too many requests without a credential from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After.' }
+export const UNAUTHENTICATED_LIMITED = { ...ref(ErrorBody), description: 'Too many requests without a credential, or with failing ones, from this address (UNAUTHENTICATED_PER_MINUTE); see Retry-After.' }
 
 /** An answer with no body (rename, delete, detach). */
 export const NoContent = Type.Null({ description: 'Done; no body.' })

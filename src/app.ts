@@ -201,11 +201,13 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   await app.register(requestIdPlugin)
   // Before identity and the audit's own hook: shedding load must stay cheap under a flood.
   const carriesCredential = (request: FastifyRequest): boolean => authenticator.carriesCredential({ headers: request.headers, peer: request.socket.remoteAddress })
+  const fromGateway = (request: FastifyRequest): boolean => authenticator.fromGateway({ headers: request.headers, peer: request.socket.remoteAddress })
   await app.register(overloadPlugin, { ...config.overload, audit: auditWriters, carriesCredential })
-  // Before identity too: a source flooding without credentials costs no identity or audit work.
+  // Before identity too: a source flooding without credentials, or with failing ones, costs no identity or audit work.
   await app.register(unauthenticatedLimitsPlugin, {
     perMinute: config.unauthenticatedPerMinute,
-    carriesCredential
+    carriesCredential,
+    fromGateway
   })
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)

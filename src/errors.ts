@@ -147,6 +147,13 @@ export const UnauthenticatedLimited = createError(
   429
 )
 
+/** The same code: these requests prove no one either, because their credentials keep failing. */
+export const FailedCredentialsLimited = createError(
+  'PROXY_UNAUTHENTICATED_LIMITED',
+  'Too many requests whose credential proved no one have come from your address, so every request from it is refused for now, before its credential is checked. Check the service key or token you send, and retry after the time given in Retry-After.',
+  429
+)
+
 export const UpstreamShareExceeded = createError(
   'PROXY_UPSTREAM_SHARE_EXCEEDED',
   'You have as many calls to Code Ocean running or waiting as one caller may (UPSTREAM_MAX_PER_CALLER); nothing was sent. Retry when one has ended.',

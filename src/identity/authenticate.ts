@@ -32,6 +32,11 @@ export class Authenticator {
     return this.#sourcesFor('audit:read').some((source) => source.carries(request))
   }
 
+  /** Whether the request comes from the gateway's addresses (TRUSTED_PROXIES), which every person behind it shares. */
+  fromGateway (request: CallerRequest): boolean {
+    return this.#options.trusted.trusts(request.peer)
+  }
+
   /** The same as identify(), as a value: the identity, or the failure to answer with. */
   async callerOf (request: CallerRequest, action: RouteAction): Promise<Caller> {
     try {

@@ -101,7 +101,7 @@ export class ProxyMetrics {
     })
     // Every reason is exported from the start, at 0, so a rate over it exists before the first refusal.
     for (const reason of PARSER_REJECTION_REASONS) this.#parserRejections.inc({ reason }, 0)
-    this.#unauthenticatedLimited = new Counter({ name: 'codeocean_proxy_unauthenticated_limited_total', help: 'Requests without a credential refused with 429 past UNAUTHENTICATED_PER_MINUTE from their address (not audited one by one).', registers })
+    this.#unauthenticatedLimited = new Counter({ name: 'codeocean_proxy_unauthenticated_limited_total', help: 'Requests refused with 429 past UNAUTHENTICATED_PER_MINUTE from their address, without a credential or after too many that failed (not audited one by one).', registers })
     this.#connectionsDropped = new Counter({ name: 'codeocean_proxy_connections_dropped_total', help: 'Connections closed as soon as accepted, because MAX_CONNECTIONS were open.', registers })
   }
 

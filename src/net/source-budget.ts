@@ -28,6 +28,24 @@ export class SourceBudget {
 
   /** Takes one request from `source`'s budget: 0 when it may go on, else the seconds until it may. */
   take (source: string): number {
+    const bucket = this.#refilled(source)
+    const seconds = this.#secondsUntilOne(bucket)
+    if (seconds === 0) bucket.tokens -= 1
+    return seconds
+  }
+
+  /** The seconds until `source` may make a request (0: now), taking nothing. */
+  waitOf (source: string): number {
+    const bucket = this.#buckets.get(source)
+    return bucket === undefined ? 0 : this.#secondsUntilOne(this.#refilled(source))
+  }
+
+  #secondsUntilOne (bucket: Bucket): number {
+    return bucket.tokens < 1 ? Math.max(1, Math.ceil((1 - bucket.tokens) * 60 / this.#perMinute)) : 0
+  }
+
+  /** `source`'s bucket, refilled to now and made the most recently seen. */
+  #refilled (source: string): Bucket {
     const now = this.#now()
     const bucket = this.#buckets.get(source) ?? { tokens: this.#perMinute, at: now }
     this.#buckets.delete(source)
@@ -39,9 +57,7 @@ export class SourceBudget {
       if (this.#buckets.size <= this.#maxSources) break
       this.#buckets.delete(oldest)
     }
-    if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) * 60 / this.#perMinute))
-    bucket.tokens -= 1
-    return 0
+    return bucket
   }
 
   /** Addresses remembered now. */
