@@ -1,6 +1,7 @@
 // Audits every request in two stages, like Kubernetes' audit log: a `received` record when it
 // arrives and a `completed` record when its response has closed (sent, or abandoned by the
-// caller: Fastify's onResponse does not run then). Both go to the durable, hash-chained trail
+// caller: Fastify's onResponse does not run then). A request without a proven caller (refused
+// with 401, or for an unknown URL) is never forwarded, and gets the completed record only. Both go to the durable, hash-chained trail
 // and, as one JSON line each under `audit`, to the log (their own logger at info, so LOG_LEVEL
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
 // committed (RequestAudit.durable, awaited by the forwarder); if it cannot be, the caller gets
@@ -55,12 +56,19 @@ export function auditRequest (
     }
   }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())
-  const received = receivedRecord(request, route)
-  writers.log.info({ requestId: request.id, audit: received }, 'audit')
-  try {
-    request.audit.receivedSeq = writers.trail.append('received', auditId, received)
-  } catch (error) {
-    throw new AuditUnavailable({ cause: error })
+  if (request.caller?.proven === true) {
+    const received = receivedRecord(request, route)
+    writers.log.info({ requestId: request.id, audit: received }, 'audit')
+    try {
+      request.audit.receivedSeq = writers.trail.append('received', auditId, received)
+    } catch (error) {
+      throw new AuditUnavailable({ cause: error })
+    }
+  } else if (writers.trail.queued >= writers.trail.queueLimit) {
+    // A request that proves no one (or names no route) is refused before anything is done, so
+    // its completed record says all a received one would: it gets that one only. It is still
+    // refused with 503 while the trail can take no record, rather than answered unaudited.
+    throw new AuditUnavailable()
   }
   // Hooks before this one (identity: a JWT check, a key lookup) may have let the caller leave
   // already, and 'close' fires once: the request is over, and its completed record is due now.

@@ -18,12 +18,12 @@ const TWO_TEAMS_POLICY = fileURLToPath(new URL('../fixtures/two-teams-policy.yam
 const TEAM_A_CAPSULE = 'aaaaaaaa-0000-4000-8000-000000000001'
 const TEAM_B = { 'x-forwarded-user': 'bob@example.com', 'x-forwarded-groups': 'team-b' }
 
-/** The trail's rows of one request, once both are stored. */
-async function storedRows (proxy: TestApp, auditId: string): Promise<AuditRow[]> {
+/** The trail's rows of one request, once `count` of them are stored. */
+async function storedRows (proxy: TestApp, auditId: string, count = 2): Promise<AuditRow[]> {
   let rows: AuditRow[] = []
-  for (let wait = 0; wait < 200 && rows.length < 2; wait++) {
+  for (let wait = 0; wait < 200 && rows.length < count; wait++) {
     rows = (await proxy.store.queryAudit({ limit: 1000 })).filter((row) => row.auditId === auditId)
-    if (rows.length < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+    if (rows.length < count) await new Promise((resolve) => setTimeout(resolve, 10))
   }
   return rows
 }
@@ -114,4 +114,33 @@ t.test('a run the policy refuses gets a bounded record, and its received record 
   t.notOk(received !== undefined && 'sensitive' in received, 'the received record, written before the decision, expands nothing')
   t.match(completed, { stage: 'completed', status: 403, decision: { outcome: 'deny' }, sensitive: { parametersDigest: { count: 2 * LIST_LIMITS.parameters } } })
   t.ok(logLinesOf(proxy, 'refused-many').join('\n').length < 4096, 'its log lines are small')
+})
+
+t.test('a request that proves no one, or names no route, is audited with one small completed record; a proven caller\'s with two', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  const requests = [
+    { id: 'forged-key', url, headers: { authorization: `Bearer cpx_0123456789abcdef_${'A'.repeat(43)}` }, caller: null, status: 401 },
+    { id: 'no-credential', url, headers: {}, caller: null, status: 401 },
+    { id: 'unknown-url', url: '/api/v1/nowhere', headers: {}, caller: null, status: 404 },
+    { id: 'proven-caller', url, headers: {}, caller: undefined, status: 200 }
+  ]
+  for (const request of requests) {
+    const response = await proxy.inject({ method: 'GET', url: request.url, headers: { ...request.headers, 'x-request-id': request.id } }, request.caller)
+    t.equal(response.statusCode, request.status, request.id)
+    const records = proxy.log.auditLines().filter((audit) => audit.requestId === request.id)
+    const stored = await storedRows(proxy, String(response.headers['audit-id']), request.status === 200 ? 2 : 1)
+    if (request.status === 200) {
+      t.same(records.map((audit) => audit.stage), ['received', 'completed'], 'a proven caller\'s request: both stages')
+      t.equal(stored.length, 2)
+      continue
+    }
+    t.same(records.map((audit) => audit.stage), ['completed'], `${request.id}: the completed record only, in the log`)
+    // The trail is written in order: a received record would be stored no later than this one.
+    t.same(stored.map((row) => row.stage), ['completed'], 'and in the trail')
+    t.match(records[0], { status: request.status, actor: null, sensitive: {} })
+    t.ok(logLinesOf(proxy, request.id).join('\n').length < 2048, `${request.id}: under 2 KB of log`)
+  }
+  t.equal(simulator.requests.length, 1, 'only the proven caller\'s request was forwarded')
 })

@@ -77,7 +77,8 @@ forEachStore(t, 'editing or deleting a record makes verification fail and name i
   const store = await stores.open()
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, {}, { store })
-  for (let call = 0; call < 3; call++) await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
+  const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  for (let call = 0; call < 3; call++) await proxy.inject({ method: 'GET', url })
   await proxy.app.close()
   const rows = await allRecords(store)
   t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 6 }, 'untouched, it verifies')
@@ -98,7 +99,7 @@ forEachStore(t, 'an edited stage column, not matching the hashed record, makes v
   const store = await stores.open()
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, {}, { store })
-  await proxy.inject({ method: 'GET', url: '/api/v1/nowhere' })
+  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}` })
   await proxy.app.close()
   const [instanceId] = await store.chainInstances()
   const [first] = await allRecords(store)
