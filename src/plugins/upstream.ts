@@ -10,8 +10,9 @@ import { canonicalId } from '../policy/targets.js'
 import { createUpstreamClient, type UpstreamClient, type UpstreamOptions } from '../upstream/client.js'
 import { Coalescer, type BufferedAnswer } from '../upstream/coalesce.js'
 import { ComputationWatcher } from '../upstream/computation-watch.js'
-import { fetchShareable, forwardToCodeOcean, pollKey, sendBuffered, type AnswerHandler, type Forwarder } from '../upstream/forward.js'
+import { fetchShareable, forwardToCodeOcean, sendBuffered, type AnswerHandler, type Forwarder } from '../upstream/forward.js'
 import { upstreamRequestHeaders, USER_AGENT } from '../upstream/headers.js'
+import { PollKeys } from '../upstream/poll-keys.js'
 import { upstreamPath } from '../upstream/url.js'
 import { isTerminal, PASSING_TROUBLE, TroubledPoll, waitAnswer } from '../upstream/wait.js'
 
@@ -54,7 +55,8 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
   })
   app.decorate('upstream', upstream)
   const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
-  const forwarder: Forwarder = { upstream, polls: polling.coalesce ? polls : undefined, callerTraceContext: options.callerTraceContext }
+  const pollKeys = new PollKeys()
+  const forwarder: Forwarder = { upstream, polls: polling.coalesce ? polls : undefined, pollKeys, callerTraceContext: options.callerTraceContext }
 
   /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
   const pollComputation = async (id: string): Promise<BufferedAnswer> => {
@@ -65,7 +67,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // Made for every waiter at once, so it names the proxy rather than any one of them.
       headers: upstreamRequestHeaders({}, { authorization: upstream.credential.authorization(), requestId: randomUUID(), hasBody: false, agentId: USER_AGENT, callerTraceContext: false })
     }
-    const { answer } = await polls.run(pollKey(call), async () => (await fetchShareable(upstream, call, { retries: true, log: app.log })).answer)
+    const { answer } = await polls.run(call.path, async () => (await fetchShareable(upstream, call, { retries: true, log: app.log })).answer)
     if (PASSING_TROUBLE.has(answer.status)) throw new TroubledPoll(answer)
     return answer
   }
@@ -79,7 +81,9 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
       if (request.routeOptions.config.contract?.mutates === true && id !== undefined) {
-        for (const spelling of new Set([id, canonicalId(id)])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
+        for (const spelling of new Set([id, canonicalId(id)])) {
+          for (const key of pollKeys.keysOf(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))) polls.invalidate(key)
+        }
       }
     }
   }

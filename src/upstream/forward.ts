@@ -15,6 +15,7 @@ import type { BufferedAnswer, Coalescer } from './coalesce.js'
 import { classifyUpstreamFailure, type UpstreamFailure } from './failures.js'
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { UpstreamCallFailed, type UpstreamOutcome } from './outcome.js'
+import type { PollKeys } from './poll-keys.js'
 import { upstreamPath } from './url.js'
 
 const BODYLESS_STATUSES = new Set([204, 205, 304])
@@ -29,6 +30,8 @@ export interface Forwarder {
   upstream: UpstreamClient
   /** Shares concurrent identical polls, and answers recent terminal ones from memory; undefined turns that off. */
   polls: Coalescer | undefined
+  /** Which polls are the same question (see poll-keys.ts). */
+  pollKeys: PollKeys
   /** Pass the caller's trace context on (see upstreamRequestHeaders). */
   callerTraceContext: boolean
 }
@@ -62,11 +65,6 @@ function callerOf (identity: Identity): string {
   return `${identity.method}:${identity.subject}`
 }
 
-/** What makes two polls the same: the path (Code Ocean answers JSON whatever Accept says; who asks does not change the answer). */
-export function pollKey (call: UpstreamCall): string {
-  return call.path
-}
-
 /** The answer as a caller may see it: only allowlisted headers. */
 export function bufferedAnswer (answer: WholeAnswer): BufferedAnswer {
   return { status: answer.status, headers: callerResponseHeaders(answer.headers), body: answer.body }
@@ -88,9 +86,9 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
   request.audit.upstreamStarted()
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.
-    // A poll naming a Min-Server-Version is its own question: it is not shared.
-    if (forwarder.polls !== undefined && contract?.coalesces === true && call.headers['min-server-version'] === undefined) {
-      return await sendBuffered(await poll(forwarder.polls, forwarder.upstream, call, options, request), request, reply, { onAnswer })
+    const key = forwarder.polls !== undefined && contract?.coalesces === true ? forwarder.pollKeys.keyOf(call) : undefined
+    if (key !== undefined) {
+      return await sendBuffered(await poll(forwarder.polls as Coalescer, key, forwarder.upstream, call, options, request), request, reply, { onAnswer })
     }
     if (onAnswer !== undefined) return await sendBuffered(await fetchWhole(forwarder.upstream, call, options, request), request, reply, { onAnswer })
     return await relay(forwarder.upstream, call, options, request, reply)
@@ -100,7 +98,7 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
 }
 
 /** One poll: shared with identical ones in flight, or answered from the terminal cache. */
-async function poll (polls: Coalescer, upstream: UpstreamClient, call: UpstreamCall, options: CallOptions, request: FastifyRequest): Promise<BufferedAnswer> {
+async function poll (polls: Coalescer, key: string, upstream: UpstreamClient, call: UpstreamCall, options: CallOptions, request: FastifyRequest): Promise<BufferedAnswer> {
   const started = performance.now()
   // Set when this caller's own fetch was the one shared.
   let own: UpstreamOutcome | undefined
@@ -114,7 +112,7 @@ async function poll (polls: Coalescer, upstream: UpstreamClient, call: UpstreamC
   /** A caller who joined another's call records how long it waited for it, and no call of its own. */
   const joined = (): { attempts: number, durationMs: number, sent: boolean } => ({ attempts: 0, durationMs: performance.now() - started, sent: false })
   try {
-    const { answer, source } = await polls.run(pollKey(call), fetch)
+    const { answer, source } = await polls.run(key, fetch)
     request.audit.recordUpstream(own ?? { kind: 'answer', status: answer.status, source, ...joined() })
     return answer
   } catch (error) {

@@ -120,25 +120,54 @@ t.test('shared polls do not share what the policy hides: the owner\'s polls get 
     'each refusal is on record as denied, with nothing from Code Ocean')
 })
 
-t.test('a poll naming a Min-Server-Version is not shared: each goes to Code Ocean with its header', async (t) => {
+t.test('polls naming the same Min-Server-Version share one call; other versions, none, and malformed ones do not join it', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   simulator.inject({ method: 'GET', delayMs: 100 })
 
   const url = `/api/v1/computations/${id}`
-  const [versioned, plain] = await Promise.all([
-    Promise.all(Array.from({ length: 10 }, async () => await proxy.inject({ method: 'GET', url, headers: { 'min-server-version': '4.0.0' } }))),
-    Promise.all(Array.from({ length: 10 }, async () => await proxy.inject({ method: 'GET', url })))
+  const polls = (headers: Record<string, string>, count: number) =>
+    Promise.all(Array.from({ length: count }, async () => await proxy.inject({ method: 'GET', url, headers })))
+  const [sdk, older, plain, malformed] = await Promise.all([
+    polls({ 'min-server-version': '4.6.0' }, 10),
+    polls({ 'min-server-version': '4.0.0' }, 10),
+    polls({}, 10),
+    polls({ 'min-server-version': '4.6' }, 3)
   ])
 
-  t.ok([...versioned, ...plain].every((response) => response.statusCode === 200))
+  t.ok([...sdk, ...older, ...plain].every((response) => response.statusCode === 200))
+  t.ok(malformed.every((response) => response.statusCode === 400 && /Malformed Min-Server-Version/.test(response.body)), 'Code Ocean\'s own answer to a malformed version')
   const gets = getsOf(simulator, id)
-  t.equal(gets.filter((get) => get.headers['min-server-version'] === '4.0.0').length, 10, 'one GET per versioned poll, each naming the version')
-  t.ok(gets.filter((get) => get.headers['min-server-version'] === undefined).length <= 2, 'the plain polls shared theirs')
+  const versioned = (version: string | undefined) => gets.filter((get) => get.headers['min-server-version'] === version).length
+  for (const version of ['4.6.0', '4.0.0', undefined]) {
+    t.ok(versioned(version) >= 1 && versioned(version) <= 2, `the polls naming ${String(version)} shared their call (${versioned(version)} GETs), with that header`)
+  }
+  t.equal(versioned('4.6'), 3, 'a malformed version is never shared')
   const audits = auditsOf(proxy, 'getComputation')
   t.equal(audits.filter((audit) => audit.answerSource === 'upstream' && audit.upstreamAttempts === 1).length, gets.length,
     'every call Code Ocean saw is one caller\'s own')
+})
+
+t.test('50 concurrent SDK polls of a finished computation cost one call, and a rename drops the remembered answer of every version', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, REMEMBERING)
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed', name: 'before' })
+  const url = `/api/v1/computations/${id}`
+  const sdk = { 'min-server-version': '4.6.0' }
+
+  // Those that do not join the first call find its answer remembered: one call, however they overlap.
+  const responses = await Promise.all(Array.from({ length: 50 }, async () => await proxy.inject({ method: 'GET', url, headers: sdk })))
+  t.ok(responses.every((response) => response.statusCode === 200 && response.json().name === 'before'))
+  t.equal(getsOf(simulator, id).length, 1, 'one GET reached Code Ocean')
+  await proxy.inject({ method: 'GET', url })
+  t.equal(getsOf(simulator, id).length, 2, 'a poll without the header is another question')
+
+  t.equal((await proxy.inject({ method: 'PATCH', url: `${url}?name=after` })).statusCode, 204)
+  simulator.clearRequests()
+  t.equal((await proxy.inject({ method: 'GET', url, headers: sdk })).json().name, 'after', 'the versioned answer was forgotten')
+  t.equal((await proxy.inject({ method: 'GET', url })).json().name, 'after', 'and so was the plain one')
+  t.equal(getsOf(simulator, id).length, 2)
 })
 
 t.test('with POLL_COALESCE false every concurrent poll makes its own call', async (t) => {
