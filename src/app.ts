@@ -45,6 +45,7 @@ import { hmacWith } from './audit/sensitive.js'
 import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
+import { cachedOwnership } from './store/owner-cache.js'
 import type { ServiceKeyRealm, Store } from './store/store.js'
 import type { Tracing } from './telemetry/tracing.js'
 import { readCaFile } from './upstream/client.js'
@@ -105,6 +106,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const metrics = new ProxyMetrics()
   const ownStore = options.store === undefined
   const store = instrumentStore(options.store ?? await openStore(config.store), metrics)
+  // Owner rows never change once written: every call on a computation after the first is decided from memory.
+  const owners = cachedOwnership(store)
   const authenticator = new Authenticator({
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
@@ -211,7 +214,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   })
   await app.register(identityPlugin, { authenticator, agentIdTemplate: config.agentIdTemplate })
   await app.register(auditPlugin, auditWriters)
-  await app.register(authorizationPlugin, { policy, store, auditAdminKey: config.audit.adminKey !== undefined })
+  await app.register(authorizationPlugin, { policy, store: owners, auditAdminKey: config.audit.adminKey !== undefined })
   await app.register(idempotencyPlugin, {
     store,
     answerKey: answerKeyFrom(auditKey),
@@ -241,7 +244,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     // Traced calls carry their own span's trace context; untraced ones pass on the caller's.
     callerTraceContext: options.tracing === undefined
   })
-  await app.register(routeHandlersPlugin, { policy, store })
+  await app.register(routeHandlersPlugin, { policy, store: owners })
   await app.register(openapiPlugin, { version: VERSION, ...(config.identity.gateway === undefined ? {} : { gatewayHeader: config.identity.gateway.header }) })
   await app.register(computationRoutes, { prefix: API_ROUTE_PREFIX })
   await app.register(capsuleRoutes, { prefix: API_ROUTE_PREFIX })
