@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { budgetOf } from '../contract/route-contract.js'
 import { RateLimited, retryAfter } from '../errors.js'
 import { identityOf } from '../identity/caller.js'
@@ -32,9 +32,10 @@ function subjectOf (request: FastifyRequest): string {
 }
 
 async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Promise<void> {
-  const redis = options.redisUrl === undefined
+  // Loaded only when configured: the client costs memory a single instance has no use for.
+  const redis: Redis | undefined = options.redisUrl === undefined
     ? undefined
-    : new Redis(options.redisUrl, {
+    : new (await import('ioredis')).Redis(options.redisUrl, {
       // A Redis that is down must not hold requests: fail fast, and let the limit be skipped.
       connectTimeout: 1000,
       // A Redis that stops answering on an open connection must not hold requests either.

@@ -2,14 +2,14 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from '../config.js'
-import { openPostgresStore } from './postgres.js'
 import { openSqliteStore } from './sqlite.js'
 import type { Store } from './store.js'
 
 export async function openStore (settings: Config['store']): Promise<Store> {
-  return settings.kind === 'postgres'
-    ? await openPostgresStore({ connectionString: settings.url, ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }) })
-    : await openSqliteStore(settings.path)
+  if (settings.kind !== 'postgres') return await openSqliteStore(settings.path)
+  // Loaded only when configured: the driver costs memory a SQLite deployment has no use for.
+  const { openPostgresStore } = await import('./postgres.js')
+  return await openPostgresStore({ connectionString: settings.url, ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }) })
 }
 
 /**
