@@ -111,7 +111,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const authenticator = new Authenticator({
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
-    serviceKeys: new ServiceKeys(store, options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }),
+    serviceKeys: new ServiceKeys(store, { cacheMs: config.identity.serviceKeyCacheMs, ...(options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }) }),
     allowAnonymous: config.identity.allowAnonymous,
     ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey })
   })

@@ -69,6 +69,7 @@ export const Environment = Type.Object({
   TRUSTED_EMAIL_HEADER: HeaderName('X-Forwarded-Email'),
   TRUSTED_GROUPS_HEADER: HeaderName('X-Forwarded-Groups'),
   ALLOW_ANONYMOUS: Flag('false'),
+  SERVICE_KEY_CACHE_MS: Type.Integer({ default: 1_000, minimum: 0, maximum: 1_000, description: 'a whole number of milliseconds, 0 (read the key on every call) to 1000' }),
   POLICY_FILE: Type.Optional(Type.String({ description: 'a JSON or YAML policy file' })),
   AGENT_ID_TEMPLATE: Type.String({ default: 'codeocean-proxy/{user}', minLength: 1, maxLength: 200, description: 'a template using {user}, {subject} or {email}' }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 720, description: 'a number of hours, 1 to 720' }),
@@ -164,6 +165,8 @@ export interface Config {
     gateway?: GatewayConfig
     trusted: { proxies: string[], userHeader: string, emailHeader: string, groupsHeader: string }
     allowAnonymous: boolean
+    /** How long a service key read from the store is used before it is read again; 0 reads it on every call. */
+    serviceKeyCacheMs: number
   }
   /** The policy read from POLICY_FILE; the built-in default policy when unset. */
   policy?: PolicyDocument
@@ -306,7 +309,8 @@ export function loadConfig (env: NodeJS.ProcessEnv): Config {
         emailHeader: values.TRUSTED_EMAIL_HEADER.toLowerCase(),
         groupsHeader: values.TRUSTED_GROUPS_HEADER.toLowerCase()
       },
-      allowAnonymous: values.ALLOW_ANONYMOUS === 'true'
+      allowAnonymous: values.ALLOW_ANONYMOUS === 'true',
+      serviceKeyCacheMs: values.SERVICE_KEY_CACHE_MS
     },
     ...(policy === undefined ? {} : { policy }),
     agentIdTemplate: values.AGENT_ID_TEMPLATE,

@@ -27,7 +27,8 @@ t.test('defaults fill everything but the domain and the token', async (t) => {
     audit: { queueLimit: 10_000 },
     identity: {
       trusted: { proxies: [], userHeader: 'x-forwarded-user', emailHeader: 'x-forwarded-email', groupsHeader: 'x-forwarded-groups' },
-      allowAnonymous: false
+      allowAnonymous: false,
+      serviceKeyCacheMs: 1000
     },
     agentIdTemplate: 'codeocean-proxy/{user}',
     host: '127.0.0.1',
@@ -255,6 +256,9 @@ t.test('whole numbers must be written as digits', async (t) => {
     t.match(problemsOf({ ...VALID, UPSTREAM_HEADERS_TIMEOUT_MS: value }), [/^UPSTREAM_HEADERS_TIMEOUT_MS=".*" is invalid/], value)
   }
   t.match(problemsOf({ ...VALID, PORT: '99999' }), [/^PORT="99999" is invalid: expected a TCP port/], 'digits out of range')
+  t.match(problemsOf({ ...VALID, SERVICE_KEY_CACHE_MS: '1001' }), [/^SERVICE_KEY_CACHE_MS="1001" is invalid: expected a whole number of milliseconds, 0 \(read the key on every call\) to 1000/],
+    'a key is read again within a second at most')
+  t.equal(loadConfig({ ...VALID, SERVICE_KEY_CACHE_MS: '0' }).identity.serviceKeyCacheMs, 0)
 })
 
 t.test('a missing token is one clear problem', async (t) => {

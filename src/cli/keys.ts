@@ -32,7 +32,8 @@ Commands:
       Every key: id, subject, groups, created, expires, last used, status (and whether it is
       one of npm run demo's, which only the demo accepts). Never a secret.
   revoke <key-id>
-      Refuses the key from the next request on, on every proxy instance sharing the store.
+      Refuses the key on every proxy instance sharing the store, within SERVICE_KEY_CACHE_MS
+      (1 s by default).
   help
       Shows this text.
 `
@@ -271,8 +272,8 @@ function prepareRevoke (args: string[], io: KeysCommandIo, now: Date): Action {
   return async (store, where) => {
     if (await store.revokeServiceKey(keyId, now.toISOString())) {
       io.stdout.write(`revoked ${keyId}\n`)
-      // Every instance looks the key up on each request: nothing to restart, nothing cached.
-      io.stderr.write('Refused from the next request on by every proxy instance sharing this store.\n')
+      // Every instance reads the key again at most SERVICE_KEY_CACHE_MS (1 s at most) after it last did.
+      io.stderr.write('Refused by every proxy instance sharing this store within SERVICE_KEY_CACHE_MS (1 s by default), with nothing to restart.\n')
       return 0
     }
     const row = await store.findServiceKey(keyId)

@@ -1,8 +1,9 @@
 // Service keys: how scripts and the SDK prove who they are without the gateway. A key is shown
 // once when it is made; the store keeps only a hash of its secret, so a stolen database holds
-// no usable key. Every use is checked against the store, so a revocation holds at once on every
-// instance that shares it. A key also names who it is for (the proxy, or the demo), and works
-// only there.
+// no usable key. A key's row is read from the store at most once per SERVICE_KEY_CACHE_MS (1 s
+// at most), so a revocation holds on every instance sharing the store within that time; the
+// secret is checked against the row on every call. A key also names who it is for (the proxy,
+// or the demo), and works only there.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Unauthenticated } from '../errors.js'
 import type { KeyStore, ServiceKeyRealm, ServiceKeyRow } from '../store/store.js'
@@ -13,6 +14,8 @@ export const SERVICE_KEY_PREFIX = 'cpx_'
 const KEY_PATTERN = /^cpx_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
 /** Writing last-used on every call would make each read a write; once a minute tells an operator enough. */
 const TOUCH_INTERVAL_MS = 60_000
+/** Rows of keys held at most, by default: far more keys than a deployment has in use. */
+const MAX_HELD_KEYS = 10_000
 
 export interface NewServiceKey {
   /** Who the key speaks for, without the namespace: `ci-nightly` makes a key for `key:ci-nightly`. */
@@ -68,25 +71,43 @@ const OTHER_REALM: Record<ServiceKeyRealm, string> = {
 export interface ServiceKeysOptions {
   /** The keys accepted: the proxy's (the default) or the demo's. */
   realm?: ServiceKeyRealm
+  /**
+   * How long a key's row, once read, is used before it is read again (SERVICE_KEY_CACHE_MS): the
+   * bound on how late a revocation or expiry made elsewhere is seen. 0, the default here, reads
+   * it on every call. Only rows are held, never "no such key".
+   */
+  cacheMs?: number
+  /** Rows held at most (default 10,000); the oldest read goes first. */
+  maxHeld?: number
   now?: () => number
 }
+
+interface HeldRow { row: ServiceKeyRow, readAt: number }
 
 export class ServiceKeys {
   readonly #store: KeyStore
   readonly #realm: ServiceKeyRealm
   readonly #now: () => number
+  readonly #cacheMs: number
+  readonly #maxHeld: number
   readonly #touched = new Map<string, number>()
+  // Insertion order is the order rows were read in, so the oldest go first past the bound.
+  readonly #held = new Map<string, HeldRow>()
 
   constructor (store: KeyStore, options: ServiceKeysOptions = {}) {
+    const cacheMs = options.cacheMs ?? 0
+    if (!(Number.isInteger(cacheMs) && cacheMs >= 0)) throw new RangeError(`cacheMs must be a whole number ≥ 0, got ${cacheMs}`)
     this.#store = store
     this.#realm = options.realm ?? 'proxy'
     this.#now = options.now ?? Date.now
+    this.#cacheMs = cacheMs
+    this.#maxHeld = options.maxHeld ?? MAX_HELD_KEYS
   }
 
   /** The caller a presented key proves, or Unauthenticated. */
   async authenticate (presented: string): Promise<Identity> {
     const parts = KEY_PATTERN.exec(presented)
-    const row = parts === null ? undefined : await this.#store.findServiceKey(parts[1] as string)
+    const row = parts === null ? undefined : await this.#rowOf(parts[1] as string)
     // The secret is checked before anything about the key is said, so a key id alone reveals nothing.
     if (parts === null || row === undefined || !sameHash(row.secretHash, secretHash(parts[2] as string))) {
       throw new Unauthenticated('The service key is not recognised.')
@@ -101,6 +122,27 @@ export class ServiceKeys {
       await this.#store.touchServiceKey(row.keyId, new Date(now).toISOString()).catch(() => { this.#touched.delete(row.keyId) })
     }
     return { subject: row.subject, email: null, groups: row.groups, method: 'service-key', keyId: row.keyId }
+  }
+
+  /** Drops what is held of a key, so its next use reads the store (a revocation was announced). */
+  forget (keyId: string): void {
+    this.#held.delete(keyId)
+  }
+
+  /** The key's row: the one read within the last cacheMs, or the store's. */
+  async #rowOf (keyId: string): Promise<ServiceKeyRow | undefined> {
+    if (this.#cacheMs === 0) return await this.#store.findServiceKey(keyId)
+    const now = this.#now()
+    const held = this.#held.get(keyId)
+    // A clock set back reads the row again rather than trusting it for longer.
+    if (held !== undefined && now - held.readAt < this.#cacheMs && now >= held.readAt) return held.row
+    const row = await this.#store.findServiceKey(keyId)
+    this.#held.delete(keyId)
+    if (row !== undefined) {
+      this.#held.set(keyId, { row, readAt: now })
+      if (this.#held.size > this.#maxHeld) this.#held.delete(this.#held.keys().next().value as string)
+    }
+    return row
   }
 }
 

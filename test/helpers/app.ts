@@ -65,6 +65,9 @@ export async function buildTestApp (t: Test, origin: string, env: Record<string,
     // answered from memory or not, depending on how busy the machine is: no remembered answers
     // unless a test asks for them (test/upstream/polling.test.ts does).
     POLL_CACHE_MS: '0',
+    // Likewise a key revoked by a test is refused at once, not within the second a read row is
+    // used for (test/identity/service-key-cache.test.ts tests that).
+    SERVICE_KEY_CACHE_MS: '0',
     // app.inject comes from 127.0.0.1: the default caller's gateway headers are trusted.
     ...DEFAULT_TEST_ENV,
     ...env
