@@ -46,7 +46,9 @@ import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
 import { cachedOwnership } from './store/owner-cache.js'
+import type { RevocationListener } from './store/postgres/key-revocations.js'
 import type { ServiceKeyRealm, Store } from './store/store.js'
+import { ThrottledWarning } from './throttled-warning.js'
 import type { Tracing } from './telemetry/tracing.js'
 import { readCaFile } from './upstream/client.js'
 import { loadCredential } from './upstream/credential.js'
@@ -108,10 +110,12 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const store = instrumentStore(options.store ?? await openStore(config.store), metrics)
   // Owner rows never change once written: every call on a computation after the first is decided from memory.
   const owners = cachedOwnership(store)
+  const serviceKeys = new ServiceKeys(store, { cacheMs: config.identity.serviceKeyCacheMs, ...(options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }) })
+  const revocations = await listenForRevocations(config, logger, serviceKeys)
   const authenticator = new Authenticator({
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
-    serviceKeys: new ServiceKeys(store, { cacheMs: config.identity.serviceKeyCacheMs, ...(options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }) }),
+    serviceKeys,
     allowAnonymous: config.identity.allowAnonymous,
     ...(config.audit.adminKey === undefined ? {} : { adminKey: config.audit.adminKey })
   })
@@ -191,6 +195,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // Registered first, so it runs last: the trail is flushed after every request has finished.
   app.addHook('onClose', async () => {
     retention?.stop()
+    await revocations?.close()
     try {
       await trail.close()
     } finally {
@@ -275,4 +280,24 @@ function gatewayVerifierFor (gateway: GatewayConfig): GatewayJwtVerifier {
   } catch (error) {
     throw new ConfigError([`the gateway settings are unusable: ${(error as Error).message}`])
   }
+}
+
+/**
+ * With PostgreSQL, a revocation made anywhere is heard at once instead of within
+ * SERVICE_KEY_CACHE_MS (see store/postgres/key-revocations.ts). Loaded only then.
+ */
+async function listenForRevocations (config: Config, logger: FastifyBaseLogger, serviceKeys: ServiceKeys): Promise<RevocationListener | undefined> {
+  if (config.store.kind !== 'postgres' || config.identity.serviceKeyCacheMs === 0) return undefined
+  const failing = new ThrottledWarning({
+    log: logger,
+    message: 'the connection listening for key revocations failed: revocations reach this instance within SERVICE_KEY_CACHE_MS until it is back',
+    intervalMs: 60_000
+  })
+  const { listenForRevocations } = await import('./store/postgres/key-revocations.js')
+  return listenForRevocations({
+    connectionString: config.store.url,
+    ...(config.store.timeoutMs === undefined ? {} : { connectTimeoutMs: config.store.timeoutMs }),
+    onRevoked: (keyId) => { serviceKeys.forget(keyId) },
+    onError: (error) => { failing.occurred(error) }
+  })
 }

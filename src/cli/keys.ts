@@ -32,8 +32,8 @@ Commands:
       Every key: id, subject, groups, created, expires, last used, status (and whether it is
       one of npm run demo's, which only the demo accepts). Never a secret.
   revoke <key-id>
-      Refuses the key on every proxy instance sharing the store, within SERVICE_KEY_CACHE_MS
-      (1 s by default).
+      Refuses the key on every proxy instance sharing the store: at once with PostgreSQL,
+      within SERVICE_KEY_CACHE_MS (1 s by default) with SQLite.
   help
       Shows this text.
 `
@@ -111,7 +111,7 @@ export async function runKeysCommand (argv: readonly string[], io: KeysCommandIo
 }
 
 /** A checked command, waiting for the store; `where` names the store for an operator. */
-type Action = (store: KeyStore, where: string) => Promise<number>
+type Action = (store: KeyStore & Pick<Store, 'kind'>, where: string) => Promise<number>
 
 /** Checks the whole command line before the store is opened, so a mistake stores nothing. */
 function prepare (command: string | undefined, args: string[], io: KeysCommandIo, now: Date): Action {
@@ -272,8 +272,8 @@ function prepareRevoke (args: string[], io: KeysCommandIo, now: Date): Action {
   return async (store, where) => {
     if (await store.revokeServiceKey(keyId, now.toISOString())) {
       io.stdout.write(`revoked ${keyId}\n`)
-      // Every instance reads the key again at most SERVICE_KEY_CACHE_MS (1 s at most) after it last did.
-      io.stderr.write('Refused by every proxy instance sharing this store within SERVICE_KEY_CACHE_MS (1 s by default), with nothing to restart.\n')
+      // PostgreSQL announces the revocation to every instance; SQLite's read it again within SERVICE_KEY_CACHE_MS.
+      io.stderr.write(`Refused by every proxy instance sharing this store ${store.kind === 'postgres' ? 'at once' : 'within SERVICE_KEY_CACHE_MS (1 s by default)'}, with nothing to restart.\n`)
       return 0
     }
     const row = await store.findServiceKey(keyId)

@@ -1,6 +1,7 @@
 // Several instances behind one load balancer share PostgreSQL: a key made anywhere works
-// everywhere and a revocation holds at once on every instance, and a computation started on one
-// instance is its owner's on all of them.
+// everywhere and a revocation holds at once on every instance (here with keys read on every
+// call, as test apps do unless asked: test/store/key-revocations.test.ts announces them), and a
+// computation started on one instance is its owner's on all of them.
 import t from 'tap'
 import { createServiceKey } from '../../src/identity/service-keys.js'
 import { buildTestApp } from '../helpers/app.js'

@@ -1,0 +1,102 @@
+// With PostgreSQL, a key revoked anywhere (the keys command, another instance) is forgotten at
+// once by every instance listening, however recently it read the key; the listening connection
+// comes back by itself when it is cut, and goes with the app.
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import t, { type Test } from 'tap'
+import { runKeysCommand } from '../../src/cli/keys.js'
+import { Unauthenticated } from '../../src/errors.js'
+import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.js'
+import { APPLICATION_NAME, listenForRevocations, type RevocationListener } from '../../src/store/postgres/key-revocations.js'
+import { openPostgresStore } from '../../src/store/postgres.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startTestSimulator } from '../helpers/simulator.js'
+import { postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
+
+/** The backends of listening connections named `name`, as the server shows them. */
+async function listeners (name: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await client.connect()
+  try {
+    return (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN %'", [name])).rows.map((row) => row.pid)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Waits, a bounded while, for `check` to hold. */
+async function until (what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let wait = 0; wait < 1000; wait++) {
+    if (await check()) return
+    await sleep(10)
+  }
+  throw new Error(`${what} did not happen within 10 s`)
+}
+
+/** A listener under a name of its own, whose revocations the test can wait for. */
+function listening (t: Test, onRevoked: (keyId: string) => void = () => {}) {
+  const name = `test ${randomBytes(6).toString('hex')}`
+  const heard: string[] = []
+  const errors: Error[] = []
+  const listener: RevocationListener = listenForRevocations({
+    connectionString: TEST_DATABASE_URL,
+    applicationName: name,
+    onRevoked: (keyId) => { heard.push(keyId); onRevoked(keyId) },
+    onError: (error) => { errors.push(error) }
+  })
+  t.teardown(() => listener.close())
+  return { name, heard, errors, listener }
+}
+
+t.test('a key revoked by the keys command is refused at once by an instance that read it a moment ago', async (t) => {
+  const { schema, url } = await postgresSchema(t)
+  const store = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 2 })
+  t.teardown(() => store.close())
+  const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [] })
+  // A clock that never moves: only the announcement can make the held row go.
+  const keys = new ServiceKeys(store, { cacheMs: 1000, now: () => Date.parse('2026-12-06T12:00:00.000Z') })
+  const { heard, listener } = listening(t, (keyId) => { keys.forget(keyId) })
+  await listener.started
+  t.equal((await keys.authenticate(key)).keyId, row.keyId, 'read and held')
+
+  const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: { DATABASE_URL: url } }
+  t.equal(await runKeysCommand(['revoke', row.keyId], io), 0)
+  await until('the revocation to be heard', async () => heard.includes(row.keyId))
+  await t.rejects(keys.authenticate(key), new Unauthenticated('The service key has been revoked.'))
+  t.equal(await store.revokeServiceKey(row.keyId, new Date().toISOString()), false, 'revoking it again changes nothing')
+})
+
+t.test('the listening connection comes back by itself when it is cut, and hears revocations again', async (t) => {
+  const { schema } = await postgresSchema(t)
+  const store = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 2 })
+  t.teardown(() => store.close())
+  const { name, heard, errors, listener } = listening(t)
+  await listener.started
+  const [first] = await listeners(name)
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  await admin.query('SELECT pg_terminate_backend($1)', [first])
+  await admin.end()
+  await until('the failure to be reported', async () => errors.length > 0)
+  await until('a new listening connection', async () => (await listeners(name)).some((pid) => pid !== first))
+  const { row } = await createServiceKey(store, { subject: 'ci', groups: [] })
+  t.ok(await store.revokeServiceKey(row.keyId, new Date().toISOString()))
+  await until('the revocation to be heard', async () => heard.includes(row.keyId))
+  await listener.close()
+  t.same(await listeners(name), [], 'closed, it listens no more')
+})
+
+t.test('an app on PostgreSQL listens while it runs; with SERVICE_KEY_CACHE_MS=0 it has nothing to forget and does not', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const { schema } = await postgresSchema(t)
+  const store = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 2 })
+  t.teardown(() => store.close())
+  const before = (await listeners(APPLICATION_NAME)).length
+  const uncached = await buildTestApp(t, simulator.url, { DATABASE_URL: TEST_DATABASE_URL, SERVICE_KEY_CACHE_MS: '0' }, { store })
+  const cached = await buildTestApp(t, simulator.url, { DATABASE_URL: TEST_DATABASE_URL, SERVICE_KEY_CACHE_MS: '1000' }, { store })
+  await until('the app to listen', async () => (await listeners(APPLICATION_NAME)).length === before + 1)
+  await cached.app.close()
+  await uncached.app.close()
+  await until('the app to stop listening', async () => (await listeners(APPLICATION_NAME)).length === before)
+})
