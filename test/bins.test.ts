@@ -117,7 +117,7 @@ t.test('built and linked, the bins serve and audit a run against the simulator',
   t.same((await server.exited)[0], 0, 'SIGTERM ends the server cleanly')
 
   const audited = server.stdout().split('\n').filter((line) => line.includes('"msg":"audit"')).map((line) => (JSON.parse(line) as { audit: { stage: string, action: string } }).audit)
-  t.same(audited.map(({ stage, action }) => `${stage} ${action}`), ['received runCapsule', 'completed runCapsule', 'received getComputation', 'completed getComputation'])
+  t.same(audited.map(({ stage, action }) => `${stage} ${action}`), ['received runCapsule', 'completed runCapsule', 'completed getComputation'], 'a run in two records, a read in one')
   const verified = await run('codeocean-proxy-audit-verify', [], store).exited
   t.equal(verified.code, 0, verified.stderr)
   t.equal(verified.stdout, `OK: ${audited.length} audit records in 1 chains verify\n`, 'every record the server logged is stored and verifies')

@@ -111,6 +111,8 @@ export interface ReceivedRecord {
 /** How a request ended. */
 export interface AuditRecord extends Omit<ReceivedRecord, 'stage'> {
   stage: 'completed'
+  /** When the request arrived (ISO-8601 UTC); the record's own recordedAt is when it ended. */
+  receivedAt: string
   /** HMAC-SHA256 of the request's confidential values (names, result paths, parameter values). */
   sensitive: Record<string, unknown>
   /** What the caller was answered; 499 when it left before any answer was sent. */
@@ -190,6 +192,7 @@ export function completedRecord (request: FastifyRequest, reply: FastifyReply, r
     auditId: audit.auditId,
     requestId: request.id,
     stage: 'completed',
+    receivedAt: new Date(Date.now() - reply.elapsedTime).toISOString(),
     method: request.method,
     ...route,
     resource: resourceIdsOf(request),

@@ -1,7 +1,9 @@
-// Audits every request in two stages, like Kubernetes' audit log: a `received` record when it
-// arrives and a `completed` record when its response has closed (sent, or abandoned by the
-// caller: Fastify's onResponse does not run then). A request without a proven caller (refused
-// with 401, or for an unknown URL) is never forwarded, and gets the completed record only. Both go to the durable, hash-chained trail
+// Audits every request: a `completed` record when its response has closed (sent, or abandoned
+// by the caller: Fastify's onResponse does not run then), with the time it arrived and the time
+// it ended. A mutation (a run, rename, delete, attach or detach by a proven caller) also gets a
+// `received` record when it arrives, like Kubernetes' audit log, which is committed before it is
+// forwarded. Reads, refusals of callers who prove no one and unknown URLs get the completed record
+// only: one record and one log line each. Both go to the durable, hash-chained trail
 // and, as one JSON line each under `audit`, to the log (their own logger at info, so LOG_LEVEL
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
 // committed (RequestAudit.durable, awaited by the forwarder); if it cannot be, the caller gets
@@ -56,7 +58,7 @@ export function auditRequest (
     }
   }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())
-  if (request.caller?.proven === true) {
+  if (request.caller?.proven === true && request.routeOptions.config.contract?.mutates === true) {
     const received = receivedRecord(request, route)
     writers.log.info({ requestId: request.id, audit: received }, 'audit')
     try {
@@ -65,9 +67,11 @@ export function auditRequest (
       throw new AuditUnavailable({ cause: error })
     }
   } else if (writers.trail.queued >= writers.trail.queueLimit) {
-    // A request that proves no one (or names no route) is refused before anything is done, so
-    // its completed record says all a received one would: it gets that one only. It is still
-    // refused with 503 while the trail can take no record, rather than answered unaudited.
+    // Anything but a mutation gets its completed record only, which holds all a received one
+    // would and the time it arrived (receivedAt): a read changes nothing at Code Ocean, so nothing
+    // waits for a record of it to be durable, and a request that proves no one (or names no
+    // route) is refused before anything is done. It is still refused with 503 while the trail
+    // can take no record, rather than answered unaudited.
     throw new AuditUnavailable()
   }
   // Hooks before this one (identity: a JWT check, a key lookup) may have let the caller leave

@@ -116,7 +116,7 @@ t.test('a run the policy refuses gets a bounded record, and its received record 
   t.ok(logLinesOf(proxy, 'refused-many').join('\n').length < 4096, 'its log lines are small')
 })
 
-t.test('a request that proves no one, or names no route, is audited with one small completed record; a proven caller\'s with two', async (t) => {
+t.test('a read, a request that proves no one and one that names no route are audited with one small completed record; a mutation with two', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url)
   const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
@@ -124,23 +124,23 @@ t.test('a request that proves no one, or names no route, is audited with one sma
     { id: 'forged-key', url, headers: { authorization: `Bearer cpx_0123456789abcdef_${'A'.repeat(43)}` }, caller: null, status: 401 },
     { id: 'no-credential', url, headers: {}, caller: null, status: 401 },
     { id: 'unknown-url', url: '/api/v1/nowhere', headers: {}, caller: null, status: 404 },
-    { id: 'proven-caller', url, headers: {}, caller: undefined, status: 200 }
+    { id: 'proven-read', url, headers: {}, caller: undefined, status: 200 }
   ]
   for (const request of requests) {
     const response = await proxy.inject({ method: 'GET', url: request.url, headers: { ...request.headers, 'x-request-id': request.id } }, request.caller)
     t.equal(response.statusCode, request.status, request.id)
     const records = proxy.log.auditLines().filter((audit) => audit.requestId === request.id)
-    const stored = await storedRows(proxy, String(response.headers['audit-id']), request.status === 200 ? 2 : 1)
-    if (request.status === 200) {
-      t.same(records.map((audit) => audit.stage), ['received', 'completed'], 'a proven caller\'s request: both stages')
-      t.equal(stored.length, 2)
-      continue
-    }
+    const stored = await storedRows(proxy, String(response.headers['audit-id']), 1)
+
     t.same(records.map((audit) => audit.stage), ['completed'], `${request.id}: the completed record only, in the log`)
     // The trail is written in order: a received record would be stored no later than this one.
     t.same(stored.map((row) => row.stage), ['completed'], 'and in the trail')
-    t.match(records[0], { status: request.status, actor: null, sensitive: {} })
+    t.match(records[0], { status: request.status, actor: request.caller === null ? null : { subject: 'tester@example.com' }, sensitive: {}, receivedAt: /^\d{4}-\d\d-\d\dT/ })
     t.ok(logLinesOf(proxy, request.id).join('\n').length < 2048, `${request.id}: under 2 KB of log`)
   }
   t.equal(simulator.requests.length, 1, 'only the proven caller\'s request was forwarded')
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis }, headers: { 'x-request-id': 'proven-run' } })
+  t.equal(run.statusCode, 200)
+  t.same(proxy.log.auditLines().filter((audit) => audit.requestId === 'proven-run').map((audit) => audit.stage), ['received', 'completed'], 'a mutation: both stages, the first committed before it was forwarded')
+  t.same((await storedRows(proxy, String(run.headers['audit-id']), 2)).map((row) => row.stage), ['received', 'completed'])
 })

@@ -138,13 +138,13 @@ t.test('records that cannot be written by shutdown are logged as lost, and the p
   relay.cut()
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
   const read = await fetch(`${address}/api/v1/computations/${id}`, { headers: DEFAULT_CALLER })
-  t.equal(read.status, 200, 'a read is served, its records queued')
+  t.equal(read.status, 200, 'a read is served, its record queued')
   server.child.kill('SIGTERM')
   const [code] = await server.exited
   t.equal(code, 1, 'the exit code says the shutdown was not clean')
   const lost = server.stdout().split('\n').filter((line) => line.includes('audit records lost at shutdown')).map((line) => JSON.parse(line) as { level: number, lost: number })
   t.match(lost, [{ level: 50 }], 'an error names the loss')
-  t.ok((lost[0]?.lost ?? 0) >= 2, `${lost[0]?.lost} records counted as lost`)
+  t.ok((lost[0]?.lost ?? 0) >= 1, `${lost[0]?.lost} records counted as lost`)
   t.notMatch(server.stdout(), /closed: audit trail flushed/, 'and nothing claims the trail was flushed')
 })
 

@@ -78,7 +78,8 @@ forEachStore(t, 'editing or deleting a record makes verification fail and name i
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, {}, { store })
   const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
-  for (let call = 0; call < 3; call++) await proxy.inject({ method: 'GET', url })
+  // Six reads: one record each.
+  for (let call = 0; call < 6; call++) await proxy.inject({ method: 'GET', url })
   await proxy.app.close()
   const rows = await allRecords(store)
   t.same(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { chains: 1, records: 6 }, 'untouched, it verifies')
@@ -104,9 +105,9 @@ forEachStore(t, 'an edited stage column, not matching the hashed record, makes v
   const [instanceId] = await store.chainInstances()
   const [first] = await allRecords(store)
   if (first === undefined || instanceId === undefined) throw new Error('no record')
-  t.equal(first.stage, 'received')
-  // The search column says the request completed; the hashed body still says received.
-  await tamper(stores.name, stores, `UPDATE audit_records SET stage = 'completed' WHERE instance_id = '${instanceId}' AND seq = 1`)
+  t.equal(first.stage, 'completed')
+  // The search column says the request was only received; the hashed body still says completed.
+  await tamper(stores.name, stores, `UPDATE audit_records SET stage = 'received' WHERE instance_id = '${instanceId}' AND seq = 1`)
   t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 1, auditId: first.auditId, reason: /indexed fields do not match/ } })
 })
 
@@ -130,14 +131,15 @@ t.test('past the queue limit, with the store down, every request is refused rath
   const proxy = await buildTestApp(t, simulator.url, { AUDIT_QUEUE_LIMIT: '2' }, { store })
   await store.close()
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
-  const first = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
-  t.equal(first.statusCode, 200, 'the first read fills the queue (received, completed)')
-  const second = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
-  t.equal(second.statusCode, 503)
-  t.equal(second.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  for (let read = 0; read < 2; read++) {
+    t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })).statusCode, 200, 'two reads fill the queue, one record each')
+  }
+  const third = await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  t.equal(third.statusCode, 503)
+  t.equal(third.json().code, 'PROXY_AUDIT_UNAVAILABLE')
   const badUrl = await proxy.inject({ method: 'GET', url: '/api/v1/computations/%E0%A4%A' })
   t.equal(badUrl.statusCode, 503, 'even a request the router rejects')
-  t.equal(simulator.requests.length, 1)
+  t.equal(simulator.requests.length, 2)
   t.ok(proxy.log.lines().some((line) => String(line.msg).includes('a completed audit record could not be queued')))
 })
 

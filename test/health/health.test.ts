@@ -108,10 +108,10 @@ t.test('with a gateway whose key is at hand, readiness says so', async (t) => {
 t.test('readiness turns red while the audit trail cannot keep up', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, { AUDIT_QUEUE_LIMIT: '2' })
-  // Two records (received, completed) of one call fill the queue until the background write runs.
+  // The records of two reads (one each) fill the queue until the background write runs.
   const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
   await proxy.store.close()
-  await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
+  for (let read = 0; read < 2; read++) await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
   const response = await proxy.inject({ method: 'GET', url: '/readyz' }, null)
   t.equal(response.statusCode, 503)
   const { checks } = response.json() as ReadinessBody
