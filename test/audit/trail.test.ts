@@ -304,6 +304,22 @@ t.test('close writes every record, including those queued behind a write already
   t.same(sink.lines().filter((line) => Number(line.level) >= 50), [], 'and nothing is reported lost')
 })
 
+t.test('mutations that wait for their records while a write is in flight share the next one: one commit for all of them', async (t) => {
+  const store = openSqliteDatabase(':memory:')
+  t.teardown(() => store.close())
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const batches: number[][] = []
+  const slow: Store = { ...store, appendAudit: async (rows) => { batches.push(rows.map((row) => row.seq)); await gate; await store.appendAudit(rows) } }
+  const trail = new AuditTrail({ store: slow, log: createLogSink().logger, instanceId: 'grouped' })
+  const first = trail.flushThrough(trail.append('received', 'a1', {}))
+  // Three more mutations arrive while the first one's write is in flight.
+  const waiting = ['a2', 'a3', 'a4'].map((auditId) => trail.flushThrough(trail.append('received', auditId, {})))
+  release()
+  await Promise.all([first, ...waiting])
+  t.same(batches, [[1], [2, 3, 4]], 'the three waiting were committed together, in one write')
+})
+
 t.test('checkpoints vouch for the committed head, periodically while it moves, and once more at close', async (t) => {
   const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
