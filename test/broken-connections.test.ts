@@ -138,6 +138,24 @@ t.test('a poll whose answer breaks off is read whole first, so its caller gets a
   t.match(proxy.log.audits()[0], { status: 502, upstreamStatus: null, errorClass: 'reset', upstreamAttempts: 1 })
 })
 
+t.test('599 is the last status passed on as Code Ocean sent it; from 600 on it is a 502, streamed or read whole', async (t) => {
+  const origin = await brokenUpstream(t, (request, response) => {
+    response.writeHead(Number(new URL(String(request.url), 'http://x').searchParams.get('name') ?? (request.method === 'GET' ? 599 : 600)), { 'content-type': 'application/json' })
+    response.end('{"message":"edge"}')
+  })
+  const proxy = await buildTestApp(t, origin)
+  // Past the OpenAPI check of test apps' answers: no document lists a status like these.
+  const read = await proxy.app.inject({ method: 'GET', url: `/api/v1/computations/${ID}`, headers: DEFAULT_CALLER })
+  t.equal(read.statusCode, 599, 'a read answered whole')
+  t.equal(read.body, '{"message":"edge"}')
+  const streamed = await proxy.app.inject({ method: 'PATCH', url: `/api/v1/computations/${ID}?name=599`, headers: DEFAULT_CALLER })
+  t.equal(streamed.statusCode, 599, 'a rename, streamed')
+  const impossible = await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${ID}?name=600` })
+  t.equal(impossible.statusCode, 502)
+  t.equal(impossible.json().code, 'PROXY_UPSTREAM_PROTOCOL_ERROR')
+  t.match(proxy.log.audits().at(-1), { status: 502, upstreamStatus: 600, errorClass: 'protocol', errorCode: 'PROXY_UPSTREAM_PROTOCOL_ERROR' })
+})
+
 t.test('a status Code Ocean cannot mean is a 502, not a crash', async (t) => {
   const origin = await brokenUpstream(t, (_request, response) => {
     response.writeHead(999, { 'content-type': 'application/json' })

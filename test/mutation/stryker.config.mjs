@@ -12,9 +12,14 @@ const groups = {
     mutate: ['src/upstream/headers.ts', 'src/upstream/credential.ts'],
     testFiles: ['test/upstream/headers.test.ts', 'test/upstream/credential.test.ts']
   },
+  // The forwarder, on the files that drive each of its paths: shared polls, streamed and whole
+  // answers, failures and broken answers, retries, per-caller shares and answer handlers.
   forward: {
     mutate: ['src/upstream/forward.ts'],
-    testFiles: ['test/upstream/failures.test.ts', 'test/upstream/url.test.ts', 'test/routes/computations.test.ts', 'test/routes/route-properties.test.ts', 'test/sdk-quirks.test.ts']
+    testFiles: [
+      'test/upstream/failures.test.ts', 'test/upstream/url.test.ts', 'test/routes/computations.test.ts', 'test/routes/route-properties.test.ts', 'test/sdk-quirks.test.ts',
+      'test/upstream/polling.test.ts', 'test/upstream/retry.test.ts', 'test/upstream/fairness.test.ts', 'test/broken-connections.test.ts', 'test/policy/ownership.test.ts'
+    ]
   },
   identity: {
     mutate: ['src/identity/**/*.ts'],

@@ -161,9 +161,28 @@ for (const [operationId, route] of routes) {
     t.equal(response.json().code, 'PROXY_UPSTREAM_CREDENTIAL_REJECTED')
     t.notMatch(response.body, 'upstream detail')
     t.equal(simulator.requests.length, 1, 'and it was not retried')
-    t.ok(proxy.log.lines().some((line) => line.level === 50), 'an error is logged for the operator')
+    t.ok(proxy.log.lines().some((line) => line.level === 50 && /CODEOCEAN_TOKEN/.test(String(line.msg))), 'an error telling the operator what to check')
+    t.match(proxy.log.audits().at(-1), { status: 502, upstreamStatus: 401, errorClass: 'credential_rejected' }, 'and the record says what happened')
   })
 }
+
+t.test('a route that declares no body forwards none and no Content-Type, whatever the caller sends', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  let bodyless = 0
+  for (const [operationId, route] of routes) {
+    const sample = route.sample(simulator)
+    if (sample.payload !== undefined) continue
+    bodyless++
+    simulator.clearRequests()
+    const response = await proxy.inject({ ...sample, headers: { ...sample.headers, 'content-type': 'application/json' }, payload: '{"smuggled":"value"}' })
+    t.equal(simulator.requests.length, 1, `${operationId} was forwarded (Code Ocean answered ${response.statusCode})`)
+    const [seen] = simulator.requests
+    t.equal(seen?.bodyText, '', `${operationId}: no body reached Code Ocean`)
+    t.equal(seen?.headers['content-type'], undefined, `${operationId}: nor a Content-Type`)
+  }
+  t.ok(bodyless >= 5, `${bodyless} routes declare no body`)
+})
 
 const hmac = hmacWith(Buffer.from(TEST_HMAC_KEY))
 
