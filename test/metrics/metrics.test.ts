@@ -97,7 +97,7 @@ t.test('store errors and failed audit writes are counted', async (t) => {
   t.equal(sampleValue(samples, 'codeocean_proxy_store_errors_total', { operation: 'ownersOf' }), 1)
   t.ok((sampleValue(samples, 'codeocean_proxy_store_errors_total', { operation: 'appendAudit' }) ?? 0) >= 1)
   t.ok((sampleValue(samples, 'codeocean_proxy_audit_write_failures_total') ?? 0) >= 1)
-  t.ok((sampleValue(samples, 'codeocean_proxy_audit_queued_records') ?? 0) >= 2, 'the records wait in memory')
+  t.ok((sampleValue(samples, 'codeocean_proxy_audit_queued_records') ?? 0) >= 1, 'the read\'s record waits in memory')
 })
 
 t.test('with a dispatcher from outside, the pool gauge is left out', async (t) => {
