@@ -34,10 +34,10 @@ export class SourceBudget {
     return seconds
   }
 
-  /** The seconds until `source` may make a request (0: now), taking nothing. */
-  waitOf (source: string): number {
-    const bucket = this.#buckets.get(source)
-    return bucket === undefined ? 0 : this.#secondsUntilOne(this.#refilled(source))
+  /** Gives back one request taken from `source`'s budget (never past its full size). */
+  refund (source: string): void {
+    const bucket = this.#refilled(source)
+    bucket.tokens = Math.min(this.#perMinute, bucket.tokens + 1)
   }
 
   #secondsUntilOne (bucket: Bucket): number {

@@ -1,7 +1,7 @@
 // Works out who each request comes from before anything else looks at it, so even a refused
 // request's audit records name the caller (or say why none could be proven). Refusing is left
-// to the authorization plugin, which runs after the audit has started; a credential that proved
-// no one is charged to its address at once (plugins/unauthenticated-limits.ts).
+// to the authorization plugin, which runs after the audit has started; the budget of failed
+// credentials is told at once how it ended (plugins/unauthenticated-limits.ts).
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { agentIdFor } from '../identity/agent-id.js'
@@ -41,7 +41,7 @@ async function identity (app: FastifyInstance, options: IdentityPluginOptions): 
     }, contract.action)
     request.caller = caller
     if (caller.proven) request.agentId = agentIdFor(agentIdTemplate, caller.identity)
-    else app.credentialFailed(request, caller.failure)
+    app.credentialChecked(request, caller)
   })
 }
 

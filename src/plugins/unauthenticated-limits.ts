@@ -2,10 +2,11 @@
 // audit work:
 // - Requests without any credential (API calls, metrics scrapes, probes, unknown URLs) have a
 //   budget per minute; past it they get 429 at once.
-// - Requests whose credential was checked and proved no one (a garbage or forged Authorization,
-//   an assertion that fails) have a budget of their own. Past it, every request from that address
-//   that carries a credential is refused with 429 before the credential is checked, valid or not,
-//   until the budget refills: otherwise a flood of forged keys would cost a key lookup and an
+// - Requests whose credential proves no one (a garbage or forged Authorization, an assertion
+//   that fails, any credential sent to a URL that is no route) have a budget of their own: each
+//   credential takes from it before it is checked and gives back once it proves its caller. Past
+//   it, every request from that address that carries a credential is refused with 429 before the
+//   credential is checked, valid or not, until the budget refills: otherwise a flood of forged keys would cost a key lookup and an
 //   audit record each, and could crowd out callers who prove who they are. The gateway's
 //   addresses (TRUSTED_PROXIES) are spared this: every person behind the gateway shares them.
 // A request whose credential proves its caller is never counted: it is limited per caller, as
@@ -16,6 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { FailedCredentialsLimited, Unauthenticated, UnauthenticatedLimited } from '../errors.js'
 import { SourceBudget } from '../net/source-budget.js'
+import type { Caller } from '../identity/caller.js'
 import { ThrottledWarning } from '../throttled-warning.js'
 
 export interface UnauthenticatedLimitsOptions {
@@ -32,22 +34,23 @@ const WARN_EVERY_MS = 60_000
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * Charges a request whose credential proved no one to its address (a no-op without limits).
-     * The identity step calls it as soon as it knows, so a caller who leaves before its 401 is
-     * charged too.
+     * Told how identifying a request ended: a credential that proved its caller (or could not be
+     * checked now) gives back what checking it took from its address's budget.
      */
-    credentialFailed: (request: FastifyRequest, failure: Error) => void
+    credentialChecked: (request: FastifyRequest, caller: Caller) => void
   }
 }
 
 async function unauthenticatedLimits (app: FastifyInstance, options: UnauthenticatedLimitsOptions): Promise<void> {
   if (options.perMinute === 0) {
-    app.decorate('credentialFailed', () => {})
+    app.decorate('credentialChecked', () => {})
     return
   }
   const { carriesCredential, fromGateway } = options
   const withoutCredential = new SourceBudget({ perMinute: options.perMinute })
   const failedCredentials = new SourceBudget({ perMinute: options.perMinute })
+  // Requests whose credential has been charged to their address, until it proves its caller.
+  const charged = new WeakSet<FastifyRequest>()
   const warnings = {
     without: new ThrottledWarning({ log: app.log, message: 'requests without a credential past UNAUTHENTICATED_PER_MINUTE are refused', intervalMs: WARN_EVERY_MS }),
     failed: new ThrottledWarning({ log: app.log, message: 'an address whose credentials failed more than UNAUTHENTICATED_PER_MINUTE times is refused', intervalMs: WARN_EVERY_MS })
@@ -65,8 +68,16 @@ async function unauthenticatedLimits (app: FastifyInstance, options: Unauthentic
 
   app.addHook('onRequest', async (request, reply) => {
     if (carriesCredential(request)) {
-      const seconds = fromGateway(request) ? 0 : failedCredentials.waitOf(request.ip)
-      if (seconds === 0) return
+      // Operational routes identify no one; the gateway's addresses are everyone's.
+      if (request.routeOptions.config.operational === true || fromGateway(request)) return
+      // Taken before the credential is checked, and given back once it proves its caller: so
+      // requests in flight at once cannot outrun the budget, and a credential sent to a URL that
+      // proves no one (no route) costs what a failed one does.
+      const seconds = failedCredentials.take(request.ip)
+      if (seconds === 0) {
+        charged.add(request)
+        return
+      }
       warnings.failed.occurred(new Error(`the last from ${request.ip}`))
       return await refuse(request, reply, seconds, new FailedCredentialsLimited())
     }
@@ -76,10 +87,9 @@ async function unauthenticatedLimits (app: FastifyInstance, options: Unauthentic
     return await refuse(request, reply, seconds, new UnauthenticatedLimited())
   })
 
-  app.decorate('credentialFailed', (request: FastifyRequest, failure: Error) => {
+  app.decorate('credentialChecked', (request: FastifyRequest, caller: Caller) => {
     // A credential that could not be checked now (503: the gateway's keys unreachable) is no failure.
-    if (!(failure instanceof Unauthenticated) || !carriesCredential(request) || fromGateway(request)) return
-    failedCredentials.take(request.ip)
+    if (charged.has(request) && (caller.proven || !(caller.failure instanceof Unauthenticated))) failedCredentials.refund(request.ip)
   })
 }
 

@@ -31,15 +31,15 @@ t.test('a source budget: a burst of perMinute, then refusals saying when, refill
   t.throws(() => new SourceBudget({ perMinute: 0 }), RangeError)
 })
 
-t.test('a source budget tells how long a source must wait without taking from it', async (t) => {
-  let now = 1_000_000
+t.test('a source budget takes back what it gave, never past its full size', async (t) => {
+  const now = 1_000_000
   const budget = new SourceBudget({ perMinute: 2, now: () => now })
-  t.equal(budget.waitOf('a'), 0, 'an address never seen may go on')
-  t.equal(budget.size, 0, 'and is not remembered for asking')
-  t.same([budget.take('a'), budget.waitOf('a'), budget.take('a'), budget.waitOf('a'), budget.waitOf('a')], [0, 0, 0, 30, 30], 'asking takes nothing')
-  now += 30_000
-  t.equal(budget.waitOf('a'), 0, 'refilled as the clock moves')
-  t.equal(budget.take('a'), 0)
+  t.same([budget.take('a'), budget.take('a'), budget.take('a')], [0, 0, 30])
+  budget.refund('a')
+  t.equal(budget.take('a'), 0, 'one given back')
+  budget.refund('b')
+  budget.refund('b')
+  t.same([budget.take('b'), budget.take('b'), budget.take('b')], [0, 0, 30], 'a full budget stays full')
 })
 
 const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
@@ -161,6 +161,46 @@ t.test('during a flood of /metrics and of calls without a credential, a caller w
   t.ok(statuses.length > 0)
   t.same([...new Set(statuses)], [200], `every keyed GET answered 200 (${statuses.length})`)
   t.ok((floodStatuses.get(429) ?? 0) > 0, 'the flood was refused past its budget')
+})
+
+t.test('forged keys sent at once cannot outrun the budget: each takes from it before it is checked', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteDatabase(':memory:')
+  t.teardown(() => store.close())
+  // Every lookup waits until the test lets them go: all the requests are in flight at once.
+  const find = store.findServiceKey.bind(store)
+  let lookups = 0
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  store.findServiceKey = async (keyId) => {
+    lookups++
+    await held
+    return await find(keyId)
+  }
+  const proxy = await buildTestApp(t, simulator.url, { UNAUTHENTICATED_PER_MINUTE: '3' }, { store })
+  const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  const forged = { method: 'GET' as const, url, remoteAddress: '198.51.100.7', headers: { authorization: basic(FORGED_KEY) } }
+  const answers = Array.from({ length: 10 }, async () => (await proxy.inject(forged, null)).statusCode)
+  for (let wait = 0; wait < 500 && lookups < 3; wait++) await sleep(10)
+  release()
+  const statuses = await Promise.all(answers)
+  t.same(statuses.filter((status) => status === 401).length, 3, 'three were checked')
+  t.same(statuses.filter((status) => status === 429).length, 7, 'the rest refused before their key was looked up')
+  t.equal(lookups, 3)
+})
+
+t.test('a credential that proves its caller gives back what it took; one sent to no route, or to an operational route, does not', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, { UNAUTHENTICATED_PER_MINUTE: '2' })
+  const { key } = await createServiceKey(proxy.store, { subject: 'ci', groups: ['proxy-admins'] })
+  const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  const from = (path: string, authorization: string) => ({ method: 'GET' as const, url: path, remoteAddress: '198.51.100.9', headers: { authorization } })
+  for (let call = 0; call < 5; call++) t.equal((await proxy.inject(from(url, basic(key)), null)).statusCode, 200, `valid call ${call + 1} of 5, with a budget of 2`)
+  for (let call = 0; call < 5; call++) t.equal((await proxy.inject(from('/livez', 'Bearer junk'), null)).statusCode, 200, 'probes identify no one and are not charged')
+  t.same([(await proxy.inject(from('/api/v1/nowhere', 'Bearer junk'), null)).statusCode, (await proxy.inject(from('/api/v1/nowhere', 'Bearer junk'), null)).statusCode], [404, 404])
+  const refused = await proxy.inject(from('/api/v1/nowhere', 'Bearer junk'), null)
+  t.equal(refused.statusCode, 429, 'credentials sent to no route prove no one: the third is refused')
+  t.equal((await proxy.inject(from(url, basic(key)), null)).statusCode, 429, 'and so, for now, is the valid key from that address')
 })
 
 t.test('a caller who leaves while its forged key is being looked up is charged all the same', async (t) => {
