@@ -64,6 +64,8 @@ export class AuditTrail {
   readonly #log: FastifyBaseLogger
   readonly #flushDelayMs: number
   readonly #maxQueued: number
+  /** Places reserved for records still to come (see reserve). */
+  #reserved = 0
   readonly #now: () => number
   #seq = 0
   #head: string
@@ -99,9 +101,24 @@ export class AuditTrail {
     }
   }
 
-  /** Records waiting to be written; at queueLimit, new records are refused. */
+  /** Records waiting to be written; at queueLimit (with the places reserved), new records are refused. */
   get queued (): number {
     return this.#queue.length
+  }
+
+  /**
+   * Reserves a place for a record to be appended later (a request's completed record), so that
+   * a request let in is never answered unaudited for want of room at its end. Throws
+   * AuditUnavailableError when the queue, with the places already reserved, is full.
+   */
+  reserve (): void {
+    if (this.#queue.length + this.#reserved >= this.#maxQueued) throw new AuditUnavailableError()
+    this.#reserved++
+  }
+
+  /** Gives back a reserved place that will not be used. */
+  release (): void {
+    if (this.#reserved > 0) this.#reserved--
   }
 
   get queueLimit (): number {
@@ -124,17 +141,18 @@ export class AuditTrail {
     }
   }
 
-  /** Adds a record to the chain and queues it for writing; returns its sequence number. */
-  append (stage: AuditRow['stage'], auditId: string, fields: object): number {
+  /** Adds a record to the chain and queues it for writing, in a place reserved for it or a free one; returns its sequence number. */
+  append (stage: AuditRow['stage'], auditId: string, fields: object, reserved = false): number {
     // Read, never kept or changed: callers pass their records as they are, without a copy.
     const record = fields as Record<string, unknown>
-    if (this.#queue.length >= this.#maxQueued) throw new AuditUnavailableError()
+    if (!reserved && this.#queue.length + this.#reserved >= this.#maxQueued) throw new AuditUnavailableError()
     const seq = ++this.#seq
     const recordedAt = new Date(this.#now()).toISOString()
     const body = canonicalJson({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
     const hash = linkHash(this.#head, seq, body, this.#chainKey)
     this.#queue.push({ instanceId: this.instanceId, seq, auditId, stage, recordedAt, body, prevHash: this.#head, hash, ...indexedColumnsOf(record) })
     this.#head = hash
+    if (reserved) this.release()
     this.#timer ??= setTimeout(() => { this.#timer = undefined; void this.flush().catch(() => {}) }, this.#flushDelayMs).unref()
     return seq
   }

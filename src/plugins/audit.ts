@@ -47,17 +47,35 @@ export function auditRequest (
 ): void {
   const auditId = newAuditId()
   reply.header(AUDIT_ID_HEADER, auditId)
+  // Whether the completed record has its place in the queue (see below).
+  let placed = false
   request.audit = new RequestAudit(auditId, () => {
-    const record = completedRecord(request, reply, route, writers.hmac)
-    writers.log.info({ requestId: request.id, audit: record }, 'audit')
-    writers.observe?.(record, request.routeOptions.config.contract)
+    let appended = false
     try {
-      writers.trail.append('completed', auditId, record)
+      const record = completedRecord(request, reply, route, writers.hmac)
+      writers.log.info({ requestId: request.id, audit: record }, 'audit')
+      writers.observe?.(record, request.routeOptions.config.contract)
+      writers.trail.append('completed', auditId, record, placed)
+      appended = true
     } catch (error) {
       request.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
+    } finally {
+      if (placed && !appended) writers.trail.release()
     }
   }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())
+  // The completed record's place is reserved now, so a request let in is never answered
+  // unaudited for want of room at its end; while the trail has no room it is refused with 503.
+  try {
+    writers.trail.reserve()
+  } catch (error) {
+    throw new AuditUnavailable({ cause: error })
+  }
+  placed = true
+  // Only a mutation gets a received record too, committed before it is forwarded. Anything else
+  // gets its completed record only, which holds all a received one would and the time it arrived
+  // (receivedAt): a read changes nothing at Code Ocean, so nothing waits for a record of it, and a
+  // request that proves no one (or names no route) is refused before anything is done.
   if (request.caller?.proven === true && request.routeOptions.config.contract?.mutates === true) {
     const received = receivedRecord(request, route)
     writers.log.info({ requestId: request.id, audit: received }, 'audit')
@@ -66,13 +84,6 @@ export function auditRequest (
     } catch (error) {
       throw new AuditUnavailable({ cause: error })
     }
-  } else if (writers.trail.queued >= writers.trail.queueLimit) {
-    // Anything but a mutation gets its completed record only, which holds all a received one
-    // would and the time it arrived (receivedAt): a read changes nothing at Code Ocean, so nothing
-    // waits for a record of it to be durable, and a request that proves no one (or names no
-    // route) is refused before anything is done. It is still refused with 503 while the trail
-    // can take no record, rather than answered unaudited.
-    throw new AuditUnavailable()
   }
   // Hooks before this one (identity: a JWT check, a key lookup) may have let the caller leave
   // already, and 'close' fires once: the request is over, and its completed record is due now.

@@ -143,6 +143,27 @@ t.test('past the queue limit, with the store down, every request is refused rath
   t.ok(proxy.log.lines().some((line) => String(line.msg).includes('a completed audit record could not be queued')))
 })
 
+t.test('with the store down, the reads let in are as many as their records have room for, and none is answered unaudited', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteDatabase(':memory:')
+  // Each read its own call, so what reached Code Ocean counts the reads let in.
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_QUEUE_LIMIT: '3', POLL_COALESCE: 'false' }, { store })
+  await store.close()
+  const computation = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  // Slow answers: all five reads are in flight before any record is written.
+  simulator.inject({ method: 'GET', delayMs: 200, times: 5 })
+  const responses = await Promise.all(Array.from({ length: 5 }, async (_, index) =>
+    await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}`, headers: { 'x-request-id': `read-${index}-of-five` } })))
+  const served = responses.filter((response) => response.statusCode === 200)
+  t.equal(served.length, 3, 'three let in')
+  t.same(responses.filter((response) => response.statusCode === 503).map((response) => response.json().code), ['PROXY_AUDIT_UNAVAILABLE', 'PROXY_AUDIT_UNAVAILABLE'])
+  t.equal(simulator.requests.length, 3, 'only those reached Code Ocean')
+  const unqueued = proxy.log.lines().filter((line) => String(line.msg) === 'a completed audit record could not be queued').map((line) => String(line.auditId))
+  t.same(served.filter((response) => unqueued.includes(String(response.headers['audit-id']))), [], 'every read served has its record queued')
+  const ready = await proxy.inject({ method: 'GET', url: '/readyz' }, null)
+  t.match(ready.json().checks.audit, { ok: false, message: /^3 audit records are waiting/ })
+})
+
 t.test('a trail resumes its chain after a restart, and reports what it could not write at close', async (t) => {
   const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
