@@ -152,6 +152,8 @@ function prepareCreate (args: string[], io: KeysCommandIo, now: Date): Action {
   if (inKeyNamespace(subject)) {
     throw new UsageError(`--subject is given without ${KEY_NAMESPACE}: the key proves ${KEY_NAMESPACE}<subject> anyway, or <subject> itself with --as-person`)
   }
+  // With its namespace, a subject is still at most 256 characters, as every subject is.
+  if (!asPerson && subject.length > 256 - KEY_NAMESPACE.length) throw new UsageError(`--subject must be at most ${256 - KEY_NAMESPACE.length} characters, so that ${KEY_NAMESPACE}<subject> is at most 256`)
   const groups = groupsOf([...values.group ?? [], ...(values.groups ?? []).flatMap((list) => list.split(','))])
   if (description !== undefined && !DESCRIPTION.test(description)) {
     throw new UsageError('--description must be 1 to 1000 characters, without control characters')

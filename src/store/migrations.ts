@@ -117,9 +117,11 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       // Every key made so far becomes `key:<subject>`: none was made to act as a person.
       "UPDATE service_keys SET subject = 'key:' || subject",
-      // Owners recorded so far may be a key's under its bare subject (see policy.ts, ownedBy);
-      // those recorded from now on are marked 1, and so are not.
-      'ALTER TABLE computation_owners ADD COLUMN namespaced INTEGER NOT NULL DEFAULT 0'
+      // An owner recorded so far under the bare subject of a key may be that key's (see
+      // policy.ts, ownedBy), and stays 0; every other one, and every one recorded from now on,
+      // is 1: its subject is exactly its owner's.
+      'ALTER TABLE computation_owners ADD COLUMN namespaced INTEGER NOT NULL DEFAULT 0',
+      'UPDATE computation_owners SET namespaced = 1 WHERE subject NOT IN (SELECT substr(subject, 5) FROM service_keys)'
     ]
   }
 ]

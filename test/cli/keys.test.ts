@@ -200,6 +200,7 @@ t.test('a mistake on the command line exits 2 with one clear line, and stores no
     [['create', '--subject', 'x'.repeat(257)], /^keys: --subject must be 1 to 256/],
     [['create', '--subject', 'héloïse'], /^keys: --subject must be 1 to 256 printable ASCII/],
     [['create', '--subject', 'key:ci-nightly'], /^keys: --subject is given without key:/],
+    [['create', '--subject', 'x'.repeat(253)], /^keys: --subject must be at most 252 characters, so that key:<subject> is at most 256/],
     [['create', '--subject', 'KEY:ci-nightly', '--as-person'], /^keys: --subject is given without key:/],
     [['create', '--subject', 'svc', '--group', 'a,b'], /^keys: group "a,b" must be 1 to 256 printable ASCII characters, without commas/],
     [['create', '--subject', 'svc', '--groups', 'a,,b'], /^keys: group "" must be/],

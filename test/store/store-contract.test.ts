@@ -130,11 +130,13 @@ async function databaseAt (stores: StoreFactory, version: number, seed: string[]
 forEachStore(t, 'upgrading puts every existing key in the namespace of keys, and marks existing owners as recorded before it', async (t, stores) => {
   await databaseAt(stores, 6, [
     "INSERT INTO service_keys (key_id, subject, groups_json, secret_hash, created_at, realm) VALUES ('0123456789abcdef', 'ci-nightly', '[]', 'h', '2026-01-01T00:00:00.000Z', 'proxy')",
-    "INSERT INTO computation_owners (computation_id, subject, groups_json, capsule_id, created_at) VALUES ('c-before', 'ci-nightly', '[]', 'capsule-1', '2026-01-01T00:00:00.000Z')"
+    "INSERT INTO computation_owners (computation_id, subject, groups_json, capsule_id, created_at) VALUES ('c-before', 'ci-nightly', '[]', 'capsule-1', '2026-01-01T00:00:00.000Z')",
+    "INSERT INTO computation_owners (computation_id, subject, groups_json, capsule_id, created_at) VALUES ('c-alice', 'alice', '[]', 'capsule-1', '2026-01-01T00:00:00.000Z')"
   ])
   const store = await stores.open()
   t.equal((await store.findServiceKey('0123456789abcdef'))?.subject, 'key:ci-nightly')
-  t.equal((await store.ownersOf(['c-before'])).get('c-before')?.namespaced, false, 'an owner recorded before may be a key\'s bare subject')
+  t.equal((await store.ownersOf(['c-before'])).get('c-before')?.namespaced, false, 'an owner recorded before under a key\'s bare subject may be that key\'s')
+  t.equal((await store.ownersOf(['c-alice'])).get('c-alice')?.namespaced, true, 'one no key had the subject of is a person\'s: no key made later owns it')
   await store.recordOwner({ computationId: 'c-after', subject: 'key:ci-nightly', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-02-01T00:00:00.000Z', namespaced: true })
   t.equal((await store.ownersOf(['c-after'])).get('c-after')?.namespaced, true)
   const reopened = await stores.open()
