@@ -111,7 +111,6 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   // Owner rows never change once written: every call on a computation after the first is decided from memory.
   const owners = cachedOwnership(store)
   const serviceKeys = new ServiceKeys(store, { cacheMs: config.identity.serviceKeyCacheMs, ...(options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }) })
-  const revocations = await listenForRevocations(config, logger, serviceKeys)
   const authenticator = new Authenticator({
     ...(gateway === undefined ? {} : { gateway: { header: config.identity.gateway?.header as string, verifier: gateway } }),
     trusted: new TrustedHeaders(config.identity.trusted),
@@ -193,12 +192,14 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     ? undefined
     : startRetention({ store, log: logger, days: config.audit.retentionDays })
   // Registered first, so it runs last: the trail is flushed after every request has finished.
+  // Started once it is sure to be closed: with the app, after the trail is flushed.
+  const revocations = await listenForRevocations(config, logger, serviceKeys)
   app.addHook('onClose', async () => {
     retention?.stop()
-    await revocations?.close()
     try {
       await trail.close()
     } finally {
+      await revocations?.close()
       if (ownStore) await store.close()
     }
   })

@@ -93,6 +93,8 @@ export class ServiceKeys {
   readonly #touched = new Map<string, number>()
   // Insertion order is the order rows were read in, so the oldest go first past the bound.
   readonly #held = new Map<string, HeldRow>()
+  /** How many revocations have been announced: a read that saw one arrive is not held. */
+  #forgets = 0
 
   constructor (store: KeyStore, options: ServiceKeysOptions = {}) {
     const cacheMs = options.cacheMs ?? 0
@@ -127,6 +129,7 @@ export class ServiceKeys {
   /** Drops what is held of a key, so its next use reads the store (a revocation was announced). */
   forget (keyId: string): void {
     this.#held.delete(keyId)
+    this.#forgets++
   }
 
   /** The key's row: the one read within the last cacheMs, or the store's. */
@@ -136,9 +139,12 @@ export class ServiceKeys {
     const held = this.#held.get(keyId)
     // A clock set back reads the row again rather than trusting it for longer.
     if (held !== undefined && now - held.readAt < this.#cacheMs && now >= held.readAt) return held.row
+    const forgets = this.#forgets
     const row = await this.#store.findServiceKey(keyId)
     this.#held.delete(keyId)
-    if (row !== undefined) {
+    // A read that began before a revocation was announced may carry the row as it was: used once,
+    // never held.
+    if (row !== undefined && forgets === this.#forgets) {
       this.#held.set(keyId, { row, readAt: now })
       if (this.#held.size > this.#maxHeld) this.#held.delete(this.#held.keys().next().value as string)
     }

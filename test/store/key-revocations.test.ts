@@ -13,6 +13,7 @@ import { openPostgresStore } from '../../src/store/postgres.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
+import { startTcpRelay } from '../helpers/tcp-relay.js'
 
 /** The backends of listening connections named `name`, as the server shows them. */
 async function listeners (name: string): Promise<number[]> {
@@ -35,12 +36,12 @@ async function until (what: string, check: () => Promise<boolean>): Promise<void
 }
 
 /** A listener under a name of its own, whose revocations the test can wait for. */
-function listening (t: Test, onRevoked: (keyId: string) => void = () => {}) {
+function listening (t: Test, onRevoked: (keyId: string) => void = () => {}, url = TEST_DATABASE_URL) {
   const name = `test ${randomBytes(6).toString('hex')}`
   const heard: string[] = []
   const errors: Error[] = []
   const listener: RevocationListener = listenForRevocations({
-    connectionString: TEST_DATABASE_URL,
+    connectionString: url,
     applicationName: name,
     onRevoked: (keyId) => { heard.push(keyId); onRevoked(keyId) },
     onError: (error) => { errors.push(error) }
@@ -99,4 +100,17 @@ t.test('an app on PostgreSQL listens while it runs; with SERVICE_KEY_CACHE_MS=0 
   await cached.app.close()
   await uncached.app.close()
   await until('the app to stop listening', async () => (await listeners(APPLICATION_NAME)).length === before)
+})
+
+t.test('closing does not wait on a database that stopped answering', async (t) => {
+  const direct = new URL(TEST_DATABASE_URL)
+  const relay = await startTcpRelay(t, { host: direct.hostname, port: Number(direct.port || 5432) })
+  const through = new URL(TEST_DATABASE_URL)
+  through.host = `127.0.0.1:${relay.port}`
+  const { listener } = listening(t, () => {}, through.href)
+  await listener.started
+  relay.stall()
+  const started = Date.now()
+  await listener.close()
+  t.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms, with the server silent`)
 })

@@ -3,12 +3,15 @@
 // that key (identity/service-keys.ts), so the revocation holds at once rather than within
 // SERVICE_KEY_CACHE_MS. The listening connection is only a shortcut: while it is down (the
 // database restarting, a network cut), held rows still expire within that time, and it
-// reconnects by itself.
+// reconnects by itself. Notifications need a session of their own: through a pooler in
+// transaction mode (PgBouncer) none arrive, and revocations hold within SERVICE_KEY_CACHE_MS.
 import pg from 'pg'
 
 export const KEY_REVOKED_CHANNEL = 'codeocean_proxy_key_revoked'
 /** How long to wait before connecting again after the listening connection failed. */
 const RECONNECT_MS = 1_000
+/** How long closing waits for the server to say goodbye before it drops the connection. */
+const CLOSE_WAIT_MS = 1_000
 
 export interface RevocationListenerOptions {
   connectionString: string
@@ -38,7 +41,9 @@ export function listenForRevocations (options: RevocationListenerOptions): Revoc
     const current = new pg.Client({
       connectionString: options.connectionString,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      // A peer gone without a reset is noticed within seconds, not the system's two hours.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       application_name: options.applicationName ?? APPLICATION_NAME
     })
     client = current
@@ -68,7 +73,17 @@ export function listenForRevocations (options: RevocationListenerOptions): Revoc
     async close () {
       closed = true
       clearTimeout(retry)
-      await client?.end().catch(() => {})
+      const current = client
+      if (current === undefined) return
+      // A database gone without a reset would hold end() until the socket times out: shutdown
+      // waits a moment, then drops the connection.
+      let timer: NodeJS.Timeout | undefined
+      const ended = await Promise.race([
+        current.end().then(() => true, () => true),
+        new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS) })
+      ])
+      clearTimeout(timer)
+      if (!ended) (current as unknown as { connection: { stream: { destroy: () => void } } }).connection.stream.destroy()
     }
   }
 }
