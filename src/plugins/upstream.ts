@@ -12,7 +12,6 @@ import { Coalescer, type BufferedAnswer } from '../upstream/coalesce.js'
 import { ComputationWatcher } from '../upstream/computation-watch.js'
 import { fetchShareable, forwardToCodeOcean, sendBuffered, type AnswerHandler, type Forwarder } from '../upstream/forward.js'
 import { upstreamRequestHeaders, USER_AGENT } from '../upstream/headers.js'
-import { PollKeys } from '../upstream/poll-keys.js'
 import { upstreamPath } from '../upstream/url.js'
 import { isTerminal, PASSING_TROUBLE, TroubledPoll, waitAnswer } from '../upstream/wait.js'
 
@@ -55,8 +54,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
   })
   app.decorate('upstream', upstream)
   const polls = new Coalescer({ terminalCacheMs: polling.terminalCacheMs, isTerminal })
-  const pollKeys = new PollKeys()
-  const forwarder: Forwarder = { upstream, polls: polling.coalesce ? polls : undefined, pollKeys, callerTraceContext: options.callerTraceContext }
+  const forwarder: Forwarder = { upstream, polls: polling.coalesce ? polls : undefined, callerTraceContext: options.callerTraceContext }
 
   /** The poll the wait route makes for all its waiters, shared with callers' identical polls. */
   const pollComputation = async (id: string): Promise<BufferedAnswer> => {
@@ -81,9 +79,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
       if (request.routeOptions.config.contract?.mutates === true && id !== undefined) {
-        for (const spelling of new Set([id, canonicalId(id)])) {
-          for (const key of pollKeys.keysOf(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))) polls.invalidate(key)
-        }
+        for (const spelling of new Set([id, canonicalId(id)])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
       }
     }
   }

@@ -69,13 +69,19 @@ export class Coalescer {
   }
 
   /**
-   * Drops the cached answer for `key` (after a rename or delete through the proxy). A fetch in
-   * flight is detached: it still answers its callers but is not cached, and later callers start
-   * a fresh fetch rather than join one that may predate the change.
+   * Drops the cached answers for `key` and for every variant of it, `key` followed by a line
+   * break and anything (a poll naming a Min-Server-Version: see poll-keys.ts), after a rename or
+   * delete through the proxy. A fetch in flight is detached: it still answers its callers but is
+   * not cached, and later callers start a fresh fetch rather than join one that may predate the
+   * change. It looks at every key held (at most maxEntries, plus the fetches in flight).
    */
   invalidate (key: string): void {
-    this.#cache.delete(key)
-    this.#flights.delete(key)
+    const variant = `${key}\n`
+    for (const held of [this.#cache, this.#flights]) {
+      for (const candidate of held.keys()) {
+        if (candidate === key || candidate.startsWith(variant)) held.delete(candidate)
+      }
+    }
   }
 
   /** Keys with a fetch that callers can join now. */

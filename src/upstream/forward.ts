@@ -15,7 +15,7 @@ import type { BufferedAnswer, Coalescer } from './coalesce.js'
 import { classifyUpstreamFailure, type UpstreamFailure } from './failures.js'
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { UpstreamCallFailed, type UpstreamOutcome } from './outcome.js'
-import type { PollKeys } from './poll-keys.js'
+import { pollKeyOf } from './poll-keys.js'
 import { upstreamPath } from './url.js'
 
 const BODYLESS_STATUSES = new Set([204, 205, 304])
@@ -30,8 +30,6 @@ export interface Forwarder {
   upstream: UpstreamClient
   /** Shares concurrent identical polls, and answers recent terminal ones from memory; undefined turns that off. */
   polls: Coalescer | undefined
-  /** Which polls are the same question (see poll-keys.ts). */
-  pollKeys: PollKeys
   /** Pass the caller's trace context on (see upstreamRequestHeaders). */
   callerTraceContext: boolean
 }
@@ -86,7 +84,7 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
   request.audit.upstreamStarted()
   try {
     // Awaiting the reply waits for the streamed answer to end, so the audit sees the whole call.
-    const key = forwarder.polls !== undefined && contract?.coalesces === true ? forwarder.pollKeys.keyOf(call) : undefined
+    const key = forwarder.polls !== undefined && contract?.coalesces === true ? pollKeyOf(call) : undefined
     if (key !== undefined) {
       return await sendBuffered(await poll(forwarder.polls as Coalescer, key, forwarder.upstream, call, options, request), request, reply, { onAnswer })
     }
