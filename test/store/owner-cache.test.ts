@@ -2,7 +2,7 @@
 // cache is bounded, least recently used first out. Through the app, a computation's later calls
 // are decided without asking the store.
 import t, { type Test } from 'tap'
-import { cachedOwnership } from '../../src/store/owner-cache.js'
+import { cachedOwnership, ownerRowBytes } from '../../src/store/owner-cache.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import type { OwnerRow } from '../../src/store/store.js'
 import { buildTestApp, DEFAULT_CALLER } from '../helpers/app.js'
@@ -71,6 +71,27 @@ t.test('bounded: past maxEntries the least recently used row goes first', async 
   await owners.ownersOf(['e2'])
   t.same(asked, [['e2']], 'e2 was dropped')
   t.throws(() => cachedOwnership(store, 0), RangeError)
+})
+
+t.test('bounded in bytes too: rows with many groups push the oldest out, and one too big is never kept', async (t) => {
+  const { store, asked } = countedStore(t)
+  const groups = Array.from({ length: 100 }, (_, index) => `directory-group-${index}`)
+  const big = (id: string): OwnerRow => ({ ...owner(id), groups })
+  for (const id of ['g1', 'g2', 'g3']) await store.recordOwner(big(id))
+  await store.recordOwner({ ...owner('huge'), groups: [...groups, ...groups, ...groups] })
+  const size = ownerRowBytes(big('g1'))
+  const owners = cachedOwnership(store, 100, 2 * size)
+  for (const id of ['g1', 'g2', 'g3']) await owners.ownersOf([id])
+  t.same([owners.size, owners.bytes], [2, 2 * size], 'two fit')
+  asked.length = 0
+  await owners.ownersOf(['g2', 'g3'])
+  await owners.ownersOf(['g1'])
+  t.same(asked, [['g1']], 'the oldest went')
+  asked.length = 0
+  t.equal((await owners.ownersOf(['huge'])).get('huge')?.groups.length, 300)
+  await owners.ownersOf(['huge'])
+  t.same(asked, [['huge'], ['huge']], 'a row bigger than the whole bound is read each time')
+  t.equal(owners.size, 2)
 })
 
 t.test('through the app, later calls on a computation ask the store for its owner no more', async (t) => {
