@@ -193,7 +193,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     : startRetention({ store, log: logger, days: config.audit.retentionDays })
   // Registered first, so it runs last: the trail is flushed after every request has finished.
   // Started once it is sure to be closed: with the app, after the trail is flushed.
-  const revocations = await listenForRevocations(config, logger, serviceKeys)
+  const revocations = await listenForRevocations(config, logger, metrics, serviceKeys)
   app.addHook('onClose', async () => {
     retention?.stop()
     try {
@@ -287,7 +287,7 @@ function gatewayVerifierFor (gateway: GatewayConfig): GatewayJwtVerifier {
  * With PostgreSQL, a revocation made anywhere is heard at once instead of within
  * SERVICE_KEY_CACHE_MS (see store/postgres/key-revocations.ts). Loaded only then.
  */
-async function listenForRevocations (config: Config, logger: FastifyBaseLogger, serviceKeys: ServiceKeys): Promise<RevocationListener | undefined> {
+async function listenForRevocations (config: Config, logger: FastifyBaseLogger, metrics: ProxyMetrics, serviceKeys: ServiceKeys): Promise<RevocationListener | undefined> {
   if (config.store.kind !== 'postgres' || config.identity.serviceKeyCacheMs === 0) return undefined
   const failing = new ThrottledWarning({
     log: logger,
@@ -297,8 +297,11 @@ async function listenForRevocations (config: Config, logger: FastifyBaseLogger, 
   const { listenForRevocations } = await import('./store/postgres/key-revocations.js')
   return listenForRevocations({
     connectionString: config.store.url,
-    ...(config.store.timeoutMs === undefined ? {} : { connectTimeoutMs: config.store.timeoutMs }),
-    onRevoked: (keyId) => { serviceKeys.forget(keyId) },
+    connectTimeoutMs: config.store.timeoutMs,
+    onRevoked: (keyId) => {
+      metrics.revocationHeard()
+      serviceKeys.forget(keyId)
+    },
     onError: (error) => { failing.occurred(error) }
   })
 }

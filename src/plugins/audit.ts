@@ -50,17 +50,14 @@ export function auditRequest (
   // Whether the completed record has its place in the queue (see below).
   let placed = false
   request.audit = new RequestAudit(auditId, () => {
-    let appended = false
+    const record = completedRecord(request, reply, route, writers.hmac)
+    writers.log.info({ requestId: request.id, audit: record }, 'audit')
+    writers.observe?.(record, request.routeOptions.config.contract)
     try {
-      const record = completedRecord(request, reply, route, writers.hmac)
-      writers.log.info({ requestId: request.id, audit: record }, 'audit')
-      writers.observe?.(record, request.routeOptions.config.contract)
       writers.trail.append('completed', auditId, record, placed)
-      appended = true
     } catch (error) {
+      // Only a record without a reserved place: one of a request refused for want of room.
       request.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
-    } finally {
-      if (placed && !appended) writers.trail.release()
     }
   }, async (seq) => { await writers.trail.flushThrough(seq) })
   reply.raw.once('close', () => request.audit.responseClosed())

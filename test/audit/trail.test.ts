@@ -164,6 +164,19 @@ t.test('with the store down, the reads let in are as many as their records have 
   t.match(ready.json().checks.audit, { ok: false, message: /^3 audit records are waiting/ })
 })
 
+t.test('a mutation needs room for both its records: with one place left it is refused, and its refusal is recorded in that place', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const store = openSqliteDatabase(':memory:')
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_QUEUE_LIMIT: '1' }, { store })
+  await store.close()
+  const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  t.equal(run.statusCode, 503)
+  t.equal(run.json().code, 'PROXY_AUDIT_UNAVAILABLE')
+  t.equal(simulator.requests.length, 0, 'Code Ocean heard nothing')
+  t.notOk(proxy.log.lines().some((line) => String(line.msg) === 'a completed audit record could not be queued'), 'the refusal\'s record took the place it had')
+  t.match((await proxy.inject({ method: 'GET', url: '/readyz' }, null)).json().checks.audit, { ok: false, message: /^1 audit records are waiting/ })
+})
+
 t.test('a trail resumes its chain after a restart, and reports what it could not write at close', async (t) => {
   const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())

@@ -11,6 +11,7 @@ import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.j
 import { APPLICATION_NAME, listenForRevocations, type RevocationListener } from '../../src/store/postgres/key-revocations.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import { buildTestApp } from '../helpers/app.js'
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 import { postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
 import { startTcpRelay } from '../helpers/tcp-relay.js'
@@ -88,6 +89,31 @@ t.test('the listening connection comes back by itself when it is cut, and hears 
   t.same(await listeners(name), [], 'closed, it listens no more')
 })
 
+t.test('an app on PostgreSQL drops a key revoked elsewhere as soon as it hears of it, and warns when its listening connection fails', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const { schema, url } = await postgresSchema(t)
+  const store = await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema, connections: 2 })
+  t.teardown(() => store.close())
+  const proxy = await buildTestApp(t, simulator.url, { DATABASE_URL: url, SERVICE_KEY_CACHE_MS: '1000' }, { store })
+  const { key, row } = await createServiceKey(store, { subject: 'ci', groups: ['proxy-admins'] })
+  const computation = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  const heard = async (): Promise<number> => {
+    const metrics = await proxy.inject({ method: 'GET', url: '/metrics' }, null)
+    return sampleValue(parsePrometheusText(metrics.body), 'codeocean_proxy_key_revocations_heard_total') ?? 0
+  }
+  await until('the app to listen', async () => (await listeners(APPLICATION_NAME)).length > 0)
+  t.equal((await proxy.inject({ method: 'GET', url: computation, headers: { authorization: `Bearer ${key}` } }, null)).statusCode, 200, 'the key is read, and held')
+  t.ok(await store.revokeServiceKey(row.keyId, new Date().toISOString()))
+  await until('the revocation to be heard', async () => await heard() === 1)
+  t.equal((await proxy.inject({ method: 'GET', url: computation, headers: { authorization: `Bearer ${key}` } }, null)).statusCode, 401, 'refused once heard')
+
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [APPLICATION_NAME])
+  await admin.end()
+  await until('the warning', async () => proxy.log.lines().some((line) => String(line.msg).startsWith('the connection listening for key revocations failed')))
+})
+
 t.test('an app on PostgreSQL listens while it runs; with SERVICE_KEY_CACHE_MS=0 it has nothing to forget and does not', async (t) => {
   const simulator = await startTestSimulator(t)
   const { schema } = await postgresSchema(t)
@@ -113,4 +139,15 @@ t.test('closing does not wait on a database that stopped answering', async (t) =
   const started = Date.now()
   await listener.close()
   t.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms, with the server silent`)
+})
+
+t.test('a database that cannot be reached is reported, and tried again', async (t) => {
+  const { errors, listener } = listening(t, () => {}, 'postgres://postgres@127.0.0.1:1/test')
+  await listener.started
+  await until('the failure to be reported', async () => errors.length > 0)
+  await until('another try', async () => errors.length > 1)
+  await listener.close()
+  const reported = errors.length
+  await sleep(1500)
+  t.equal(errors.length, reported, 'closed, it tries no more')
 })

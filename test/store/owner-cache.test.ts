@@ -79,6 +79,7 @@ t.test('bounded in bytes too: rows with many groups push the oldest out, and one
   const big = (id: string): OwnerRow => ({ ...owner(id), groups })
   for (const id of ['g1', 'g2', 'g3']) await store.recordOwner(big(id))
   await store.recordOwner({ ...owner('huge'), groups: [...groups, ...groups, ...groups] })
+  t.equal(ownerRowBytes({ ...owner('p'), capsuleId: null, pipelineId: 'pipeline-1' }), ownerRowBytes(owner('p')) + 'pipeline-1'.length * 2 - 'capsule-1'.length * 2, 'a pipeline\'s id counts as a capsule\'s does')
   const size = ownerRowBytes(big('g1'))
   const owners = cachedOwnership(store, 100, 2 * size)
   for (const id of ['g1', 'g2', 'g3']) await owners.ownersOf([id])

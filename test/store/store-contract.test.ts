@@ -139,6 +139,8 @@ forEachStore(t, 'upgrading puts every existing key in the namespace of keys, and
   t.equal((await store.ownersOf(['c-alice'])).get('c-alice')?.namespaced, true, 'one no key had the subject of is a person\'s: no key made later owns it')
   await store.recordOwner({ computationId: 'c-after', subject: 'key:ci-nightly', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-02-01T00:00:00.000Z', namespaced: true })
   t.equal((await store.ownersOf(['c-after'])).get('c-after')?.namespaced, true)
+  await store.recordOwner({ computationId: 'c-legacy', subject: 'old', groups: [], capsuleId: null, pipelineId: 'pipeline-1', createdAt: '2026-02-01T00:00:00.000Z', namespaced: false })
+  t.equal((await store.ownersOf(['c-legacy'])).get('c-legacy')?.namespaced, false, 'the mark is stored as given')
   const reopened = await stores.open()
   t.equal((await reopened.findServiceKey('0123456789abcdef'))?.subject, 'key:ci-nightly', 'the namespace is added once')
 })

@@ -20,7 +20,7 @@ export interface RevocationListenerOptions {
   /** Told when the connection fails (it is made again RECONNECT_MS later). */
   onError: (error: Error) => void
   /** The most connecting may take; default 5000 ms. */
-  connectTimeoutMs?: number
+  connectTimeoutMs?: number | undefined
   /** How the connection is named in pg_stat_activity; default APPLICATION_NAME. */
   applicationName?: string
 }
