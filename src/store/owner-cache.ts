@@ -14,7 +14,7 @@ export const OWNER_CACHE_BYTES = 8 * 1024 * 1024
 
 /** About what a row holds in memory: its strings (two bytes a character) and the objects around them. */
 export function ownerRowBytes (row: OwnerRow): number {
-  const text = row.computationId.length + row.subject.length + (row.capsuleId ?? row.pipelineId ?? '').length + row.createdAt.length +
+  const text = row.computationId.length + row.subject.length + String(row.capsuleId ?? row.pipelineId).length + row.createdAt.length +
     row.groups.reduce((sum, group) => sum + group.length, 0)
   return 2 * text + 64 * row.groups.length + 256
 }
