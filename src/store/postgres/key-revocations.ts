@@ -35,7 +35,8 @@ export interface RevocationListener {
 
 export function listenForRevocations (options: RevocationListenerOptions): RevocationListener {
   let closed = false
-  let client: pg.Client | undefined
+  // Set before the first await of connect(): there is always one.
+  let client!: pg.Client
   let retry: NodeJS.Timeout | undefined
   const connect = async (): Promise<void> => {
     const current = new pg.Client({
@@ -73,17 +74,16 @@ export function listenForRevocations (options: RevocationListenerOptions): Revoc
     async close () {
       closed = true
       clearTimeout(retry)
-      const current = client
-      if (current === undefined) return
-      // A database gone without a reset would hold end() until the socket times out: shutdown
-      // waits a moment, then drops the connection.
+      // A database gone without a reset would hold end() until the socket times out: closing
+      // waits a moment for a goodbye, then drops the connection whatever came of it.
       let timer: NodeJS.Timeout | undefined
-      const ended = await Promise.race([
-        current.end().then(() => true, () => true),
-        new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS) })
+      await Promise.race([
+        client.end().catch(() => {}),
+        new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS) })
       ])
       clearTimeout(timer)
-      if (!ended) (current as unknown as { connection: { stream: { destroy: () => void } } }).connection.stream.destroy()
+      const { connection } = client as unknown as { connection: { stream: { destroy: () => void } } }
+      connection.stream.destroy()
     }
   }
 }
