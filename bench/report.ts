@@ -124,8 +124,9 @@ benchmark's process on the same machine. The simulator is the upstream all forwa
 the same paths with a fixed computation (the floor of any Fastify service); the bare forwarder is
 Fastify and @fastify/reply-from setting the Authorization header and nothing else; nginx (one
 worker, access log off, 64 kept-alive upstream connections) sets the same header. The proxy runs
-its full pipeline from dist (caller identity by service key looked up on every call, the default
-policy with its ownership check, the durable hash-chained audit trail and its log lines) with its
+its full pipeline from dist (caller identity by service key, read from the store at most once a
+second, the default policy with its ownership check, the durable hash-chained audit trail and its
+log lines) with its
 store in a SQLite file or in PostgreSQL, its upstream and per-caller limits raised out of the way.
 Each scenario is run on every configuration in ${s.rounds} round${s.rounds === 1 ? '' : 's'} after a discarded warm-up round,
 the order rotated (and reversed every other round); tables give the median and [min–max] over rounds.

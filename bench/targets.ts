@@ -128,7 +128,7 @@ export async function startProxy (bench: Bench, env: Record<string, string>): Pr
   return { child, url: String(child.match[1]) }
 }
 
-/** The full pipeline with callers presenting a service key, looked up on every call. */
+/** The full pipeline with callers presenting a service key (read at most once per SERVICE_KEY_CACHE_MS, as configured by default). */
 export async function proxy (bench: Bench, name: string, store: Record<string, string>): Promise<Configuration> {
   // The proxy makes its database; the key is made in it afterwards, as an operator would.
   const started = await startProxy(bench, store)
