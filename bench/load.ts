@@ -28,7 +28,9 @@ export async function saturate (origin: string, spec: RequestSpec, connections: 
     instance.on('reqError', (error: { code?: string }) => { codes.set(error.code ?? String(error), (codes.get(error.code ?? String(error)) ?? 0) + 1) })
   })
   if (result.non2xx > 0 || result.errors > 0) {
-    const why = [...codes].map(([code, count]) => `${code} × ${count}`).join(', ')
+    const statuses = Object.entries((result as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})
+      .filter(([status]) => !status.startsWith('2')).map(([status, { count }]) => `status ${status} × ${count}`)
+    const why = [...[...codes].map(([code, count]) => `${code} × ${count}`), ...statuses].join(', ')
     throw new Error(`${spec.method} ${origin}${spec.path}, ${connections} connections: ${result.non2xx} non-2xx, ${result.errors} errors (${why})`)
   }
   return { requests: result.requests.total, rps: result.requests.total / seconds }
