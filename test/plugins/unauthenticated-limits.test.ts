@@ -5,7 +5,7 @@ import { generateKeyPair, SignJWT } from 'jose'
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Pool } from 'undici'
 import { createServiceKey } from '../../src/identity/service-keys.js'
 import { SourceBudget } from '../../src/net/source-budget.js'
@@ -163,30 +163,40 @@ t.test('during a flood of /metrics and of calls without a credential, a caller w
   t.ok((floodStatuses.get(429) ?? 0) > 0, 'the flood was refused past its budget')
 })
 
-t.test('forged keys sent at once cannot outrun the budget: each takes from it before it is checked', async (t) => {
-  const simulator = await startTestSimulator(t)
+/** An in-thread store whose first `holding` key lookups (all by default) wait until the test releases them. */
+function storeHoldingLookups (t: Test, holding = Infinity) {
   const store = openSqliteDatabase(':memory:')
   t.teardown(() => store.close())
-  // Every lookup waits until the test lets them go: all the requests are in flight at once.
   const find = store.findServiceKey.bind(store)
   let lookups = 0
   let release!: () => void
   const held = new Promise<void>((resolve) => { release = resolve })
+  let lookedUp!: () => void
+  const asked = new Promise<void>((resolve) => { lookedUp = resolve })
   store.findServiceKey = async (keyId) => {
-    lookups++
-    await held
+    if (lookups++ < holding) {
+      lookedUp()
+      await held
+    }
     return await find(keyId)
   }
+  return { store, release, asked, lookups: () => lookups }
+}
+
+t.test('forged keys sent at once cannot outrun the budget: each takes from it before it is checked', async (t) => {
+  const simulator = await startTestSimulator(t)
+  // Every lookup waits until the test lets them go: all the requests are in flight at once.
+  const { store, release, lookups } = storeHoldingLookups(t)
   const proxy = await buildTestApp(t, simulator.url, { UNAUTHENTICATED_PER_MINUTE: '3' }, { store })
   const url = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
   const forged = { method: 'GET' as const, url, remoteAddress: '198.51.100.7', headers: { authorization: basic(FORGED_KEY) } }
   const answers = Array.from({ length: 10 }, async () => (await proxy.inject(forged, null)).statusCode)
-  for (let wait = 0; wait < 500 && lookups < 3; wait++) await sleep(10)
+  for (let wait = 0; wait < 500 && lookups() < 3; wait++) await sleep(10)
   release()
   const statuses = await Promise.all(answers)
   t.same(statuses.filter((status) => status === 401).length, 3, 'three were checked')
   t.same(statuses.filter((status) => status === 429).length, 7, 'the rest refused before their key was looked up')
-  t.equal(lookups, 3)
+  t.equal(lookups(), 3)
 })
 
 t.test('a credential that proves its caller gives back what it took; one sent to no route, or to an operational route, does not', async (t) => {
@@ -205,22 +215,8 @@ t.test('a credential that proves its caller gives back what it took; one sent to
 
 t.test('a caller who leaves while its forged key is being looked up is charged all the same', async (t) => {
   const simulator = await startTestSimulator(t)
-  const store = openSqliteDatabase(':memory:')
-  t.teardown(() => store.close())
   // The first lookup waits until the caller has gone.
-  const find = store.findServiceKey.bind(store)
-  let lookups = 0
-  let release!: () => void
-  const held = new Promise<void>((resolve) => { release = resolve })
-  let lookedUp!: () => void
-  const asked = new Promise<void>((resolve) => { lookedUp = resolve })
-  store.findServiceKey = async (keyId) => {
-    if (lookups++ === 0) {
-      lookedUp()
-      await held
-    }
-    return await find(keyId)
-  }
+  const { store, release, asked } = storeHoldingLookups(t, 1)
   // Loopback is not the gateway here, so its failures count.
   const proxy = await buildTestApp(t, simulator.url, { UNAUTHENTICATED_PER_MINUTE: '1', TRUSTED_PROXIES: '192.0.2.1/32' }, { store })
   const { key } = await createServiceKey(proxy.store, { subject: 'ci', groups: ['proxy-admins'] })
