@@ -3,8 +3,8 @@
 // it ended. A mutation (a run, rename, delete, attach or detach by a proven caller) also gets a
 // `received` record when it arrives, like Kubernetes' audit log, which is committed before it is
 // forwarded. Reads, refusals of callers who prove no one and unknown URLs get the completed record
-// only: one record and one log line each. Both go to the durable, hash-chained trail
-// and, as one JSON line each under `audit`, to the log (their own logger at info, so LOG_LEVEL
+// only: one record and one log line each. Every record goes to the durable, hash-chained trail
+// and, as one JSON line under `audit`, to the log (their own logger at info, so LOG_LEVEL
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
 // committed (RequestAudit.durable, awaited by the forwarder); if it cannot be, the caller gets
 // 503 and nothing is forwarded.
