@@ -6,9 +6,10 @@
 //   that fails, any credential sent to a URL that is no route) have a budget of their own: each
 //   credential takes from it before it is checked and gives back once it proves its caller. Past
 //   it, every request from that address that carries a credential is refused with 429 before the
-//   credential is checked, valid or not, until the budget refills: otherwise a flood of forged keys would cost a key lookup and an
-//   audit record each, and could crowd out callers who prove who they are. The gateway's
-//   addresses (TRUSTED_PROXIES) are spared this: every person behind the gateway shares them.
+//   credential is checked, valid or not, until the budget refills: otherwise a flood of forged
+//   keys would cost a key lookup and an audit record each, and could crowd out callers who prove
+//   who they are. The gateway's addresses (TRUSTED_PROXIES) are spared this: every person behind
+//   the gateway shares them.
 // A request whose credential proves its caller is never counted: it is limited per caller, as
 // usual. Refusals are counted in the metrics and logged at most once a minute; they leave no
 // audit record each.
@@ -55,8 +56,9 @@ async function unauthenticatedLimits (app: FastifyInstance, options: Unauthentic
     without: new ThrottledWarning({ log: app.log, message: 'requests without a credential past UNAUTHENTICATED_PER_MINUTE are refused', intervalMs: WARN_EVERY_MS }),
     failed: new ThrottledWarning({ log: app.log, message: 'an address whose credentials failed more than UNAUTHENTICATED_PER_MINUTE times is refused', intervalMs: WARN_EVERY_MS })
   }
-  const refuse = async (request: FastifyRequest, reply: FastifyReply, seconds: number, error: Error & { code: string }): Promise<FastifyReply> => {
+  const refuse = async (request: FastifyRequest, reply: FastifyReply, seconds: number, error: Error & { code: string }, warning: ThrottledWarning): Promise<FastifyReply> => {
     app.metrics.unauthenticatedLimited()
+    warning.occurred(new Error(`the last from ${request.ip}`))
     return await reply.code(429).header('retry-after', String(seconds)).header('connection', 'close').type('application/json; charset=utf-8').send({
       statusCode: 429,
       code: error.code,
@@ -78,13 +80,11 @@ async function unauthenticatedLimits (app: FastifyInstance, options: Unauthentic
         charged.add(request)
         return
       }
-      warnings.failed.occurred(new Error(`the last from ${request.ip}`))
-      return await refuse(request, reply, seconds, new FailedCredentialsLimited())
+      return await refuse(request, reply, seconds, new FailedCredentialsLimited(), warnings.failed)
     }
     const seconds = withoutCredential.take(request.ip)
     if (seconds === 0) return
-    warnings.without.occurred(new Error(`the last from ${request.ip}`))
-    return await refuse(request, reply, seconds, new UnauthenticatedLimited())
+    return await refuse(request, reply, seconds, new UnauthenticatedLimited(), warnings.without)
   })
 
   app.decorate('credentialChecked', (request: FastifyRequest, caller: Caller) => {
