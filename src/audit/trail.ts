@@ -5,7 +5,7 @@
 // with backoff, until the store answers again; past a bound, new requests are refused rather than
 // left unaudited. Appends are idempotent in the store, so a batch whose commit answer was lost is
 // simply sent again.
-import { randomUUID } from 'node:crypto'
+import { randomUUID, type KeyObject } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditRow, AuditStore } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
@@ -27,7 +27,7 @@ export interface AuditTrailOptions {
   /** Longest wait between retries of a failed write; default 2000 ms. */
   maxRetryDelayMs?: number
   /** The chain key (chainKeyFrom): links are HMACs under it. Without one, links are plain SHA-256. */
-  chainKey?: Buffer
+  chainKey?: KeyObject
   /**
    * Where MACed checkpoints of the chain head go (the log stream operators ship off the machine),
    * every checkpointIntervalMs while records are written, and at close. Needs chainKey.
@@ -77,7 +77,7 @@ export class AuditTrail {
   #retryDelayMs = 0
   #failure: unknown
   #closing = false
-  readonly #chainKey: Buffer | undefined
+  readonly #chainKey: KeyObject | undefined
   readonly #checkpointLog: FastifyBaseLogger | undefined
   readonly #checkpoints: NodeJS.Timeout | undefined
   /** The link of the last record committed, and the seq last vouched for in a checkpoint. */

@@ -4,6 +4,7 @@
 // it also finds what was cut off: a missing chain, or records missing from a chain's end.
 // A chain may start after seq 1 (retention pruned its beginning): its first kept record's stored
 // link is then trusted as the anchor. The first problem of each kind stops the walk.
+import type { KeyObject } from 'node:crypto'
 import type { AuditRow, AuditStore } from '../store/store.js'
 import { chainAnchor, checkpointMac, isKeyed, linkHash, type Checkpoint } from './chain.js'
 import { indexedColumnsOf } from './indexed-columns.js'
@@ -17,7 +18,7 @@ export interface BrokenLink {
 
 export interface VerifyOptions {
   /** Chain keys (chainKeyFrom) to check keyed links with: the current one, and earlier ones after a rotation. */
-  keys?: readonly Buffer[]
+  keys?: readonly KeyObject[]
   /**
    * Check the links of unkeyed chains (written before links were keyed) instead of reporting them:
    * they show naive edits only, since anyone able to write the database could have made them.
@@ -58,7 +59,7 @@ export async function verifyAuditTrail (store: AuditStore, options: VerifyOption
   }
   for (const instanceId of instances) {
     let prevHash: string | undefined
-    let key: Buffer | undefined
+    let key: KeyObject | undefined
     /** The first and last seq seen: a chain that retention pruned starts after 1. */
     let first = Number.POSITIVE_INFINITY
     let after = 0

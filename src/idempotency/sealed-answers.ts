@@ -2,22 +2,22 @@
 // parameters in clear. It is stored sealed: AES-256-GCM under a key derived from the audit key
 // (never stored with it), bound to its caller and key, so the database alone reveals nothing and
 // an answer cannot be moved to another caller's key. Answers stored before sealing read as they are.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 
 const SEALED = 'sealed-v1:'
 const IV_BYTES = 12
 const TAG_BYTES = 16
 
-/** The key answers are sealed with, derived from the audit key. */
-export function answerKeyFrom (auditKey: Buffer): Buffer {
-  return createHmac('sha256', auditKey).update('codeocean-proxy idempotency answers').digest()
+/** The key answers are sealed with, derived from the audit key (a KeyObject: Node 24 checks a Buffer key slowly on every use). */
+export function answerKeyFrom (auditKey: Buffer): KeyObject {
+  return createSecretKey(createHmac('sha256', auditKey).update('codeocean-proxy idempotency answers').digest())
 }
 
 function boundTo (subject: string, key: string): Buffer {
   return Buffer.from(`${subject}\n${key}`, 'utf8')
 }
 
-export function sealAnswer (answerKey: Buffer, subject: string, key: string, body: string): string {
+export function sealAnswer (answerKey: KeyObject, subject: string, key: string, body: string): string {
   const iv = randomBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', answerKey, iv).setAAD(boundTo(subject, key))
   const sealed = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()])
@@ -25,7 +25,7 @@ export function sealAnswer (answerKey: Buffer, subject: string, key: string, bod
 }
 
 /** The answer as Code Ocean sent it; undefined when it cannot be opened (another key, edited, moved). */
-export function openAnswer (answerKey: Buffer, subject: string, key: string, stored: string): string | undefined {
+export function openAnswer (answerKey: KeyObject, subject: string, key: string, stored: string): string | undefined {
   if (!stored.startsWith(SEALED)) return stored
   const bytes = Buffer.from(stored.slice(SEALED.length), 'base64')
   try {

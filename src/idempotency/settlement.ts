@@ -1,5 +1,6 @@
 // How a keyed run's ending is written to its key, and how a completed key's answer is replayed:
 // the store writes behind Idempotency-Key, retried where they are safe to repeat.
+import type { KeyObject } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IdempotencyRow, IdempotencyStore } from '../store/store.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
@@ -60,7 +61,7 @@ export interface Ending {
  * Writes how the run ended to its key (both writes are idempotent, so one whose answer was lost
  * is simply made again). Sealed with `answerKey`, so an edited row is never replayed.
  */
-export async function settleKey (store: IdempotencyStore, { subject, key }: KeyOf, ending: Ending, answerKey: Buffer, at: Date): Promise<void> {
+export async function settleKey (store: IdempotencyStore, { subject, key }: KeyOf, ending: Ending, answerKey: KeyObject, at: Date): Promise<void> {
   const { fate, captured } = ending
   await persistently(async () => {
     if (fate === 'release') {
@@ -79,7 +80,7 @@ export async function settleKey (store: IdempotencyStore, { subject, key }: KeyO
 }
 
 /** A completed key's answer to send again; undefined when it cannot be opened (sealed under another key, or edited). */
-export function replayOf (row: IdempotencyRow, answerKey: Buffer): { status: number, headers: Record<string, string>, body: string } | undefined {
+export function replayOf (row: IdempotencyRow, answerKey: KeyObject): { status: number, headers: Record<string, string>, body: string } | undefined {
   const body = openAnswer(answerKey, row.subject, row.key, String(row.body))
   if (body === undefined) return undefined
   return { status: Number(row.status), headers: row.headers as Record<string, string>, body }

@@ -4,6 +4,7 @@
 // out gets 409; one whose first attempt's outcome is unknown gets 409 with advice, never a blind
 // second launch; the same key with another body gets 422. The run's handler claims the key
 // (app.runKeys.claim) and settles it with what became of the call.
+import type { KeyObject } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
@@ -23,7 +24,7 @@ export interface IdempotencyOptions {
   /** A claim still in flight after this long is taken as lost after sending: its outcome is unknown. */
   staleAfterMs: number
   /** Seals the answers kept for replay (answerKeyFrom the audit key). */
-  answerKey: Buffer
+  answerKey: KeyObject
 }
 
 /** What claiming a run's key came to. */

@@ -2,6 +2,7 @@
 // way such an insider would, and what verification says of it: a rewritten and re-chained
 // history, a made-up chain, an edited search column, and (given the log's checkpoints) a cut-off
 // tail or a deleted chain. Chains from before links were keyed still verify, and say so.
+import { createSecretKey } from 'node:crypto'
 import { once } from 'node:events'
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -90,7 +91,7 @@ t.test('a made-up chain inserted beside the real one does not verify', async (t)
   const instanceId = 'forged-instance'
   const body = JSON.stringify({ action: 'deleteComputation', actor: { subject: 'bob@example.com' }, auditId: 'a-forged', instanceId, recordedAt: '2026-12-01T00:00:00.000Z', seq: 1, stage: 'received' })
   // With a key of the insider's own making, in the keyed format.
-  const guessed = Buffer.alloc(32, 1)
+  const guessed = createSecretKey(Buffer.alloc(32, 1))
   const prevHash = chainAnchor(instanceId, guessed)
   edit(path, (db) => db.prepare(INSERT).run({
     instanceId, seq: 1, auditId: 'a-forged', stage: 'received', recordedAt: '2026-12-01T00:00:00.000Z', body, prevHash,

@@ -1,5 +1,6 @@
 // The durable audit trail, on SQLite and PostgreSQL: two records per request, durable before a
 // mutating call is forwarded, refused calls when it cannot be written, and tampering detected.
+import { createSecretKey } from 'node:crypto'
 import t from 'tap'
 import pg from 'pg'
 import Database from 'better-sqlite3'
@@ -225,7 +226,7 @@ t.test('verification names a broken anchor, a broken link and a mismatched index
   const forgedBody = second.body.replace('"n":2', '"n":20')
   edit(`UPDATE audit_records SET body = '${forgedBody}', hash = '${linkHash(second.prevHash, 2, forgedBody)}' WHERE seq = 2`)
   t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 2, reason: /an unkeyed record after keyed ones/ } })
-  const guessedKey = Buffer.alloc(32, 7)
+  const guessedKey = createSecretKey(Buffer.alloc(32, 7))
   edit(`UPDATE audit_records SET body = '${forgedBody}', hash = '${linkHash(second.prevHash, 2, forgedBody, guessedKey)}' WHERE seq = 2`)
   t.match(await verifyAuditTrail(store, { keys: TEST_CHAIN_KEYS }), { broken: { seq: 2, reason: /content does not match its hash/ } })
   // Even one who had the key, and recomputed one record, breaks the next link.
