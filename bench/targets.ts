@@ -119,8 +119,11 @@ export interface Proxy {
   url: string
 }
 
+/** Node's flags for the proxy: as `npm start` and the image give them, unless BENCH_PROXY_NODE_FLAGS says otherwise (for an A/B). */
+const PROXY_NODE_FLAGS = (process.env.BENCH_PROXY_NODE_FLAGS ?? '--enable-source-maps --max-semi-space-size=16').split(' ').filter((flag) => flag !== '')
+
 export async function startProxy (bench: Bench, env: Record<string, string>): Promise<Proxy> {
-  const child = await startChild(process.execPath, ['--enable-source-maps', 'dist/src/server.js'], {
+  const child = await startChild(process.execPath, [...PROXY_NODE_FLAGS, 'dist/src/server.js'], {
     env: { CODEOCEAN_DOMAIN: bench.simulatorUrl, CODEOCEAN_TOKEN: TOKEN, PORT: '0', AUDIT_DB_PATH: ':memory:', TRUSTED_PROXIES: '127.0.0.1/32', ...UNLIMITED, ...env },
     log: logFile(bench, 'proxy'),
     ready: LISTENING
