@@ -68,3 +68,11 @@ t.test('a pipeline run\'s per-process parameters are hashed under each process\'
   t.same(sensitiveValuesOf(requestWith(['body.parameters'], {}, body), hmac),
     { processes: { align: { parameters: [hmac('a')], named_parameters: { x: hmac('b') } }, plot: {} } })
 })
+
+t.test(`exactly ${MAX_HASHED_VALUES} values without processes are still hashed one by one`, async (t) => {
+  const parameters = Array.from({ length: MAX_HASHED_VALUES }, (_, index) => `v${index}`)
+  const hashed = sensitiveValuesOf(requestWith(['body.parameters'], {}, { parameters }), hmac)
+  t.same(hashed, { parameters: parameters.map(hmac) })
+  const oneMore = sensitiveValuesOf(requestWith(['body.parameters'], {}, { parameters: [...parameters, 'last'] }), hmac)
+  t.same(Object.keys(oneMore), ['parametersDigest'])
+})

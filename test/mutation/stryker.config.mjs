@@ -35,10 +35,15 @@ const groups = {
     mutate: ['src/audit/audit-id.ts', 'src/audit/chain.ts', 'src/audit/hmac-key.ts', 'src/audit/indexed-columns.ts', 'src/audit/retention.ts', 'src/audit/sensitive.ts'],
     testFiles: ['test/audit/chain.test.ts', 'test/audit/audit-id.test.ts', 'test/audit/hmac-key.test.ts', 'test/audit/sensitive.test.ts', 'test/audit/retention.test.ts']
   },
-  // The trail, its verification and the per-request records, which need a store and an app.
+  // The trail, its verification and the per-request records, which need a store and an app: the
+  // records' fields, callers who leave mid-call, records cut to size, and idempotent runs (which
+  // settle their key once the record is written).
   'audit-trail': {
     mutate: ['src/audit/trail.ts', 'src/audit/verify.ts', 'src/audit/request-audit.ts'],
-    testFiles: ['test/audit/tamper.test.ts', 'test/audit/trail.test.ts', 'test/routes/audit.test.ts']
+    testFiles: [
+      'test/audit/tamper.test.ts', 'test/audit/trail.test.ts', 'test/routes/audit.test.ts', 'test/request-tracking.test.ts',
+      'test/broken-connections.test.ts', 'test/audit/bounded-records.test.ts', 'test/idempotency/runs.test.ts'
+    ]
   },
   // The drift check of openapi.json catches most changes to a declaration; the route files catch
   // the contracts and the audit query. /livez, /readyz and /metrics are tested elsewhere
