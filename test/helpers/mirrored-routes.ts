@@ -1,6 +1,6 @@
 // What every mirrored route must be, written down apart from the route declarations so that a
 // test can hold the declarations to it: the policy action it needs, whether it changes something
-// at Code Ocean, the values it carries that must never be stored or logged in clear, and a valid
+// at Code Ocean, whether it may be retried or shared, the values it carries that must never be stored or logged in clear, and a valid
 // request for it. test/routes/route-properties.test.ts checks that this table names exactly the
 // routes the app serves under /api/v1, then proves each property for every one of them.
 import { randomUUID } from 'node:crypto'
@@ -16,6 +16,10 @@ export interface MirroredRoute {
   action: RouteAction
   /** A mutation: its received record must be durable before it is forwarded. */
   mutates: boolean
+  /** A read Code Ocean's 429 and 502–504 may be retried for. */
+  retries: boolean
+  /** A poll: identical calls at the same time share one call to Code Ocean. */
+  coalesces: boolean
   /** Values in the sample request that may be confidential: kept only as HMACs. */
   sensitive: string[]
   /** The data assets the sample request mounts: each must be granted by the policy's data_assets. */
@@ -44,6 +48,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       path: '/api/v1/computations',
       action: 'run',
       mutates: true,
+      retries: false,
+      coalesces: false,
       sensitive: [...values],
       mounts: [SAMPLE_DATA_ASSET],
       sample: (simulator) => ({
@@ -63,6 +69,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     path: '/api/v1/computations/{computation_id}',
     action: 'read',
     mutates: false,
+    retries: true,
+    coalesces: true,
     sensitive: [],
     mounts: [],
     sample: (simulator) => ({ method: 'GET', url: `/api/v1/computations/${onComputation(simulator)}` })
@@ -74,6 +82,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       path: '/api/v1/computations/{computation_id}',
       action: 'rename',
       mutates: true,
+      retries: false,
+      coalesces: false,
       sensitive: [name],
       mounts: [],
       sample: (simulator) => ({ method: 'PATCH', url: `/api/v1/computations/${onComputation(simulator)}?name=${name}` })
@@ -84,6 +94,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     path: '/api/v1/computations/{computation_id}',
     action: 'delete',
     mutates: true,
+    retries: false,
+    coalesces: false,
     sensitive: [],
     mounts: [],
     sample: (simulator) => ({ method: 'DELETE', url: `/api/v1/computations/${onComputation(simulator)}` })
@@ -95,6 +107,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       path: '/api/v1/computations/{computation_id}/results',
       action: 'read',
       mutates: false,
+      retries: true,
+      coalesces: false,
       sensitive: [path],
       mounts: [],
       sample: (simulator) => ({ method: 'POST', url: `/api/v1/computations/${onComputation(simulator)}/results`, payload: { path } })
@@ -107,6 +121,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       path: '/api/v1/computations/{computation_id}/results/urls',
       action: 'read',
       mutates: false,
+      retries: true,
+      coalesces: false,
       sensitive: [path],
       mounts: [],
       sample: (simulator) => ({ method: 'GET', url: `/api/v1/computations/${onComputation(simulator)}/results/urls?path=${path}` })
@@ -119,6 +135,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
       path: '/api/v1/computations/{computation_id}/results/download_url',
       action: 'read',
       mutates: false,
+      retries: true,
+      coalesces: false,
       sensitive: [path],
       mounts: [],
       sample: (simulator) => ({ method: 'GET', url: `/api/v1/computations/${onComputation(simulator)}/results/download_url?path=${path}` })
@@ -129,6 +147,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     path: '/api/v1/computations/{computation_id}/data_assets',
     action: 'attach',
     mutates: true,
+    retries: false,
+    coalesces: false,
     sensitive: [],
     mounts: [SAMPLE_DATA_ASSET],
     sample: (simulator) => ({
@@ -142,6 +162,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     path: '/api/v1/computations/{computation_id}/data_assets/',
     action: 'attach',
     mutates: true,
+    retries: false,
+    coalesces: false,
     sensitive: [],
     mounts: [],
     sample: (simulator) => ({
@@ -156,6 +178,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     path: '/api/v1/capsules/{capsule_id}/computations',
     action: 'list',
     mutates: false,
+    retries: true,
+    coalesces: false,
     sensitive: [],
     mounts: [],
     sample: (simulator) => ({ method: 'GET', url: `/api/v1/capsules/${simulator.capsules.analysis}/computations` })
@@ -165,6 +189,8 @@ export const MIRRORED_ROUTES: Readonly<Record<string, MirroredRoute>> = {
     path: '/api/v1/pipelines/{pipeline_id}/computations',
     action: 'list',
     mutates: false,
+    retries: true,
+    coalesces: false,
     sensitive: [],
     mounts: [],
     sample: (simulator) => ({ method: 'GET', url: `/api/v1/pipelines/${simulator.pipelines.main}/computations` })

@@ -35,23 +35,27 @@ const groups = {
     mutate: ['src/audit/audit-id.ts', 'src/audit/chain.ts', 'src/audit/hmac-key.ts', 'src/audit/indexed-columns.ts', 'src/audit/retention.ts', 'src/audit/sensitive.ts'],
     testFiles: ['test/audit/chain.test.ts', 'test/audit/audit-id.test.ts', 'test/audit/hmac-key.test.ts', 'test/audit/sensitive.test.ts', 'test/audit/retention.test.ts']
   },
-  // The trail, its verification and the per-request records, which need a store and an app: the
-  // records' fields, callers who leave mid-call, records cut to size, and idempotent runs (which
-  // settle their key once the record is written).
+  // The trail and its verification, which need a store and an app.
   'audit-trail': {
-    mutate: ['src/audit/trail.ts', 'src/audit/verify.ts', 'src/audit/request-audit.ts'],
-    testFiles: [
-      'test/audit/tamper.test.ts', 'test/audit/trail.test.ts', 'test/routes/audit.test.ts', 'test/request-tracking.test.ts',
-      'test/broken-connections.test.ts', 'test/audit/bounded-records.test.ts', 'test/idempotency/runs.test.ts'
-    ]
+    mutate: ['src/audit/trail.ts', 'src/audit/verify.ts'],
+    testFiles: ['test/audit/tamper.test.ts', 'test/audit/trail.test.ts', 'test/routes/audit.test.ts']
+  },
+  // The per-request records, on the files that assert them: their fields, callers who leave
+  // mid-call, records cut to size, and idempotent runs (settled once the record is written).
+  'audit-records': {
+    mutate: ['src/audit/request-audit.ts'],
+    testFiles: ['test/request-tracking.test.ts', 'test/broken-connections.test.ts', 'test/audit/bounded-records.test.ts', 'test/idempotency/runs.test.ts', 'test/routes/audit.test.ts']
   },
   // The drift check of openapi.json catches most changes to a declaration; the route files catch
-  // the contracts and the audit query. /livez, /readyz and /metrics are tested elsewhere
-  // (test/health/, test/metrics/), in files too slow to rerun for every mutant. Summaries and
-  // descriptions are not mutated (see documentation-text.mjs).
+  // the contracts (route-properties proves each contract field for every mirrored route), the
+  // audit query, /livez and /readyz (health) and /wait (polling). Summaries and descriptions are
+  // not mutated (see documentation-text.mjs).
   routes: {
     mutate: ['routes/**/*.ts'],
-    testFiles: ['test/openapi.test.ts', 'test/routes/route-contracts.test.ts', 'test/routes/audit.test.ts', 'test/routes/computations.test.ts'],
+    testFiles: [
+      'test/openapi.test.ts', 'test/routes/route-contracts.test.ts', 'test/routes/route-properties.test.ts', 'test/routes/audit.test.ts',
+      'test/routes/computations.test.ts', 'test/health/health.test.ts', 'test/upstream/polling.test.ts'
+    ],
     ignorers: ['documentation-text']
   }
 }

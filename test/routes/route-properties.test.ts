@@ -2,7 +2,7 @@
 // (which must name exactly the routes the app serves), so a new route is covered by adding its row:
 // only allowlisted Code Ocean headers reach the caller; the route needs its own policy action and
 // no other; a mutation is never forwarded without its durable record; Code Ocean's 401 becomes
-// 502; confidential values are kept only as HMACs, in the trail and in the log.
+// 502; only a read is retried, and only a poll shared; confidential values are kept only as HMACs, in the trail and in the log.
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -163,6 +163,41 @@ for (const [operationId, route] of routes) {
     t.equal(simulator.requests.length, 1, 'and it was not retried')
     t.ok(proxy.log.lines().some((line) => line.level === 50 && /CODEOCEAN_TOKEN/.test(String(line.msg))), 'an error telling the operator what to check')
     t.match(proxy.log.audits().at(-1), { status: 502, upstreamStatus: 401, errorClass: 'credential_rejected' }, 'and the record says what happened')
+  })
+}
+
+for (const [operationId, route] of routes) {
+  t.test(`${operationId}: Code Ocean's 503 is ${route.retries ? 'retried' : 'passed back, never retried'}`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_RETRY_BASE_MS: '10' })
+    simulator.inject({ status: 503, times: 1, headers: { 'retry-after': '0' } })
+    const response = await proxy.inject(route.sample(simulator))
+    if (route.retries) {
+      t.equal(simulator.requests.length, 2, 'Code Ocean was asked again')
+      t.equal(response.statusCode, simulator.requests[1]?.response?.status, 'and its second answer came back')
+      t.not(response.statusCode, 503)
+      t.match(proxy.log.audits().at(-1), { upstreamAttempts: 2 })
+    } else {
+      t.equal(simulator.requests.length, 1, 'Code Ocean was asked once')
+      t.equal(response.statusCode, 503)
+      t.match(proxy.log.audits().at(-1), { upstreamAttempts: 1, upstreamStatus: 503 })
+    }
+  })
+}
+
+for (const [operationId, route] of routes) {
+  t.test(`${operationId}: the same call twice at once ${route.coalesces ? 'costs Code Ocean one call' : 'reaches Code Ocean twice'}`, async (t) => {
+    const simulator = await startTestSimulator(t)
+    const proxy = await buildTestApp(t, simulator.url)
+    // Code Ocean answers late, so the second call arrives while the first is out.
+    simulator.inject({ delayMs: 200 })
+    const sample = route.sample(simulator)
+    const responses = await Promise.all([proxy.inject(sample), proxy.inject(sample)])
+    t.equal(simulator.requests.length, route.coalesces ? 1 : 2)
+    const answered = simulator.requests.map((request) => request.response?.status)
+    t.same(responses.map((response) => response.statusCode).sort(), (route.coalesces ? [answered[0], answered[0]] : answered).sort(), 'each caller got an answer Code Ocean gave')
+    const sources = proxy.log.audits().map((audit) => audit.answerSource).sort()
+    t.same(sources, route.coalesces ? ['coalesced', 'upstream'] : ['upstream', 'upstream'])
   })
 }
 

@@ -448,6 +448,17 @@ t.test('a waiter whose timeout passes first gets 202 with the computation as it 
   t.match(auditsOf(proxy, 'waitForComputation'), [{ status: 202, upstreamStatus: 200 }])
 })
 
+t.test('a wait with a query parameter it does not know is refused with 400, and nothing is polled', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, FAST_WAIT)
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  const response = await proxy.inject({ method: 'GET', url: `/computations/${id}/wait?timeout=1&colour=red` })
+  t.equal(response.statusCode, 400)
+  t.match(response.json().message, /colour/)
+  t.equal(simulator.requests.length, 0)
+  t.match(auditsOf(proxy, 'waitForComputation'), [{ status: 400 }])
+})
+
 t.test('a wait without a timeout, or a longer one, lasts WAIT_MAX_SECONDS', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, { ...FAST_WAIT, WAIT_MAX_SECONDS: '1' })
