@@ -87,13 +87,13 @@ t.test('a forwarded call leaves one audit line with the operation, ids, statuses
   t.equal(line?.requestId, 'run-0000001', 'the pino line carries the request id too')
 })
 
-t.test('a run leaves its received line first and its completed line last, one each', async (t) => {
+t.test('a run leaves one received line naming what it runs, then one completed line', async (t) => {
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url)
   const run = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
   const auditId = run.headers['audit-id']
   t.match(proxy.log.auditLines(), [
-    { auditId, stage: 'received', action: 'runCapsule', actor: { subject: 'tester@example.com' } },
+    { auditId, stage: 'received', action: 'runCapsule', actor: { subject: 'tester@example.com' }, resource: { capsule_id: simulator.capsules.analysis } },
     { auditId, stage: 'completed', action: 'runCapsule', resource: { capsule_id: simulator.capsules.analysis, computation_id: run.json().id } }
   ])
   t.equal(proxy.log.auditLines().length, 2, 'and nothing else')

@@ -1,8 +1,8 @@
 // Audits every request: a `completed` record when its response has closed (sent, or abandoned
 // by the caller: Fastify's onResponse does not run then), with the time it arrived and the time
 // it ended. A mutation (a run, rename, delete, attach or detach by a proven caller) also gets a
-// `received` record when it arrives, like Kubernetes' audit log, which is committed before it is
-// forwarded. Reads, refusals of callers who prove no one and unknown URLs get the completed record
+// `received` record once it is known valid (so that it names what a run's body asks for), which
+// is committed before it is forwarded. Reads, refusals of callers who prove no one and unknown URLs get the completed record
 // only: one record and one log line each. Every record goes to the durable, hash-chained trail
 // and, as one JSON line under `audit`, to the log (their own logger at info, so LOG_LEVEL
 // cannot switch them off). A mutating call is forwarded only once its `received` record is
@@ -69,22 +69,29 @@ export function auditRequest (
     throw new AuditUnavailable({ cause: error })
   }
   placed = true
-  // Only a mutation gets a received record too, committed before it is forwarded. Anything else
-  // gets its completed record only, which holds all a received one would and the time it arrived
-  // (receivedAt): a read changes nothing at Code Ocean, so nothing waits for a record of it, and a
-  // request that proves no one (or names no route) is refused before anything is done.
-  if (request.caller?.proven === true && request.routeOptions.config.contract?.mutates === true) {
-    const received = receivedRecord(request, route)
-    writers.log.info({ requestId: request.id, audit: received }, 'audit')
-    try {
-      request.audit.receivedSeq = writers.trail.append('received', auditId, received)
-    } catch (error) {
-      throw new AuditUnavailable({ cause: error })
-    }
-  }
   // Hooks before this one (identity: a JWT check, a key lookup) may have let the caller leave
   // already, and 'close' fires once: the request is over, and its completed record is due now.
   if (reply.raw.destroyed) request.audit.responseClosed()
+}
+
+/**
+ * Writes the `received` record of a mutation by a proven caller, once its request is valid: it
+ * names the request's resource, a run's capsule or pipeline from its body included, and is
+ * committed before the call is forwarded. Anything else gets its completed record only, which
+ * holds all a received one would and the time it arrived (receivedAt): a read changes nothing at
+ * Code Ocean, so nothing waits for a record of it, and a request that proves no one, names no
+ * route or is not valid is refused before anything is done. Throws AuditUnavailable when the
+ * trail cannot take the record.
+ */
+export function recordReceived (request: FastifyRequest, writers: AuditWriters): void {
+  if (request.caller?.proven !== true || request.routeOptions.config.contract?.mutates !== true) return
+  const received = receivedRecord(request, routeIdentityOf(request))
+  writers.log.info({ requestId: request.id, audit: received }, 'audit')
+  try {
+    request.audit.receivedSeq = writers.trail.append('received', request.audit.auditId, received)
+  } catch (error) {
+    throw new AuditUnavailable({ cause: error })
+  }
 }
 
 /** Starts a request's audit where its route is audited at all (operational routes are not). */
@@ -99,6 +106,7 @@ async function audit (app: FastifyInstance, options: AuditWriters): Promise<void
   // preHandler runs only for requests that passed validation; this one runs before authorization's.
   app.addHook('preHandler', async (request) => {
     request.audit.validated = true
+    recordReceived(request, options)
   })
 }
 

@@ -92,7 +92,7 @@ forEachStore(t, 'records are filtered and paged, oldest first', async (t, stores
   t.same(aboutRun.events.map((event) => event.action), ['runCapsule', 'getComputation'], 'found by computation id, the run that made it included')
   t.same((await page(proxy, `pipeline_id=${simulator.pipelines.main}`)).events, [], 'no pipeline was run')
   const byCapsule = await page(proxy, `capsule_id=${simulator.capsules.analysis}&${within}`)
-  t.same(byCapsule.events.map((event) => [event.action, event.stage]), [['runCapsule', 'completed']])
+  t.same(byCapsule.events.map((event) => [event.action, event.stage]), [['runCapsule', 'received'], ['runCapsule', 'completed']], 'both of the run\'s records name its capsule')
   const failures = await page(proxy, `outcome=client_error&${within}`)
   t.same(failures.events.map((event) => event.status), [400])
   t.same((await page(proxy, `outcome=server_error&${within}`)).events, [])
