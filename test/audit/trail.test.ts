@@ -48,8 +48,8 @@ forEachStore(t, 'a rejected request is recorded too, and nothing is forwarded', 
   await proxy.inject({ method: 'DELETE', url: '/api/v1/computations/..%2F..%2Fcapsules%2Fx' })
   await proxy.app.close()
   const rows = await allRecords(store)
-  t.same(rows.map((row) => row.stage), ['received', 'completed'])
-  t.match(rows[1]?.record, { status: 400, errorCode: 'PROXY_INVALID_REQUEST', upstreamStatus: null })
+  t.same(rows.map((row) => row.stage), ['completed'], 'an invalid call gets no received record: nothing is done with it')
+  t.match(rows[0]?.record, { status: 400, errorCode: 'PROXY_INVALID_REQUEST', upstreamStatus: null })
   t.equal(simulator.requests.length, 0)
 })
 
