@@ -74,6 +74,17 @@ t.test('a Bearer token that is not the admin key is left to the later sources, w
   t.same(gateway.seen, [`${ADMIN_KEY}x`], 'a wrong one is the gateway\'s to refuse, as any other Bearer token')
 })
 
+t.test('a proof must be the whole Authorization header, scheme first: nothing before it, nothing after', async (t) => {
+  const { authenticator, gateway, key } = await setup(t, { gatewayHeader: 'authorization', adminKey: ADMIN_KEY })
+  for (const authorization of [`XBearer ${ADMIN_KEY}`, `x Bearer ${ADMIN_KEY}`]) {
+    await t.rejects(authenticator.identify(request({ authorization }), 'audit:read'), Unauthenticated, `${authorization.slice(0, 10)}…: not the admin key`)
+  }
+  for (const authorization of [`XBearer ${ASSERTION}`, `Bearer ${ASSERTION} extra`, `x Bearer ${key}`]) {
+    await t.rejects(authenticator.identify(request({ authorization }), 'read'), Unauthenticated, `${authorization.slice(0, 10)}…: refused`)
+  }
+  t.same(gateway.seen, [], 'and none of them was taken for a gateway assertion')
+})
+
 t.test('without an admin key configured, its source is left out', async (t) => {
   const { authenticator } = await setup(t)
   await t.rejects(authenticator.identify(request(asAdmin), 'audit:read'), Unauthenticated)
