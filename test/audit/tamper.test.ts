@@ -100,8 +100,12 @@ t.test('a made-up chain inserted beside the real one does not verify', async (t)
   t.match(await verify(path), { broken: { instanceId, seq: 1, reason: /anchor/ } })
 })
 
-t.test('an edited search column (actor, computation, action, status, resumed run) does not verify', async (t) => {
-  for (const [column, value] of [['actor', 'mallory@example.com'], ['computation_id', '00000000-0000-4000-8000-000000000000'], ['action', 'getComputation'], ['status', 500], ['recorded_at', '2020-01-01T00:00:00.000Z'], ['resume_run_id', '00000000-0000-4000-8000-000000000001']] as const) {
+t.test('an edited search column (actor, computation, capsule, pipeline, action, status, resumed run) does not verify', async (t) => {
+  for (const [column, value] of [
+    ['actor', 'mallory@example.com'], ['computation_id', '00000000-0000-4000-8000-000000000000'], ['capsule_id', '00000000-0000-4000-8000-000000000002'],
+    ['pipeline_id', '00000000-0000-4000-8000-000000000003'], ['action', 'getComputation'], ['status', 500], ['recorded_at', '2020-01-01T00:00:00.000Z'],
+    ['resume_run_id', '00000000-0000-4000-8000-000000000001']
+  ] as const) {
     const { path, rows } = await writtenTrail(t)
     const target = rows.find((row) => row.stage === 'completed' && row.action === 'runCapsule') as AuditRow
     edit(path, (db) => db.prepare(`UPDATE audit_records SET ${column} = ? WHERE seq = ?`).run(value, target.seq))
@@ -130,6 +134,7 @@ t.test('with the log\'s checkpoints, a cut-off tail or a deleted chain is found;
   edit(path, (db) => db.prepare('DELETE FROM audit_records WHERE seq > ?').run(rows.length - 2))
   t.same(await verify(path), { chains: 1, records: rows.length - 2 }, 'a cut-off tail is not seen from the chain alone')
   t.match(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { broken: { seq: rows.length, reason: new RegExp(`records ${rows.length - 1} to ${rows.length} are missing from the end`) } })
+  t.match(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints: both }), { broken: { seq: rows.length, reason: /missing from the end/ } }, 'the latest checkpoint counts, whatever their order')
 
   edit(path, (db) => db.prepare('DELETE FROM audit_records').run())
   t.match(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { broken: { reason: /the whole chain is missing/ } })
@@ -181,4 +186,15 @@ t.test('the audit:verify command: OK with the key, BROKEN without it, and checkp
   t.equal(cut.code, 1)
   t.match(cut.stdout, new RegExp(`^BROKEN: chain \\S+, record ${rows.length}: records ${rows.length} to ${rows.length} are missing from the end`))
   t.equal((await command(['--bogus'], {})).code, 2, 'a usage error')
+})
+
+t.test('after a key rotation, each chain and checkpoint verifies under its own key, and a chain under one key only', async (t) => {
+  const { path, log, rows } = await writtenTrail(t)
+  const older = createSecretKey(Buffer.alloc(32, 9))
+  const checkpoints = checkpointsIn(log)
+  t.same(await verify(path, { keys: [older, TEST_CHAIN_KEY], checkpoints }), { chains: 1, records: rows.length }, 'the current key need not come first')
+  // An insider who learnt a retired key relinks the last record under it.
+  const last = rows.at(-1) as AuditRow
+  edit(path, (db) => db.prepare('UPDATE audit_records SET hash = ? WHERE seq = ?').run(linkHash(last.prevHash, last.seq, last.body, older), last.seq))
+  t.match(await verify(path, { keys: [older, TEST_CHAIN_KEY] }), { broken: { seq: last.seq, reason: /content does not match its hash/ } }, 'a link under another key breaks the chain')
 })
