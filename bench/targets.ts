@@ -1,6 +1,7 @@
 // What the load is sent to, each in a process of its own: the simulator (the upstream everyone
 // forwards to), Fastify answering locally, a bare reply-from forwarder, nginx, and the proxy.
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
@@ -119,8 +120,13 @@ export interface Proxy {
   url: string
 }
 
-/** Node's flags for the proxy: as `npm start` and the image give them, unless BENCH_PROXY_NODE_FLAGS says otherwise (for an A/B). */
-const PROXY_NODE_FLAGS = (process.env.BENCH_PROXY_NODE_FLAGS ?? '--enable-source-maps --max-semi-space-size=16').split(' ').filter((flag) => flag !== '')
+/**
+ * Node's flags for the proxy: those of `npm start` (`node <flags> dist/src/server.js`, which the
+ * image's NODE_OPTIONS match, test/bins.test.ts checks), unless BENCH_PROXY_NODE_FLAGS says
+ * otherwise (for an A/B).
+ */
+const START = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
+const PROXY_NODE_FLAGS = (process.env.BENCH_PROXY_NODE_FLAGS ?? START.split(' ').slice(1, -1).join(' ')).split(' ').filter((flag) => flag !== '')
 
 export async function startProxy (bench: Bench, env: Record<string, string>): Promise<Proxy> {
   const child = await startChild(process.execPath, [...PROXY_NODE_FLAGS, 'dist/src/server.js'], {
