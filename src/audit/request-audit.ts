@@ -48,6 +48,8 @@ export class RequestAudit {
 
   /** Resolves once the `received` record is committed: a call that changes something waits for it. */
   async durable (): Promise<void> {
+    // Nothing changes at Code Ocean without a record of it first: no received record, no call.
+    if (this.receivedSeq === 0) throw new Error('this request has no received record to wait for')
     await this.#durable(this.receivedSeq)
   }
 

@@ -83,8 +83,11 @@ export function auditRequest (
  * route or is not valid is refused before anything is done. Throws AuditUnavailable when the
  * trail cannot take the record.
  */
-export function recordReceived (request: FastifyRequest, writers: AuditWriters): void {
+export function recordReceived (request: FastifyRequest, reply: FastifyReply, writers: AuditWriters): void {
   if (request.caller?.proven !== true || request.routeOptions.config.contract?.mutates !== true) return
+  // A caller who left while earlier hooks worked has its completed record already (or about to):
+  // nothing is forwarded for it, and a received record would follow its completed one.
+  if (reply.raw.destroyed) return
   const received = receivedRecord(request, routeIdentityOf(request))
   writers.log.info({ requestId: request.id, audit: received }, 'audit')
   try {
@@ -104,9 +107,9 @@ async function audit (app: FastifyInstance, options: AuditWriters): Promise<void
   app.decorateRequest('audit', null as unknown as RequestAudit)
   app.addHook('onRequest', async (request, reply) => { startAudit(request, reply, options) })
   // preHandler runs only for requests that passed validation; this one runs before authorization's.
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', async (request, reply) => {
     request.audit.validated = true
-    recordReceived(request, options)
+    recordReceived(request, reply, options)
   })
 }
 

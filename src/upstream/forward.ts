@@ -78,6 +78,9 @@ export async function forwardToCodeOcean (forwarder: Forwarder, request: Fastify
     } catch (error) {
       throw new AuditUnavailable({ cause: error })
     }
+    // Nor does one who left while its record was being committed: its completed record is written
+    // already, and would not say that Code Ocean was called.
+    if (reply.raw.destroyed) return reply
   }
   const call = upstreamCallFor(forwarder, request)
   const options: CallOptions = { retries: contract?.retries === true, log: request.log }

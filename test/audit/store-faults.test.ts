@@ -196,6 +196,73 @@ t.test('a caller who resets its connection while its service key is still being 
   t.equal(simulator.requests.length, 0, 'and nothing was forwarded for a caller who had left')
 })
 
+/** Waits, 10 ms at a time, until `ready` holds (at most 5 s); returns whether it did. */
+async function eventually (ready: () => boolean): Promise<boolean> {
+  for (let wait = 0; wait < 500 && !ready(); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  return ready()
+}
+
+t.test('a caller who leaves while its run waits for the received record to commit gets nothing forwarded', async (t) => {
+  // The store timeout outlasts the stall: the record commits late, it does not fail.
+  const { store, relay } = await relayedStore(t, 30_000)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const body = JSON.stringify({ capsule_id: simulator.capsules.analysis })
+
+  relay.stall()
+  const socket = connect(Number(address.port), '127.0.0.1')
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  const headers = Object.entries(DEFAULT_CALLER).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  socket.write(`POST /api/v1/computations HTTP/1.1\r\nhost: proxy\r\n${headers}x-request-id: left-before-forwarding\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+  t.ok(await eventually(() => relay.held > 0), 'the received record of the run is on its way to the database, held by the stall')
+  socket.resetAndDestroy()
+  const ownLines = (): Array<{ stage: string, status?: number }> => proxy.log.auditLines().filter((audit) => audit.requestId === 'left-before-forwarding') as Array<{ stage: string, status?: number }>
+  t.ok(await eventually(() => ownLines().some((line) => line.stage === 'completed')), 'the proxy saw the caller leave')
+  relay.resume()
+
+  // A run by a caller who stays: its record commits after the first one's, and it is forwarded.
+  const stayed = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  t.equal(stayed.statusCode, 200)
+  // Closing waits for every call still out to Code Ocean: any forwarded for the first caller has arrived by now.
+  await proxy.app.close()
+  t.equal(simulator.requests.filter((request) => request.method === 'POST').length, 1, 'Code Ocean saw only the run of the caller who stayed')
+  t.match(ownLines(), [{ stage: 'received' }, { stage: 'completed', status: 499 }], 'the first run is recorded as received, then abandoned before any answer')
+})
+
+t.test('a caller who leaves while its service key is looked up gets no received record after its completed one', async (t) => {
+  const { store, relay } = await relayedStore(t, 30_000)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const { key } = await createServiceKey(store, { subject: 'ci-runner', groups: ['proxy-admins'] })
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+
+  relay.stall()
+  const socket = connect(Number(address.port), '127.0.0.1')
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write(`PATCH /api/v1/computations/${id}?name=left HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer ${key}\r\nx-request-id: left-rename\r\n\r\n`)
+  t.ok(await eventually(() => relay.held > 0), 'the key lookup is on its way to the database, held by the stall')
+  socket.resetAndDestroy()
+  // The audit starts once the caller is known: until then only the server sees it leave.
+  let open = 1
+  t.ok(await eventually(() => {
+    proxy.app.server.getConnections((_error, count) => { open = count })
+    return open === 0
+  }), 'the proxy saw the caller leave')
+  relay.resume()
+
+  // A rename by a caller who stays passes through the same hooks after the first one's.
+  t.equal((await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=stayed` }, { authorization: `Bearer ${key}` })).statusCode, 204)
+  await proxy.app.close()
+  const ownLines = proxy.log.auditLines().filter((audit) => audit.requestId === 'left-rename')
+  t.match(ownLines, [{ stage: 'completed', status: 499 }], 'its completed record')
+  t.equal(ownLines.length, 1, 'and nothing after it')
+  t.equal(simulator.requests.filter((request) => request.method === 'PATCH').length, 1, 'only the rename of the caller who stayed was forwarded')
+})
+
 /** Another process on the machine (a backup, an operator's sqlite3) holding the file's write lock until killed. */
 const HOLD_WRITE_LOCK = `
   const Database = require('better-sqlite3')

@@ -44,7 +44,7 @@ const groups = {
   // mid-call, records cut to size, and idempotent runs (settled once the record is written).
   'audit-records': {
     mutate: ['src/audit/request-audit.ts'],
-    testFiles: ['test/request-tracking.test.ts', 'test/broken-connections.test.ts', 'test/audit/bounded-records.test.ts', 'test/idempotency/runs.test.ts', 'test/routes/audit.test.ts']
+    testFiles: ['test/audit/request-audit.test.ts', 'test/request-tracking.test.ts', 'test/broken-connections.test.ts', 'test/audit/bounded-records.test.ts', 'test/idempotency/runs.test.ts', 'test/routes/audit.test.ts']
   },
   // The drift check of openapi.json catches most changes to a declaration; the route files catch
   // the contracts (route-properties proves each contract field for every mirrored route), the
