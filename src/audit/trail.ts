@@ -212,7 +212,6 @@ export class AuditTrail {
     this.#timer = setTimeout(() => { this.#timer = undefined; void this.flush().catch(() => {}) }, this.#retryDelayMs).unref()
   }
 
-  /** Writes what is left; records that still cannot be written are reported, not silently lost. */
   /**
    * Writes what is left, trying once more after a failure (a lost commit answer heals on the
    * retry). Records that still cannot be written are logged as lost and rejected with

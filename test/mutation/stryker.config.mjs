@@ -35,10 +35,11 @@ const groups = {
     mutate: ['src/audit/audit-id.ts', 'src/audit/chain.ts', 'src/audit/hmac-key.ts', 'src/audit/indexed-columns.ts', 'src/audit/retention.ts', 'src/audit/sensitive.ts'],
     testFiles: ['test/audit/chain.test.ts', 'test/audit/audit-id.test.ts', 'test/audit/hmac-key.test.ts', 'test/audit/sensitive.test.ts', 'test/audit/retention.test.ts']
   },
-  // The trail and its verification, which need a store and an app.
+  // The trail and its verification, which need a store and an app; trail-faults proves the
+  // trail's failure handling against a real store that fails, in seconds.
   'audit-trail': {
     mutate: ['src/audit/trail.ts', 'src/audit/verify.ts'],
-    testFiles: ['test/audit/tamper.test.ts', 'test/audit/trail.test.ts', 'test/routes/audit.test.ts']
+    testFiles: ['test/audit/trail-faults.test.ts', 'test/audit/tamper.test.ts', 'test/audit/trail.test.ts', 'test/routes/audit.test.ts']
   },
   // The per-request records, on the files that assert them: their fields, callers who leave
   // mid-call, records cut to size, and idempotent runs (settled once the record is written).
