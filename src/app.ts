@@ -47,7 +47,8 @@ import { AuditTrail } from './audit/trail.js'
 import { openStore } from './store/open.js'
 import { cachedOwnership } from './store/owner-cache.js'
 import type { RevocationListener } from './store/postgres/key-revocations.js'
-import type { ServiceKeyRealm, Store } from './store/store.js'
+import { watchForeignWrites } from './store/sqlite-changes.js'
+import { isSqliteStore, type ServiceKeyRealm, type SqliteStore, type Store } from './store/store.js'
 import { ThrottledWarning } from './throttled-warning.js'
 import type { Tracing } from './telemetry/tracing.js'
 import { readCaFile } from './upstream/client.js'
@@ -107,7 +108,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
   const policy = new Policy(config.policy ?? DEFAULT_POLICY)
   const metrics = new ProxyMetrics()
   const ownStore = options.store === undefined
-  const store = instrumentStore(options.store ?? await openStore(config.store), metrics)
+  const opened = options.store ?? await openStore(config.store)
+  const store = instrumentStore(opened, metrics)
   // Owner rows never change once written: every call on a computation after the first is decided from memory.
   const owners = cachedOwnership(store)
   const serviceKeys = new ServiceKeys(store, { cacheMs: config.identity.serviceKeyCacheMs, ...(options.serviceKeyRealm === undefined ? {} : { realm: options.serviceKeyRealm }) })
@@ -193,7 +195,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     : startRetention({ store, log: logger, days: config.audit.retentionDays })
   // Registered first, so it runs last: the trail is flushed after every request has finished.
   // Started once it is sure to be closed: with the app, after the trail is flushed.
-  const revocations = await listenForRevocations(config, logger, metrics, serviceKeys)
+  const revocations = await listenForRevocations(config, opened, logger, metrics, serviceKeys)
   app.addHook('onClose', async () => {
     retention?.stop()
     try {
@@ -285,10 +287,15 @@ function gatewayVerifierFor (gateway: GatewayConfig): GatewayJwtVerifier {
 
 /**
  * With PostgreSQL, a revocation made anywhere is heard at once instead of within
- * SERVICE_KEY_CACHE_MS (see store/postgres/key-revocations.ts). Loaded only then.
+ * SERVICE_KEY_CACHE_MS (see store/postgres/key-revocations.ts; loaded only then). With SQLite, a
+ * write to the file by another process (the keys command) is noticed within
+ * FOREIGN_WRITES_POLL_MS (see store/sqlite-changes.ts). Read uninstrumented: the polls are not
+ * the proxy's work.
  */
-async function listenForRevocations (config: Config, logger: FastifyBaseLogger, metrics: ProxyMetrics, serviceKeys: ServiceKeys): Promise<RevocationListener | undefined> {
-  if (config.store.kind !== 'postgres' || config.identity.serviceKeyCacheMs === 0) return undefined
+async function listenForRevocations (config: Config, opened: Store, logger: FastifyBaseLogger, metrics: ProxyMetrics, serviceKeys: ServiceKeys): Promise<Pick<RevocationListener, 'close'> | undefined> {
+  if (config.identity.serviceKeyCacheMs === 0) return undefined
+  if (isSqliteStore(opened)) return await watchSqliteFile(opened, logger, metrics, serviceKeys)
+  if (config.store.kind !== 'postgres') return undefined
   const failing = new ThrottledWarning({
     log: logger,
     message: 'the connection listening for key revocations failed: revocations reach this instance within SERVICE_KEY_CACHE_MS until it is back',
@@ -304,4 +311,21 @@ async function listenForRevocations (config: Config, logger: FastifyBaseLogger, 
     },
     onError: (error) => { failing.occurred(error) }
   })
+}
+
+async function watchSqliteFile (store: SqliteStore, logger: FastifyBaseLogger, metrics: ProxyMetrics, serviceKeys: ServiceKeys): Promise<Pick<RevocationListener, 'close'>> {
+  const failing = new ThrottledWarning({
+    log: logger,
+    message: 'reading whether another process wrote to the SQLite file failed: revocations made by the keys command reach this instance within SERVICE_KEY_CACHE_MS until it reads again',
+    intervalMs: 60_000
+  })
+  const watch = watchForeignWrites(store, {
+    onChange: () => {
+      metrics.foreignWritesHeard()
+      serviceKeys.forgetAll()
+    },
+    onError: (error) => { failing.occurred(error) }
+  })
+  await watch.started
+  return { close: async () => { watch.close() } }
 }

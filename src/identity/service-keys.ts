@@ -1,8 +1,9 @@
 // Service keys: how scripts and the SDK prove who they are without the gateway. A key is shown
 // once when it is made; the store keeps only a hash of its secret, so a stolen database holds
 // no usable key. A key's row is read from the store at most once per SERVICE_KEY_CACHE_MS (1 s
-// at most), so a revocation holds on every instance sharing the store within that time; the
-// secret is checked against the row on every call. A key also names who it is for (the proxy,
+// at most), so a revocation holds on every instance sharing the store within that time, and
+// sooner where the store says so (PostgreSQL's NOTIFY, a SQLite file written by another
+// process: forget, forgetAll); the secret is checked against the row on every call. A key also names who it is for (the proxy,
 // or the demo), and works only there.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Unauthenticated } from '../errors.js'
@@ -129,6 +130,12 @@ export class ServiceKeys {
   /** Drops what is held of a key, so its next use reads the store (a revocation was announced). */
   forget (keyId: string): void {
     this.#held.delete(keyId)
+    this.#forgets++
+  }
+
+  /** Drops every key held, so each one's next use reads the store (the store was written by another process). */
+  forgetAll (): void {
+    this.#held.clear()
     this.#forgets++
   }
 

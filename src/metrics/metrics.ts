@@ -59,6 +59,7 @@ export class ProxyMetrics {
   readonly #connectionsDropped: Counter
   readonly #unauthenticatedLimited: Counter
   readonly #revocationsHeard: Counter
+  readonly #foreignWritesHeard: Counter
   readonly #process = processMetrics()
 
   constructor () {
@@ -103,6 +104,7 @@ export class ProxyMetrics {
     // Every reason is exported from the start, at 0, so a rate over it exists before the first refusal.
     for (const reason of PARSER_REJECTION_REASONS) this.#parserRejections.inc({ reason }, 0)
     this.#revocationsHeard = new Counter({ name: 'codeocean_proxy_key_revocations_heard_total', help: 'Service key revocations announced through PostgreSQL and heard by this instance (its held copy of the key dropped at once).', registers })
+    this.#foreignWritesHeard = new Counter({ name: 'codeocean_proxy_store_foreign_writes_heard_total', help: 'Writes to the SQLite file by another process (the keys command, an operator) noticed by this instance: every service key row it held was dropped at once.', registers })
     this.#unauthenticatedLimited = new Counter({ name: 'codeocean_proxy_unauthenticated_limited_total', help: 'Requests refused with 429 past UNAUTHENTICATED_PER_MINUTE from their address, without a credential or after too many that failed (not audited one by one).', registers })
     this.#connectionsDropped = new Counter({ name: 'codeocean_proxy_connections_dropped_total', help: 'Connections closed as soon as accepted, because MAX_CONNECTIONS were open.', registers })
   }
@@ -175,6 +177,10 @@ export class ProxyMetrics {
 
   revocationHeard (): void {
     this.#revocationsHeard.inc()
+  }
+
+  foreignWritesHeard (): void {
+    this.#foreignWritesHeard.inc()
   }
 
   connectionDropped (): void {

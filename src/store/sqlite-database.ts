@@ -11,9 +11,9 @@ import { guarded } from './sqlite/guarded.js'
 import { sqliteIdempotencyStore } from './sqlite/idempotency.js'
 import { sqliteKeyStore } from './sqlite/keys.js'
 import { sqliteOwnershipStore } from './sqlite/ownership.js'
-import type { Store } from './store.js'
+import type { SqliteStore } from './store.js'
 
-export function openSqliteDatabase (path: string): Store {
+export function openSqliteDatabase (path: string): SqliteStore {
   const db = guarded('open', () => {
     if (path !== ':memory:') {
       // Owner-only: the trail names callers and computations, and the file holds key hashes.
@@ -51,6 +51,9 @@ export function openSqliteDatabase (path: string): Store {
     ...sqliteIdempotencyStore(db),
     async ping () {
       guarded('ping', () => db.prepare('SELECT 1').get())
+    },
+    async dataVersion () {
+      return guarded('dataVersion', () => db.pragma('data_version', { simple: true }) as number)
     },
     async close () {
       if (db.open) db.close()

@@ -5,7 +5,7 @@
 // never the event loop that serves requests and health checks.
 import { workerData, type MessagePort } from 'node:worker_threads'
 import { openSqliteDatabase } from './sqlite-database.js'
-import type { Store } from './store.js'
+import type { SqliteStore } from './store.js'
 
 export interface SqliteWorkerData {
   path: string
@@ -13,7 +13,7 @@ export interface SqliteWorkerData {
   port: MessagePort
 }
 
-export interface SqliteCall { id: number, method: keyof Store, args: unknown[] }
+export interface SqliteCall { id: number, method: keyof SqliteStore, args: unknown[] }
 export type SqliteAnswer = { id: number, value: unknown } | { id: number, error: SerializedError }
 export interface SerializedError { message: string, cause?: { name: string, message: string, code?: unknown } }
 
@@ -24,7 +24,7 @@ export function serializedError (error: unknown): SerializedError {
 }
 
 function serve ({ path, port }: SqliteWorkerData): void {
-  let store: Store | undefined
+  let store: SqliteStore | undefined
   try {
     store = openSqliteDatabase(path)
     port.postMessage({})

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { SerializedError, SqliteAnswer, SqliteCall, SqliteWorkerData } from './sqlite-worker.js'
-import { StoreError, type Store } from './store.js'
+import { StoreError, type SqliteStore } from './store.js'
 
 /** Every operation of the store but closing, which ends the worker instead. */
-type Operation = Exclude<keyof Store, 'kind' | 'close'>
-type Answer<K extends Operation> = Awaited<ReturnType<Store[K]>>
+type Operation = Exclude<keyof SqliteStore, 'kind' | 'close'>
+type Answer<K extends Operation> = Awaited<ReturnType<SqliteStore[K]>>
 
 /** The worker module beside this one: TypeScript under a loader (tests, tsx), JavaScript once built. */
 const WORKER = new URL(`./sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
@@ -53,7 +53,7 @@ function storeError (what: string, error: SerializedError): StoreError {
   return new StoreError(error.cause === undefined ? `SQLite store: ${what} failed` : error.message, { cause })
 }
 
-export async function openSqliteStore (path: string, options: { openTimeoutMs?: number } = {}): Promise<Store> {
+export async function openSqliteStore (path: string, options: { openTimeoutMs?: number } = {}): Promise<SqliteStore> {
   const openTimeoutMs = options.openTimeoutMs ?? OPEN_TIMEOUT_MS
   const { port1: port, port2 } = new MessageChannel()
   const worker = new Worker(BOOTSTRAP, {
@@ -120,7 +120,7 @@ export async function openSqliteStore (path: string, options: { openTimeoutMs?: 
   holdOpen()
 
   /** Runs one operation in the worker: its arguments and answer typed by the operation it names. */
-  async function call<K extends Operation> (method: K, args: Parameters<Store[K]>): Promise<Answer<K>> {
+  async function call<K extends Operation> (method: K, args: Parameters<SqliteStore[K]>): Promise<Answer<K>> {
     if (closed || exited) throw storeError(method, { message: 'The database connection is not open' })
     return await new Promise<Answer<K>>((resolve, reject) => {
       const id = ++nextId
@@ -152,6 +152,7 @@ export async function openSqliteStore (path: string, options: { openTimeoutMs?: 
     releaseIdempotencyKey: async (subject, key, claimedAt) => { await call('releaseIdempotencyKey', [subject, key, claimedAt]) },
     pruneIdempotencyKeys: async (before, limit) => await call('pruneIdempotencyKeys', [before, limit]),
     ping: async () => { await call('ping', []) },
+    dataVersion: async () => await call('dataVersion', []),
     async close () {
       if (!closed && !exited) {
         closed = true

@@ -20,6 +20,21 @@ export interface Store extends AuditStore, KeyStore, OwnershipStore, Idempotency
   close (): Promise<void>
 }
 
+/** The SQLite store, which alone can tell that another process wrote to its file. */
+export interface SqliteStore extends Store {
+  readonly kind: 'sqlite'
+  /**
+   * A number that changes whenever another connection (the keys command, an operator's sqlite3)
+   * has committed to the file since this store last asked: SQLite's PRAGMA data_version. The
+   * store's own writes do not change it.
+   */
+  dataVersion (): Promise<number>
+}
+
+export function isSqliteStore (store: Store): store is SqliteStore {
+  return store.kind === 'sqlite' && typeof (store as Partial<SqliteStore>).dataVersion === 'function'
+}
+
 /** A store operation failed: the database is down, closed, read-only or refused the write. */
 export class StoreError extends Error {
   constructor (message: string, options: { cause: unknown }) {

@@ -95,28 +95,46 @@ t.test('forget drops a held row; past maxHeld the oldest read goes; 0 reads ever
   t.throws(() => new ServiceKeys(store, { cacheMs: 0.5 }), RangeError)
 })
 
-t.test('a read under way when a revocation is announced is used once, never held', async (t) => {
+for (const [how, forget] of [
+  ['a revocation is announced', (keys: ServiceKeys, keyId: string) => { keys.forget(keyId) }],
+  ['the store was written by another process', (keys: ServiceKeys) => { keys.forgetAll() }]
+] as const) {
+  t.test(`a read under way when ${how} is used once, never held`, async (t) => {
+    const { store, lookups, clock } = setup(t)
+    const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [] })
+    const keys = new ServiceKeys(store, { cacheMs: 1000, now: clock.now })
+    const find = store.findServiceKey
+    let release!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let started!: () => void
+    const underWay = new Promise<void>((resolve) => { started = resolve })
+    store.findServiceKey = async (keyId) => {
+      started()
+      await held
+      return await find(keyId)
+    }
+    const first = keys.authenticate(key)
+    await underWay
+    forget(keys, row.keyId)
+    release()
+    t.equal((await first).keyId, row.keyId, 'the read under way is answered')
+    store.findServiceKey = find
+    await keys.authenticate(key)
+    t.equal(lookups.length, 2, 'and the next call reads the store again')
+  })
+}
+
+t.test('forgetAll drops every held row', async (t) => {
   const { store, lookups, clock } = setup(t)
-  const { key, row } = await createServiceKey(store, { subject: 'ci', groups: [] })
+  const [a, b] = await Promise.all(['a', 'b'].map(async (subject) => await createServiceKey(store, { subject, groups: [] })))
   const keys = new ServiceKeys(store, { cacheMs: 1000, now: clock.now })
-  const find = store.findServiceKey
-  let release!: () => void
-  const held = new Promise<void>((resolve) => { release = resolve })
-  let started!: () => void
-  const underWay = new Promise<void>((resolve) => { started = resolve })
-  store.findServiceKey = async (keyId) => {
-    started()
-    await held
-    return await find(keyId)
-  }
-  const first = keys.authenticate(key)
-  await underWay
-  keys.forget(row.keyId)
-  release()
-  t.equal((await first).keyId, row.keyId, 'the read under way is answered')
-  store.findServiceKey = find
-  await keys.authenticate(key)
-  t.equal(lookups.length, 2, 'and the next call reads the store again')
+  for (const { key } of [a!, b!]) await keys.authenticate(key)
+  keys.forgetAll()
+  lookups.length = 0
+  for (const { key } of [a!, b!]) await keys.authenticate(key)
+  t.same(lookups, [a!.row.keyId, b!.row.keyId], 'both are read again')
+  for (const { key } of [a!, b!]) await keys.authenticate(key)
+  t.equal(lookups.length, 2, 'and held again after that')
 })
 
 t.test('through the app, SERVICE_KEY_CACHE_MS spares the store a lookup per call', async (t) => {
