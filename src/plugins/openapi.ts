@@ -70,6 +70,8 @@ async function openapi (app: FastifyInstance, options: OpenApiOptions): Promise<
 }
 
 const DOCS_PREFIX = '/docs'
+/** The request headers Swagger UI's answers depend on (content negotiation, revalidation, ranges): no others reach it. */
+const UI_REQUEST_HEADERS = ['accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'range', 'if-range']
 /** Headers of the inner answer that the outer reply sets itself, from the body it sends. */
 const OWN_HEADERS = new Set(['content-length', 'connection', 'date', 'keep-alive', 'transfer-encoding'])
 
@@ -89,7 +91,13 @@ function lazySwaggerUi (app: FastifyInstance): { serve: (request: FastifyRequest
     async serve (request, reply) {
       made ??= make()
       const inner = await made
-      const answer = await inner.inject({ method: 'GET', url: request.url, headers: request.headers })
+      const headers = Object.fromEntries(UI_REQUEST_HEADERS.flatMap((name) => request.headers[name] === undefined ? [] : [[name, request.headers[name] as string]]))
+      const answer = await inner.inject({ method: 'GET', url: request.url, headers })
+      // A file Swagger UI does not have gets the proxy's own 404, as any URL it does not know.
+      if (answer.statusCode === 404) {
+        reply.callNotFound()
+        return reply
+      }
       for (const [name, value] of Object.entries(answer.headers)) {
         if (!OWN_HEADERS.has(name)) reply.header(name, value)
       }

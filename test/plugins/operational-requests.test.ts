@@ -80,7 +80,8 @@ t.test('Swagger UI answers a browser\'s revalidation with 304, and a URL it does
 
   const missing = await proxy.inject({ method: 'GET', url: '/docs/static/no-such-file.js' }, null)
   t.equal(missing.statusCode, 404, 'a file Swagger UI does not have')
-  t.equal(missing.headers['audit-id'], undefined)
+  t.equal(missing.json().code, 'PROXY_ROUTE_NOT_FOUND', 'gets the proxy\'s own 404')
+  t.equal(missing.headers['audit-id'], undefined, 'and is no API call')
   const unknown = await proxy.inject({ method: 'GET', url: '/docs/elsewhere' }, null)
   t.equal(unknown.statusCode, 404)
   t.type(unknown.json().message, 'string')
