@@ -2,6 +2,7 @@
 // whether this run met it.
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { median, range } from './stats.js'
+import type { Decisions } from './decisions.js'
 import type { Shutdown } from './shutdown.js'
 import type { Soak } from './soak.js'
 
@@ -51,6 +52,7 @@ export interface Results {
   shutdown: Shutdown
   polling: string[]
   wait: string
+  decisions: Decisions
 }
 
 const round = (value: number, digits = 0): string => Number.isFinite(value) ? value.toFixed(digits) : '–'
@@ -98,7 +100,19 @@ export function report (results: Results, machineLine: string): string {
     const atRate = s.rate === 1000 ? '' : ` (measured at ${s.rate} req/s, not 1,000: not a verdict on the target)`
     targets.push(`- p99 added latency ≤ 2 ms at 1,000 req/s (GET) — ${name}: ${round(median(m.addedP99), 2)} ms${atRate} — ${verdict(median(m.addedP99) <= 2 && m.behind === 0)}.`)
   }
+  for (const name of results.proxies) {
+    const ratio = measured.run.get(name)?.cpuRatio ?? []
+    if (ratio.length > 0) targets.push(`- CPU per run ≤ 3 × the bare reply-from forwarder's, same run — ${name}: ${round(median(ratio), 2)} × — ${verdict(median(ratio) <= 3)}.`)
+  }
+  const sqliteRuns = measured.run.get(results.proxies[0] ?? '')
+  if (sqliteRuns !== undefined && sqliteRuns.addedP99.length > 0) {
+    const atRate = s.rate === 1000 ? '' : ` (measured at ${s.rate} req/s, not 1,000: not a verdict on the target)`
+    targets.push(`- 1,000 runs/s sustained on SQLite with added p99 ≤ 10 ms — ${results.proxies[0] ?? ''}: ${round(median(sqliteRuns.addedP99), 2)} ms${sqliteRuns.behind > 0 ? `, fell behind by ${sqliteRuns.behind} requests` : ''}${atRate} — ${verdict(median(sqliteRuns.addedP99) <= 10 && sqliteRuns.behind === 0 && s.rate === 1000)}.`)
+  }
   for (const row of results.manyConnections) targets.push(`- RSS ≤ 150 MB at 500 concurrent connections — ${row.name}: ${round(row.peakMB)} MB at ${s.rssConnections} — ${verdict(row.peakMB <= 150)}${s.rssConnections === 500 ? '' : ' (not at 500 connections)'}.`)
+  const { decisions } = results
+  targets.push(`- Idle RSS ≤ 90 MB — proxy, store in a SQLite file, started as \`npm start\` starts it: ${round(decisions.idleMB)} MB — ${verdict(decisions.idleMB <= 90)}.`)
+  targets.push(`- ${decisions.sdkPollers} concurrent SDK-style polls (with \`Min-Server-Version\`) of one computation cost 1 upstream call — ${decisions.sdkPollCalls} — ${verdict(decisions.sdkPollCalls === 1 && decisions.sdkPollers === 50)}.`)
   const soak = results.soak
   if (soak !== undefined) targets.push(`- No growth across a 5-minute soak (read here as a slope ≤ 1 MB/min after warm-up) — ${round(soak.slopeMBPerMinute, 2)} MB/min over ${round(soak.seconds - soak.warmUpSeconds)} s — ${verdict(soak.slopeMBPerMinute <= 1)}${soak.seconds < 300 ? ` (a ${soak.seconds} s soak, not 5 minutes)` : ''}${soak.behind > 0 || soak.failed > 0 ? ` (the load was not held: ${soak.behind} requests not sent, ${soak.failed} failed; a weak reading)` : ''}.`)
   else targets.push('- No growth across a 5-minute soak — not measured in this run (BENCH_SOAK_SECONDS=0).')
@@ -186,6 +200,17 @@ ${s.waiters} callers waiting on one running computation (polled every WAIT_POLL_
 
 | waiters | answered 202 at their timeout | proxy memory per waiter | proxy CPU per waiter per second | upstream polls |
 | ---: | ---: | ---: | ---: | ---: |
-${results.wait}${notes}
+${results.wait}
+
+## Decisions, with and without
+
+The decisions a setting or a first use switches, each measured both ways in this run: the CPU
+figures over ${s.rounds} alternating round${s.rounds === 1 ? '' : 's'} after a warm-up (median [min–max]), ${s.connections} connections for ${s.seconds} s. The others
+(one record and one log line per read, owners from memory, commits in groups, drivers loaded
+when configured) have no switch: docs/benchmark.md compares them across commits.
+
+| decision | measure | with (the default) | without |
+| --- | --- | ---: | ---: |
+${decisions.rows.map((row) => `| ${row.decision} | ${row.measure} | ${row.with} | ${row.without} |`).join('\n')}${notes}
 `
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { cleanUp, onCleanup } from './children.js'
+import { decisionsBenchmark } from './decisions.js'
 import { fixedRate, saturate } from './load.js'
 import { findNginx, nginxVersion } from './nginx.js'
 import { pollingBenchmark, waitBenchmark } from './polling.js'
@@ -41,7 +42,8 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.
 
 // However it goes, the benchmark ends: a watchdog at twice the expected time (plus start-ups).
 const expectedSeconds = 6 * 2 * (settings.rounds + 1) * (settings.seconds + settings.rateSeconds + 1) +
-  settings.soakSeconds + 2 * (settings.seconds + 10) + settings.shutdownSeconds + 4 * settings.seconds + 60
+  settings.soakSeconds + 2 * (settings.seconds + 10) + settings.shutdownSeconds + 4 * settings.seconds + 60 +
+  2 * (settings.rounds + 1) * (settings.seconds + 1) + 30
 const watchdog = setTimeout(() => {
   process.stderr.write(`the benchmark ran over ${2 * expectedSeconds + 120} s; stopping it\n`)
   void cleanUp().finally(() => process.exit(1))
@@ -160,9 +162,11 @@ async function benchmark (): Promise<string> {
   step('polling and the wait endpoint')
   const polling = await pollingBenchmark(bench, settings.pollers, settings.seconds)
   const wait = await waitBenchmark(bench, settings.waiters, settings.seconds)
+  step('decisions, with and without')
+  const decisions = await decisionsBenchmark(bench, settings)
 
   return report({
     settings, nginx, notes, names: configurations.map((configuration) => configuration.name), proxies: proxies.map((configuration) => configuration.name),
-    measured, peakMB, manyConnections, soak: soakResult, shutdown, polling, wait
+    measured, peakMB, manyConnections, soak: soakResult, shutdown, polling, wait, decisions
   }, machineLine)
 }
