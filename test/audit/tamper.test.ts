@@ -198,3 +198,36 @@ t.test('after a key rotation, each chain and checkpoint verifies under its own k
   edit(path, (db) => db.prepare('UPDATE audit_records SET hash = ? WHERE seq = ?').run(linkHash(last.prevHash, last.seq, last.body, older), last.seq))
   t.match(await verify(path, { keys: [older, TEST_CHAIN_KEY] }), { broken: { seq: last.seq, reason: /content does not match its hash/ } }, 'a link under another key breaks the chain')
 })
+
+t.test('a resumed run\'s search column cleared does not verify, though a chain from before the column may hold it empty', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-resumed-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'audit.sqlite')
+  const store = openSqliteDatabase(path)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const first = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  const resumedFrom = String(first.json().id)
+  await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis, resume_run_id: resumedFrom } })
+  await proxy.app.close()
+  const rows = await store.readChain(String((await store.chainInstances())[0]), 0, 100)
+  await store.close()
+  const resumed = rows.filter((row) => row.resumeRunId === resumedFrom)
+  t.same(resumed.map((row) => row.stage), ['received', 'completed'], 'both records of the resumed run are searchable by the run it resumes')
+  t.same(await verify(path), { chains: 1, records: rows.length })
+  // An insider hides that the run built on another: the column no longer finds it.
+  edit(path, (db) => db.prepare('UPDATE audit_records SET resume_run_id = NULL WHERE seq = ?').run(resumed[1]?.seq))
+  t.match(await verify(path), { broken: { seq: resumed[1]?.seq, reason: /indexed fields do not match/ } })
+})
+
+t.test('a checkpoint older than the start of a chain that retention pruned is no gap', async (t) => {
+  const { path, log, rows } = await writtenTrail(t)
+  const [firstRow] = rows
+  const early = { instanceId: String(firstRow?.instanceId), seq: 1, hash: String(firstRow?.hash) }
+  const checkpoints = [{ ...early, mac: checkpointMac(TEST_CHAIN_KEY, early.instanceId, early.seq, early.hash) }]
+  t.same(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { chains: 1, records: rows.length })
+  // Retention deletes the oldest records: the one the checkpoint vouched for is gone, lawfully.
+  edit(path, (db) => db.prepare('DELETE FROM audit_records WHERE seq <= 2').run())
+  t.same(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints }), { chains: 1, records: rows.length - 2 }, 'an early checkpoint')
+  t.same(await verify(path, { keys: TEST_CHAIN_KEYS, checkpoints: checkpointsIn(log) }), { chains: 1, records: rows.length - 2 }, 'and the closing one, still within the chain')
+})
