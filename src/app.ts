@@ -44,6 +44,7 @@ import { DEFAULT_POLICY, Policy } from './policy/policy.js'
 import { hmacWith } from './audit/sensitive.js'
 import { startRetention } from './audit/retention.js'
 import { AuditTrail } from './audit/trail.js'
+import { ROUTER_OPTIONS } from './router-options.js'
 import { openStore } from './store/open.js'
 import { cachedOwnership } from './store/owner-cache.js'
 import type { RevocationListener } from './store/postgres/key-revocations.js'
@@ -149,12 +150,7 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
       headersTimeoutMs: config.connections.headersTimeoutMs,
       requestTimeoutMs: config.connections.requestTimeoutMs
     }),
-    routerOptions: {
-      // The SDK sends `DELETE …/data_assets/`; a domain configured with a trailing slash makes `//api/v1/`.
-      ignoreTrailingSlash: true,
-      ignoreDuplicateSlashes: true,
-      maxParamLength: 200
-    },
+    routerOptions: ROUTER_OPTIONS,
     ajv: {
       customOptions: {
         // Strict requests: no silent removal of unknown fields, no type coercion, no injected defaults.

@@ -104,7 +104,7 @@ export class ProxyMetrics {
     // Every reason is exported from the start, at 0, so a rate over it exists before the first refusal.
     for (const reason of PARSER_REJECTION_REASONS) this.#parserRejections.inc({ reason }, 0)
     this.#revocationsHeard = new Counter({ name: 'codeocean_proxy_key_revocations_heard_total', help: 'Service key revocations announced through PostgreSQL and heard by this instance (its held copy of the key dropped at once).', registers })
-    this.#foreignWritesHeard = new Counter({ name: 'codeocean_proxy_store_foreign_writes_heard_total', help: 'Writes to the SQLite file by another process (the keys command, an operator) noticed by this instance: every service key row it held was dropped at once.', registers })
+    this.#foreignWritesHeard = new Counter({ name: 'codeocean_proxy_store_foreign_writes_heard_total', help: 'Reads of the SQLite file\'s data version that found it written by another process (the keys command, an operator) since the last read: each time, every service key row this instance held was dropped.', registers })
     this.#unauthenticatedLimited = new Counter({ name: 'codeocean_proxy_unauthenticated_limited_total', help: 'Requests refused with 429 past UNAUTHENTICATED_PER_MINUTE from their address, without a credential or after too many that failed (not audited one by one).', registers })
     this.#connectionsDropped = new Counter({ name: 'codeocean_proxy_connections_dropped_total', help: 'Connections closed as soon as accepted, because MAX_CONNECTIONS were open.', registers })
   }

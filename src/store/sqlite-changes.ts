@@ -29,6 +29,8 @@ export function watchForeignWrites (store: Pick<SqliteStore, 'dataVersion'>, opt
   let closed = false
   let last: number | undefined
   let reading: Promise<void> | undefined
+  // Until one read has succeeded there is nothing to compare with: a write made before it is
+  // caught by SERVICE_KEY_CACHE_MS alone, as while reads fail.
   const read = async (): Promise<void> => {
     try {
       const version = await store.dataVersion()

@@ -229,6 +229,7 @@ t.test('a caller who leaves while its run waits for the received record to commi
   await proxy.app.close()
   t.equal(simulator.requests.filter((request) => request.method === 'POST').length, 1, 'Code Ocean saw only the run of the caller who stayed')
   t.match(ownLines(), [{ stage: 'received' }, { stage: 'completed', status: 499, upstreamAttempts: 0 }], 'the first run is recorded as received, then abandoned before any answer')
+  t.equal(ownLines().length, 2, 'and nothing after that')
 })
 
 t.test('a caller who leaves while its service key is looked up gets no received record after its completed one', async (t) => {

@@ -82,6 +82,12 @@ t.test('Swagger UI answers a browser\'s revalidation with 304, and a URL it does
   t.equal(missing.statusCode, 404, 'a file Swagger UI does not have')
   t.equal(missing.json().code, 'PROXY_ROUTE_NOT_FOUND', 'gets the proxy\'s own 404')
   t.equal(missing.headers['audit-id'], undefined, 'and is no API call')
+  for (const url of ['/docs/json/', '//docs//json']) {
+    t.equal((await proxy.inject({ method: 'GET', url }, null)).statusCode, 200, `${url}: Swagger UI matches URLs as the app does`)
+  }
+  const refused = await proxy.inject({ method: 'GET', url: '/docs/static/%00' }, null)
+  t.equal(refused.statusCode, 400)
+  t.match(refused.json(), { code: 'PROXY_BAD_REQUEST', requestId: String }, 'what Swagger UI refuses gets the proxy\'s own answer')
   const unknown = await proxy.inject({ method: 'GET', url: '/docs/elsewhere' }, null)
   t.equal(unknown.statusCode, 404)
   t.type(unknown.json().message, 'string')
