@@ -2,6 +2,7 @@
 // relay that refuses and cuts connections, or loses a COMMIT's answer. A failed write keeps its
 // records and says why; the trail writes them by itself, within its retry bound, once the store
 // is back; closing tries twice and reports what it lost; the queue's bound is never exceeded.
+import { performance } from 'node:perf_hooks'
 import t, { type Test } from 'tap'
 import { AuditTrail } from '../../src/audit/trail.js'
 import { verifyAuditTrail } from '../../src/audit/verify.js'
@@ -50,8 +51,10 @@ t.test('a failed write keeps its records and says why; the trail writes them by 
 
   breakStore(relay)
   const seq = trail.append('received', 'a1', { n: 1 })
-  await t.rejects(trail.flushThrough(seq), { name: 'AuditUnavailableError' }, 'a change waiting for its record is told it cannot be written')
+  const refusal = await trail.flushThrough(seq).then(() => undefined, (error: unknown) => error as Error)
+  t.match(refusal, { name: 'AuditUnavailableError', message: 'the audit trail cannot be written' }, 'a change waiting for its record is told it cannot be written')
   t.ok(trail.failure instanceof Error, 'the trail says why writes fail')
+  t.equal(refusal?.cause, trail.failure, 'and so does the refusal')
   t.equal(trail.queued, 1, 'the record stays queued')
   t.match(failedWrites(sink)[0], { level: 50, queued: 1, err: { message: String } })
   trail.append('completed', 'a1', { n: 2 })
@@ -60,8 +63,26 @@ t.test('a failed write keeps its records and says why; the trail writes them by 
   t.ok(await eventually(() => trail.failure === undefined), 'with nothing else asked of it, the trail wrote its records again')
   t.equal(trail.queued, 0)
   t.same((await store.readChain('healing', 0, 10)).map((row) => [row.seq, row.stage]), [[1, 'received'], [2, 'completed']], 'both records, once each, in order')
-  t.match(sink.lines().find((line) => line.msg === 'audit records are being written again'), { level: 30, queued: 0 }, 'and says so once')
-  t.equal(sink.lines().filter((line) => line.msg === 'audit records are being written again').length, 1)
+  t.match(sink.lines().find((line) => line.msg === 'audit records are being written again'), { level: 30, queued: 0 }, 'and says so')
+  await trail.flushThrough(trail.append('received', 'a2', { n: 3 }))
+  t.equal(sink.lines().filter((line) => line.msg === 'audit records are being written again').length, 1, 'once: a write after that is nothing to say')
+})
+
+t.test('the trail does not hammer a store that is down: its tries back off to one per maxRetryDelayMs', async (t) => {
+  const { store, relay } = await relayedStore(t)
+  const sink = createLogSink()
+  const trail = new AuditTrail({ store, log: sink.logger, instanceId: 'backing-off', maxRetryDelayMs: RETRY_BOUND_MS })
+  breakStore(relay)
+  const started = performance.now()
+  trail.append('received', 'a1', {})
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const tries = failedWrites(sink).length
+  const elapsed = performance.now() - started
+  // Tries 50 ms apart, then 100: a machine that is slow only makes fewer of them.
+  t.ok(tries >= 2, `it kept trying (${tries} tries)`)
+  t.ok(tries <= elapsed / RETRY_BOUND_MS + 2, `${tries} tries in ${Math.round(elapsed)} ms: at most one per ${RETRY_BOUND_MS} ms after the first`)
+  relay.accept()
+  await trail.close()
 })
 
 t.test('however long the store was down, the trail heals within its retry bound once it is back', async (t) => {
@@ -103,11 +124,12 @@ t.test('closing with the store gone tries twice, vouches for what was written, r
   trail.append('completed', 'a1', {})
   trail.append('completed', 'a2', {})
   const before = failedWrites(sink).length
-  await t.rejects(trail.close(), { name: 'AuditRecordsLostError', lost: 2 })
+  const lost = await trail.close().then(() => undefined, (error: unknown) => error as Error)
+  t.match(lost, { name: 'AuditRecordsLostError', lost: 2, message: '2 audit records could not be written before shutdown', cause: Error })
   t.equal(failedWrites(sink).length - before, 2, 'two tries at closing, no more')
   t.match(sink.lines().find((line) => line.msg === 'audit records lost at shutdown: the store could not be written'), { level: 50, lost: 2 })
-  const checkpoints = sink.lines().flatMap((line) => line.auditCheckpoint === undefined ? [] : [line.auditCheckpoint])
-  t.match(checkpoints, [{ instanceId: 'gone', seq: 1 }], 'the checkpoint vouches for the record that was written, and for nothing after it')
+  const checkpoints = sink.lines().filter((line) => line.auditCheckpoint !== undefined)
+  t.match(checkpoints, [{ msg: 'audit checkpoint', auditCheckpoint: { instanceId: 'gone', seq: 1 } }], 'the checkpoint vouches for the record that was written, and for nothing after it')
 
   // A closed trail schedules no more tries, even once the store is back.
   relay.accept()
@@ -130,6 +152,19 @@ t.test('a place given back that was never reserved does not make room beyond the
   t.throws(() => trail.append('received', 'a3', {}), { name: 'AuditUnavailableError' }, 'two queued: full')
   await trail.close()
   t.same((await store.readChain('bounded', 0, 10)).map((row) => row.seq), [1, 2], 'a refused record takes no sequence number')
+})
+
+t.test('a record appended without a reserved place gives back no one else\'s', async (t) => {
+  const store = openSqliteDatabase(':memory:')
+  t.teardown(() => store.close())
+  const trail = new AuditTrail({ store, log: createLogSink().logger, instanceId: 'kept', maxQueued: 3 })
+  trail.reserve()
+  trail.append('received', 'a1', {})
+  trail.append('received', 'a2', {})
+  t.throws(() => trail.append('received', 'a3', {}), { name: 'AuditUnavailableError' }, 'the last place is still the reserved one')
+  trail.append('completed', 'a1', {}, true)
+  t.equal(trail.queued, 3, 'and its record takes it')
+  await trail.close()
 })
 
 t.test('flushing an empty trail writes nothing and is no failure', async (t) => {
