@@ -4,7 +4,7 @@
 // bound, never hangs, turns /readyz red while writes fail, and heals by itself.
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
@@ -172,20 +172,37 @@ t.test('a run whose Idempotency-Key claim was committed but not confirmed can be
   t.equal(replayed.headers['idempotent-replayed'], 'true', 'and the key then works as ever')
 })
 
-t.test('a caller who resets its connection while its service key is still being looked up still gets its completed record', async (t) => {
-  const { store, relay } = await relayedStore(t, 1000)
+/** Waits, 10 ms at a time, until `ready` holds (at most 5 s); returns whether it did. */
+async function eventually (ready: () => boolean): Promise<boolean> {
+  for (let wait = 0; wait < 500 && !ready(); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  return ready()
+}
+
+/** A proxy listening on loopback, its store reached through a relay, with a service key and a running computation. */
+async function listeningProxy (t: Test, storeTimeoutMs: number): Promise<{ relay: TcpRelay, simulator: Awaited<ReturnType<typeof startTestSimulator>>, proxy: TestApp, key: string, port: number, id: string }> {
+  const { store, relay } = await relayedStore(t, storeTimeoutMs)
   const simulator = await startTestSimulator(t)
   const proxy = await buildTestApp(t, simulator.url, {}, { store })
   const { key } = await createServiceKey(store, { subject: 'ci-runner', groups: ['proxy-admins'] })
-  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const port = Number(new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 })).port)
   const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  return { relay, simulator, proxy, key, port, id }
+}
 
+/** Sends a raw request while the relay is stalled; resolves once the database work it started is held (or after 5 s). */
+async function sendWhileStalled (relay: TcpRelay, port: number, request: string): Promise<Socket> {
   relay.stall()
-  const socket = connect(Number(address.port), '127.0.0.1')
+  const socket = connect(port, '127.0.0.1')
   socket.on('error', () => {})
   await once(socket, 'connect')
-  socket.write(`GET /api/v1/computations/${id} HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer ${key}\r\nx-request-id: left-during-identity\r\n\r\n`)
-  for (let wait = 0; wait < 500 && relay.held === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
+  socket.write(request)
+  await eventually(() => relay.held > 0)
+  return socket
+}
+
+t.test('a caller who resets its connection while its service key is still being looked up still gets its completed record', async (t) => {
+  const { relay, simulator, proxy, key, port, id } = await listeningProxy(t, 1000)
+  const socket = await sendWhileStalled(relay, port, `GET /api/v1/computations/${id} HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer ${key}\r\nx-request-id: left-during-identity\r\n\r\n`)
   t.ok(relay.held > 0, 'the key lookup is on its way to the database, held by the stall')
   socket.resetAndDestroy()
   relay.resume()
@@ -196,27 +213,13 @@ t.test('a caller who resets its connection while its service key is still being 
   t.equal(simulator.requests.length, 0, 'and nothing was forwarded for a caller who had left')
 })
 
-/** Waits, 10 ms at a time, until `ready` holds (at most 5 s); returns whether it did. */
-async function eventually (ready: () => boolean): Promise<boolean> {
-  for (let wait = 0; wait < 500 && !ready(); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
-  return ready()
-}
-
 t.test('a caller who leaves while its run waits for the received record to commit gets nothing forwarded', async (t) => {
   // The store timeout outlasts the stall: the record commits late, it does not fail.
-  const { store, relay } = await relayedStore(t, 30_000)
-  const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, {}, { store })
-  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  const { relay, simulator, proxy, port } = await listeningProxy(t, 30_000)
   const body = JSON.stringify({ capsule_id: simulator.capsules.analysis })
-
-  relay.stall()
-  const socket = connect(Number(address.port), '127.0.0.1')
-  socket.on('error', () => {})
-  await once(socket, 'connect')
   const headers = Object.entries(DEFAULT_CALLER).map(([name, value]) => `${name}: ${value}\r\n`).join('')
-  socket.write(`POST /api/v1/computations HTTP/1.1\r\nhost: proxy\r\n${headers}x-request-id: left-before-forwarding\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
-  t.ok(await eventually(() => relay.held > 0), 'the received record of the run is on its way to the database, held by the stall')
+  const socket = await sendWhileStalled(relay, port, `POST /api/v1/computations HTTP/1.1\r\nhost: proxy\r\n${headers}x-request-id: left-before-forwarding\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+  t.ok(relay.held > 0, 'the received record of the run is on its way to the database, held by the stall')
   socket.resetAndDestroy()
   const ownLines = (): Array<{ stage: string, status?: number }> => proxy.log.auditLines().filter((audit) => audit.requestId === 'left-before-forwarding') as Array<{ stage: string, status?: number }>
   t.ok(await eventually(() => ownLines().some((line) => line.stage === 'completed')), 'the proxy saw the caller leave')
@@ -233,19 +236,9 @@ t.test('a caller who leaves while its run waits for the received record to commi
 })
 
 t.test('a caller who leaves while its service key is looked up gets no received record after its completed one', async (t) => {
-  const { store, relay } = await relayedStore(t, 30_000)
-  const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, {}, { store })
-  const { key } = await createServiceKey(store, { subject: 'ci-runner', groups: ['proxy-admins'] })
-  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
-  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
-
-  relay.stall()
-  const socket = connect(Number(address.port), '127.0.0.1')
-  socket.on('error', () => {})
-  await once(socket, 'connect')
-  socket.write(`PATCH /api/v1/computations/${id}?name=left HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer ${key}\r\nx-request-id: left-rename\r\n\r\n`)
-  t.ok(await eventually(() => relay.held > 0), 'the key lookup is on its way to the database, held by the stall')
+  const { relay, simulator, proxy, key, port, id } = await listeningProxy(t, 30_000)
+  const socket = await sendWhileStalled(relay, port, `PATCH /api/v1/computations/${id}?name=left HTTP/1.1\r\nhost: proxy\r\nauthorization: Bearer ${key}\r\nx-request-id: left-rename\r\n\r\n`)
+  t.ok(relay.held > 0, 'the key lookup is on its way to the database, held by the stall')
   socket.resetAndDestroy()
   // The audit starts once the caller is known: until then only the server sees it leave.
   let open = 1

@@ -14,7 +14,7 @@ import { AuditTrail } from '../../src/audit/trail.js'
 import { checkpointsIn, verifyAuditTrail } from '../../src/audit/verify.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import type { AuditRow } from '../../src/store/store.js'
-import { buildTestApp } from '../helpers/app.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { createLogSink } from '../helpers/log-sink.js'
 import { TEST_CHAIN_KEY, TEST_CHAIN_KEYS, TEST_HMAC_KEY } from '../helpers/secrets.js'
 import { startTestSimulator } from '../helpers/simulator.js'
@@ -22,8 +22,8 @@ import { spawnChild } from '../helpers/spawn-child.js'
 
 interface Written { path: string, log: string, rows: AuditRow[] }
 
-/** A SQLite trail written by the real app: alice runs and renames, bob reads; then closed. */
-async function writtenTrail (t: Test): Promise<Written> {
+/** A SQLite trail written by the real app: alice runs and renames, bob reads, then `more`; then closed. */
+async function writtenTrail (t: Test, more?: (proxy: TestApp, alice: Record<string, string>, computationId: string) => Promise<void>): Promise<Written> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-tamper-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const path = join(directory, 'audit.sqlite')
@@ -36,6 +36,7 @@ async function writtenTrail (t: Test): Promise<Written> {
   const id = String(run.json().id)
   await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=mine` }, alice)
   await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` }, bob)
+  await more?.(proxy, alice, id)
   await proxy.app.close()
   const [instance] = await store.chainInstances()
   const rows = await store.readChain(String(instance), 0, 100)
@@ -200,18 +201,12 @@ t.test('after a key rotation, each chain and checkpoint verifies under its own k
 })
 
 t.test('a resumed run\'s search column cleared does not verify, though a chain from before the column may hold it empty', async (t) => {
-  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-resumed-'))
-  t.teardown(() => rm(directory, { recursive: true, force: true }))
-  const path = join(directory, 'audit.sqlite')
-  const store = openSqliteDatabase(path)
-  const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, {}, { store })
-  const first = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
-  const resumedFrom = String(first.json().id)
-  await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis, resume_run_id: resumedFrom } })
-  await proxy.app.close()
-  const rows = await store.readChain(String((await store.chainInstances())[0]), 0, 100)
-  await store.close()
+  let resumedFrom = ''
+  const { path, rows } = await writtenTrail(t, async (proxy, alice, id) => {
+    resumedFrom = id
+    const { capsule_id: capsuleId } = (await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` }, alice)).json()
+    await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: capsuleId, resume_run_id: id } }, alice)
+  })
   const resumed = rows.filter((row) => row.resumeRunId === resumedFrom)
   t.same(resumed.map((row) => row.stage), ['received', 'completed'], 'both records of the resumed run are searchable by the run it resumes')
   t.same(await verify(path), { chains: 1, records: rows.length })

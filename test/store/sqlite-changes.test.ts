@@ -12,7 +12,8 @@ import { createServiceKey, ServiceKeys } from '../../src/identity/service-keys.j
 import { watchForeignWrites } from '../../src/store/sqlite-changes.js'
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
-import { buildTestApp } from '../helpers/app.js'
+import type { SqliteStore } from '../../src/store/store.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus.js'
 import { startTestSimulator } from '../helpers/simulator.js'
 
@@ -78,18 +79,24 @@ t.test('a key revoked by the keys command is refused at once by a proxy that rea
   t.equal(errors.length, reported, 'nothing after close')
 })
 
-t.test('an app on SQLite drops a key revoked by the keys command as soon as it notices, and counts it', async (t) => {
+/** An app on a SQLite file, as the server opens it; and how many writes by others it has noticed. */
+async function appOnFile (t: Test, cacheMs: string): Promise<{ proxy: TestApp, store: SqliteStore, path: string, simulator: Awaited<ReturnType<typeof startTestSimulator>>, heard: () => Promise<number> }> {
   const simulator = await startTestSimulator(t)
   const path = await databaseFile(t)
   const store = await openSqliteStore(path)
   t.teardown(() => store.close())
-  const proxy = await buildTestApp(t, simulator.url, { AUDIT_DB_PATH: path, SERVICE_KEY_CACHE_MS: '1000' }, { store })
-  const { key, row } = await createServiceKey(store, { subject: 'ci', groups: ['proxy-admins'] })
-  const computation = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  const proxy = await buildTestApp(t, simulator.url, { AUDIT_DB_PATH: path, SERVICE_KEY_CACHE_MS: cacheMs }, { store })
   const heard = async (): Promise<number> => {
     const metrics = await proxy.inject({ method: 'GET', url: '/metrics' }, null)
-    return sampleValue(parsePrometheusText(metrics.body), 'codeocean_proxy_store_foreign_writes_heard_total') ?? 0
+    return sampleValue(parsePrometheusText(metrics.body), 'codeocean_proxy_store_foreign_writes_heard_total') ?? Number.NaN
   }
+  return { proxy, store, path, simulator, heard }
+}
+
+t.test('an app on SQLite drops a key revoked by the keys command as soon as it notices, and counts it', async (t) => {
+  const { proxy, store, path, simulator, heard } = await appOnFile(t, '1000')
+  const { key, row } = await createServiceKey(store, { subject: 'ci', groups: ['proxy-admins'] })
+  const computation = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
   t.equal((await proxy.inject({ method: 'GET', url: computation, headers: { authorization: `Bearer ${key}` } }, null)).statusCode, 200, 'the key is read, and held')
   t.equal(await heard(), 0, 'the proxy\'s own writes (its audit records, the key\'s last use) are not counted')
   t.equal(await keysCommand(path, 'revoke', row.keyId), 0)
@@ -98,13 +105,8 @@ t.test('an app on SQLite drops a key revoked by the keys command as soon as it n
 })
 
 t.test('with SERVICE_KEY_CACHE_MS=0 an app on SQLite holds nothing, and does not watch', async (t) => {
-  const simulator = await startTestSimulator(t)
-  const path = await databaseFile(t)
-  const store = await openSqliteStore(path)
-  t.teardown(() => store.close())
-  const proxy = await buildTestApp(t, simulator.url, { AUDIT_DB_PATH: path, SERVICE_KEY_CACHE_MS: '0' }, { store })
+  const { path, heard } = await appOnFile(t, '0')
   t.equal(await keysCommand(path, 'create', '--subject', 'ci', '--groups', 'proxy-admins'), 0)
   await sleep(300)
-  const metrics = await proxy.inject({ method: 'GET', url: '/metrics' }, null)
-  t.equal(sampleValue(parsePrometheusText(metrics.body), 'codeocean_proxy_store_foreign_writes_heard_total'), 0)
+  t.equal(await heard(), 0)
 })
