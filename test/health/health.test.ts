@@ -114,8 +114,9 @@ t.test('readiness turns red while the audit trail cannot keep up', async (t) => 
   for (let read = 0; read < 2; read++) await proxy.inject({ method: 'GET', url: `/api/v1/computations/${computation.id}` })
   const response = await proxy.inject({ method: 'GET', url: '/readyz' }, null)
   t.equal(response.statusCode, 503)
-  const { checks } = response.json() as ReadinessBody
+  const { checks, message } = response.json() as ReadinessBody
   t.same(checks.audit, { ok: false, message: '2 audit records are waiting to be written: new requests are refused' })
+  t.equal(message, 'not ready: store, audit', 'every failing check is named')
 })
 
 t.test('a store that does not answer in time is reported as such', async (t) => {

@@ -49,13 +49,15 @@ const groups = {
   },
   // The drift check of openapi.json catches most changes to a declaration; the route files catch
   // the contracts (route-properties proves each contract field for every mirrored route), the
-  // audit query, /livez and /readyz (health) and /wait (polling). Summaries and descriptions are
+  // audit query, /livez and /readyz (health), /wait (polling), and which routes are operational
+  // and answer under pressure (operational-requests, overload). Summaries and descriptions are
   // not mutated (see documentation-text.mjs).
   routes: {
     mutate: ['routes/**/*.ts'],
     testFiles: [
       'test/openapi.test.ts', 'test/routes/route-contracts.test.ts', 'test/routes/route-properties.test.ts', 'test/routes/audit.test.ts',
-      'test/routes/computations.test.ts', 'test/health/health.test.ts', 'test/upstream/polling.test.ts'
+      'test/routes/computations.test.ts', 'test/health/health.test.ts', 'test/upstream/polling.test.ts',
+      'test/plugins/operational-requests.test.ts', 'test/plugins/overload.test.ts'
     ],
     ignorers: ['documentation-text']
   }
