@@ -175,10 +175,12 @@ ${soakSection}
 
 The proxy (SQLite file) receives reads and runs alternately at ${sd.rate} req/s for ${s.shutdownSeconds} s,
 the simulator answering each ${sd.delayMs} ms late, and SIGTERM halfway. Each request carries its
-own X-Request-Id; the proxy took it in if its store has a \`received\` record with that id after
-exit. Failed: taken in and not answered, or answered 5xx. Audited: taken in, answered, and with a
-\`completed\` record. Turned away: never taken in (the port closed, or a connection reset while
-closing).
+own X-Request-Id; the proxy took it in if its store has a record with that id after exit (a run's
+\`received\` one is written before it is forwarded) or the caller got an answer. A read leaves its
+one record when it ends, so a read taken in and then lost without an answer or a record would
+count as turned away: the run's records are the sharper test. Failed: taken in and not answered,
+or answered 5xx. Audited: taken in, answered, and with a \`completed\` record. Turned away: never
+taken in (the port closed, or a connection reset while closing).
 
 | sent | open at SIGTERM (client side) | taken in | failed | audited | turned away | answered | completed audit log lines (seeding run included) | exit code | SIGTERM to exit |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

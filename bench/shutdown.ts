@@ -12,7 +12,7 @@ export interface Shutdown {
   sent: number
   /** Sent before SIGTERM and answered after it (seen from the client). */
   openAtSigterm: number
-  /** Requests the proxy took in: a `received` audit record carries their X-Request-Id. */
+  /** Requests the proxy took in: an audit record carries their X-Request-Id, or the caller got an answer. */
   accepted: number
   /** Accepted and not answered, or answered 5xx. */
   failed: number
@@ -69,12 +69,15 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
   let failed = 0
   let audited = 0
   let turnedAway = 0
+  let accepted = 0
   const codes = new Map<string, number>()
   for (const outcome of outcomes) {
     const id = `bench-shutdown-${outcome.index}`
-    const taken = received.has(id)
+    // A run has its received record from the start; a read has one record, written once it ends.
+    const taken = received.has(id) || completed.has(id) || outcome.status !== undefined
     const label = `${taken ? 'taken in' : 'not taken in'}, sent ${outcome.sentAtMs < sigtermAtMs ? 'before' : 'after'} SIGTERM: ${outcome.error ?? String(outcome.status)}`
     codes.set(label, (codes.get(label) ?? 0) + 1)
+    if (taken) accepted++
     if (!taken) turnedAway++
     else if (outcome.status === undefined || outcome.status >= 500) failed++
     else if (completed.has(id)) audited++
@@ -84,7 +87,7 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
   return {
     rate, delayMs, sent: outcomes.length,
     openAtSigterm: outcomes.filter((outcome) => outcome.sentAtMs < sigtermAtMs && outcome.sentAtMs + outcome.latencyMs > sigtermAtMs).length,
-    accepted: [...received].filter((id) => id.startsWith('bench-shutdown-')).length, answered: answered.length, failed, turnedAway, audited,
+    accepted, answered: answered.length, failed, turnedAway, audited,
     auditLogLines: log.split('\n').filter((line) => line.includes('"stage":"completed"')).length,
     exitCode: exit.code, closeMs,
     errorCodes: [...codes].map(([code, count]) => `${code} × ${count}`).join(', ')

@@ -102,6 +102,10 @@ t.test('an app on SQLite drops a key revoked by the keys command as soon as it n
   t.equal(await keysCommand(path, 'revoke', row.keyId), 0)
   await until('the write to be noticed', async () => await heard() === 1)
   t.equal((await proxy.inject({ method: 'GET', url: computation, headers: { authorization: `Bearer ${key}` } }, null)).statusCode, 401, 'refused once noticed')
+
+  // A file that can no longer be read: the operator is warned, and the cache's bound still holds.
+  await store.close()
+  await until('the warning', () => proxy.log.lines().some((line) => String(line.msg).startsWith('reading whether another process wrote to the SQLite file failed')))
 })
 
 t.test('with SERVICE_KEY_CACHE_MS=0 an app on SQLite holds nothing, and does not watch', async (t) => {
