@@ -15,10 +15,15 @@ export interface RequestSpec {
 export interface Saturation {
   requests: number
   rps: number
+  /** Answers that were not 2xx, where they were allowed (`refusals: 'count'`). */
+  non2xx: number
 }
 
-/** `connections` connections as fast as they go for `seconds`; any error or non-2xx answer throws. */
-export async function saturate (origin: string, spec: RequestSpec, connections: number, seconds: number): Promise<Saturation> {
+/**
+ * `connections` connections as fast as they go for `seconds`; any error throws, and so does a
+ * non-2xx answer unless `refusals` is 'count' (a measure of memory, where a refusal is an answer).
+ */
+export async function saturate (origin: string, spec: RequestSpec, connections: number, seconds: number, refusals: 'throw' | 'count' = 'throw'): Promise<Saturation> {
   const codes = new Map<string, number>()
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({
@@ -27,13 +32,13 @@ export async function saturate (origin: string, spec: RequestSpec, connections: 
     }, (error, result) => { if (error !== null && error !== undefined) reject(error as Error); else resolve(result) })
     instance.on('reqError', (error: { code?: string }) => { codes.set(error.code ?? String(error), (codes.get(error.code ?? String(error)) ?? 0) + 1) })
   })
-  if (result.non2xx > 0 || result.errors > 0) {
+  if ((result.non2xx > 0 && refusals === 'throw') || result.errors > 0) {
     const statuses = Object.entries((result as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})
       .filter(([status]) => !status.startsWith('2')).map(([status, { count }]) => `status ${status} × ${count}`)
     const why = [...[...codes].map(([code, count]) => `${code} × ${count}`), ...statuses].join(', ')
     throw new Error(`${spec.method} ${origin}${spec.path}, ${connections} connections: ${result.non2xx} non-2xx, ${result.errors} errors (${why})`)
   }
-  return { requests: result.requests.total, rps: result.requests.total / seconds }
+  return { requests: result.requests.total, rps: result.requests.total / seconds, non2xx: result.non2xx }
 }
 
 export interface Outcome {

@@ -47,7 +47,7 @@ export interface Results {
   proxies: string[]
   measured: Record<Scenario, Map<string, Measured>>
   peakMB: Map<string, number>
-  manyConnections: Array<{ name: string, peakMB: number, rps: number }>
+  manyConnections: Array<{ name: string, peakMB: number, rps: number, refused: string }>
   soak: Soak | undefined
   shutdown: Shutdown
   polling: string[]
@@ -87,7 +87,7 @@ export function report (results: Results, machineLine: string): string {
     const peak = results.peakMB.get(name)
     if (peak !== undefined) memory.push(`| ${name} | the rows above (${s.connections} connections, ${s.rate} req/s) | ${round(peak)} |`)
   }
-  for (const row of results.manyConnections) memory.push(`| ${row.name}, fresh process | ${s.rssConnections} connections for ${s.seconds} s (GET, ${round(row.rps)} req/s) | ${round(row.peakMB)} |`)
+  for (const row of results.manyConnections) memory.push(`| ${row.name}, fresh process | ${s.rssConnections} connections for ${s.seconds} s (GET, ${round(row.rps)} req/s${row.refused === '' ? '' : `; ${row.refused}`}) | ${round(row.peakMB)} |`)
 
   const targets: string[] = []
   for (const name of results.proxies) {

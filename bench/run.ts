@@ -1,7 +1,7 @@
 // `npm run bench`: what the proxy costs, side by side in one run on loopback against the simulator,
 // Fastify answering locally, a bare reply-from forwarder and nginx; writes bench/results.md.
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -144,8 +144,8 @@ async function benchmark (): Promise<string> {
     if (store === undefined) continue
     const configuration = await targets.proxy(bench, name, store)
     try {
-      const result = await saturate(configuration.url, configuration.get, settings.rssConnections, settings.seconds)
-      manyConnections.push({ name, rps: result.rps, peakMB: await memoryMB(configuration.pids, 'VmHWM') })
+      const result = await saturate(configuration.url, configuration.get, settings.rssConnections, settings.seconds, 'count')
+      manyConnections.push({ name, rps: result.rps, peakMB: await memoryMB(configuration.pids, 'VmHWM'), refused: result.non2xx === 0 ? '' : await refusalsIn(String(configuration.log), result.non2xx) })
     } finally {
       await configuration.stop()
       await targets.upstreamCalls(bench)
@@ -170,3 +170,15 @@ async function benchmark (): Promise<string> {
     measured, peakMB, manyConnections, soak: soakResult, shutdown, polling, wait, decisions
   }, machineLine)
 }
+
+/** What the proxy's audit lines say of the answers that were not 2xx: how many of each status and code. */
+async function refusalsIn (log: string, count: number): Promise<string> {
+  const codes = new Map<string, number>()
+  for (const line of (await readFile(log, 'utf8')).split('\n')) {
+    if (!line.includes('"stage":"completed"')) continue
+    const { audit } = JSON.parse(line) as { audit: { status: number, errorCode: string | null } }
+    if (audit.status >= 300) codes.set(`${audit.status} ${audit.errorCode ?? ''}`.trim(), (codes.get(`${audit.status} ${audit.errorCode ?? ''}`.trim()) ?? 0) + 1)
+  }
+  return `${count} not 2xx: ${[...codes].map(([code, n]) => `${code} × ${n}`).join(', ')}`
+}
+

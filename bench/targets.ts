@@ -74,6 +74,8 @@ export interface Configuration {
   get: RequestSpec
   run: RequestSpec
   stop: () => Promise<void>
+  /** The proxy's log file (its audit lines), for a proxy. */
+  log?: string
 }
 
 export async function direct (bench: Bench): Promise<Configuration> {
@@ -143,7 +145,7 @@ export async function proxy (bench: Bench, name: string, store: Record<string, s
   const started = await startProxy(bench, store)
   const headers = { authorization: basic(await serviceKey(store)) }
   const id = await seedComputation(started.url, headers)
-  return { name, url: started.url, pids: [started.child.pid], get: getSpec(id, headers), run: runSpec(headers), stop: async () => { await stopChild(started.child.process) } }
+  return { name, url: started.url, pids: [started.child.pid], get: getSpec(id, headers), run: runSpec(headers), stop: async () => { await stopChild(started.child.process) }, log: started.child.log }
 }
 
 let sqliteFiles = 0
