@@ -85,9 +85,11 @@ export async function openSqliteStore (path: string, options: { openTimeoutMs?: 
   let closed = false
   let exited = false
   const pending = new Map<number, Pending>()
-  // Only calls in flight keep the process alive, as an open file did before.
+  // Only calls in flight keep the process alive, as an open file did before; and, once closing
+  // has begun, the worker until it has closed the file and ended (an answer arriving meanwhile
+  // must not let go of it).
   const holdOpen = (): void => {
-    if (pending.size === 0) {
+    if (pending.size === 0 && !closed) {
       worker.unref()
       port.unref()
     } else {

@@ -10,6 +10,7 @@ import { openPostgresStore } from '../../src/store/postgres.js'
 import { openSqliteStore, preloadsOf } from '../../src/store/sqlite.js'
 import { StoreError, type AuditRow, type OwnerRow, type ServiceKeyRow } from '../../src/store/store.js'
 import { openStore } from '../../src/store/open.js'
+import { runToEnd } from '../helpers/spawn-child.js'
 import { forEachStore, TEST_DATABASE_URL, type StoreFactory } from '../helpers/stores.js'
 
 function row (instanceId: string, seq: number, overrides: Partial<AuditRow> = {}): AuditRow {
@@ -288,6 +289,14 @@ t.test('a SQLite database, its WAL and the folder made for it are readable by th
   t.equal(await mode(path), 0o600, 'the database')
   t.equal(await mode(`${path}-wal`), 0o600, 'its write-ahead log')
   t.equal(await mode(`${path}-shm`), 0o600, 'its shared memory index')
+})
+
+t.test('closing a SQLite store with a call in flight waits for the worker to end, even with nothing else to keep the process alive', async (t) => {
+  for (let run = 0; run < 3; run++) {
+    const ran = await runToEnd(process.execPath, ['--import', 'tsx', 'test/fixtures/closing-store.ts'], {}, 60_000)
+    t.equal(ran.stdout, 'closed; the call in flight answered number\n', `run ${run + 1}: closing finished, and the call was answered`)
+    t.equal(ran.code, 0)
+  }
 })
 
 t.test('the SQLite worker is given the loaders this process was started with, tsx as its API', async (t) => {
