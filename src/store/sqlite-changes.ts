@@ -26,7 +26,8 @@ export interface ForeignWritesWatch {
 }
 
 export function watchForeignWrites (store: Pick<SqliteStore, 'dataVersion'>, options: ForeignWritesOptions): ForeignWritesWatch {
-  let closed = false
+  // Whom to tell: no one once closed, even of a read that was under way.
+  let listener: ForeignWritesOptions | undefined = options
   let last: number | undefined
   let reading: Promise<void> | undefined
   // Until one read has succeeded there is nothing to compare with: a write made before it is
@@ -34,11 +35,10 @@ export function watchForeignWrites (store: Pick<SqliteStore, 'dataVersion'>, opt
   const read = async (): Promise<void> => {
     try {
       const version = await store.dataVersion()
-      if (closed) return
-      if (last !== undefined && version !== last) options.onChange()
+      if (last !== undefined && version !== last) listener?.onChange()
       last = version
     } catch (error) {
-      if (!closed) options.onError(error as Error)
+      listener?.onError(error as Error)
     }
   }
   const started = read()
@@ -49,7 +49,7 @@ export function watchForeignWrites (store: Pick<SqliteStore, 'dataVersion'>, opt
   return {
     started,
     close () {
-      closed = true
+      listener = undefined
       clearInterval(timer)
     }
   }
