@@ -3,8 +3,8 @@
 // no usable key. A key's row is read from the store at most once per SERVICE_KEY_CACHE_MS (1 s
 // at most), so a revocation holds on every instance sharing the store within that time, and
 // sooner where the store says so (PostgreSQL's NOTIFY, a SQLite file written by another
-// process: forget, forgetAll); the secret is checked against the row on every call. A key also names who it is for (the proxy,
-// or the demo), and works only there.
+// process: forget, forgetAll); the secret is checked against the row on every call. A key also
+// names who it is for (the proxy, or the demo), and works only there.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Unauthenticated } from '../errors.js'
 import type { KeyStore, ServiceKeyRealm, ServiceKeyRow } from '../store/store.js'
