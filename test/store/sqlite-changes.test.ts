@@ -114,3 +114,16 @@ t.test('with SERVICE_KEY_CACHE_MS=0 an app on SQLite holds nothing, and does not
   await sleep(300)
   t.equal(await heard(), 0)
 })
+
+t.test('an app handed a store that cannot tell of other processes\' writes runs without the watch, its key rows bound by the cache alone', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const { dataVersion, ...plain } = openSqliteDatabase(':memory:')
+  t.teardown(() => plain.close())
+  t.type(dataVersion, 'function', 'the store it came from could tell')
+  const proxy = await buildTestApp(t, simulator.url, { SERVICE_KEY_CACHE_MS: '1000' }, { store: plain })
+  const { key } = await createServiceKey(plain, { subject: 'ci', groups: ['proxy-admins'] })
+  const computation = `/api/v1/computations/${simulator.addComputation({ capsule_id: simulator.capsules.analysis }).id}`
+  t.equal((await proxy.inject({ method: 'GET', url: computation, headers: { authorization: `Bearer ${key}` } }, null)).statusCode, 200)
+  const metrics = await proxy.inject({ method: 'GET', url: '/metrics' }, null)
+  t.equal(sampleValue(parsePrometheusText(metrics.body), 'codeocean_proxy_store_foreign_writes_heard_total'), 0)
+})
