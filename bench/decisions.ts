@@ -5,9 +5,8 @@
 // when configured) have no switch: docs/benchmark.md compares them across commits.
 import { Agent } from 'undici'
 import { stopChild } from './children.js'
-import { saturate } from './load.js'
-import { cpuMicros, memoryMB } from './proc.js'
-import { median, range } from './stats.js'
+import { memoryMB } from './proc.js'
+import { spread } from './report.js'
 import * as targets from './targets.js'
 
 /** One line of the A/B table: what was switched, what was measured, with it (the default) and without. */
@@ -24,9 +23,8 @@ export interface DecisionSettings {
   connections: number
 }
 
-const GATEWAY_CALLER = { 'x-forwarded-user': 'bench-client@example.com' }
 /** What the official Python SDK sends on every request. */
-const SDK_HEADERS = { ...GATEWAY_CALLER, 'min-server-version': '4.6.0' }
+const SDK_HEADERS = { ...targets.GATEWAY_CALLER, 'min-server-version': '4.6.0' }
 const SDK_POLLERS = 50
 /** How late Code Ocean answers the SDK polls: as a remote service does, so that all 50 are in flight together. */
 const SDK_POLL_UPSTREAM_MS = 100
@@ -47,11 +45,6 @@ export async function decisionsBenchmark (bench: targets.Bench, settings: Decisi
   return { rows: [keys, polls.row, swaggerUi.row], idleMB: swaggerUi.idleMB, sdkPollCalls: polls.shared, sdkPollers: SDK_POLLERS }
 }
 
-const figure = (values: number[], digits = 0): string => {
-  const [low, high] = range(values)
-  return `${median(values).toFixed(digits)} [${low.toFixed(digits)}–${high.toFixed(digits)}]`
-}
-
 /** CPU per GET on SQLite with SERVICE_KEY_CACHE_MS at its default and at 0, in alternating rounds after a warm-up. */
 async function serviceKeyCache (bench: targets.Bench, settings: DecisionSettings): Promise<Decision> {
   const cached = await targets.proxy(bench, 'cached', targets.sqliteStore(bench))
@@ -60,11 +53,8 @@ async function serviceKeyCache (bench: targets.Bench, settings: DecisionSettings
   try {
     for (let round = 0; round <= settings.rounds; round++) {
       for (const configuration of round % 2 === 0 ? [cached, uncached] : [uncached, cached]) {
-        const before = await cpuMicros(configuration.pids)
-        const result = await saturate(configuration.url, configuration.get, settings.connections, settings.seconds)
-        const used = ((await cpuMicros(configuration.pids)) - before) / result.requests
-        await targets.upstreamCalls(bench)
-        if (round > 0) cpu.get(configuration)?.push(used)
+        const { cpuUs } = await targets.cpuPerRequest(bench, configuration, configuration.get, settings.connections, settings.seconds)
+        if (round > 0) cpu.get(configuration)?.push(cpuUs)
       }
     }
   } finally {
@@ -74,8 +64,8 @@ async function serviceKeyCache (bench: targets.Bench, settings: DecisionSettings
   return {
     decision: 'Service keys read from the store at most once a second (`SERVICE_KEY_CACHE_MS=1000`, against `0`)',
     measure: 'CPU µs per GET, SQLite file, saturation',
-    with: figure(cpu.get(cached) as number[]),
-    without: figure(cpu.get(uncached) as number[])
+    with: spread(cpu.get(cached) as number[]),
+    without: spread(cpu.get(uncached) as number[])
   }
 }
 
@@ -90,7 +80,7 @@ async function sdkPolls (bench: targets.Bench): Promise<{ row: Decision, shared:
     const proxy = await targets.startProxy(bench, { POLL_COALESCE: coalesce })
     const agent = new Agent({ connections: SDK_POLLERS })
     try {
-      const id = await targets.seedComputation(proxy.url, GATEWAY_CALLER)
+      const id = await targets.seedComputation(proxy.url, targets.GATEWAY_CALLER)
       await Promise.all(Array.from({ length: SDK_POLLERS }, async () => { await (await agent.request({ origin: proxy.url, path: '/livez', method: 'GET' })).body.dump() }))
       await targets.slowUpstream(bench, SDK_POLL_UPSTREAM_MS)
       await targets.upstreamCalls(bench)

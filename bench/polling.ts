@@ -4,9 +4,7 @@ import autocannon from 'autocannon'
 import { Agent } from 'undici'
 import { stopChild } from './children.js'
 import { cpuMicros, memoryMB } from './proc.js'
-import { seedComputation, startProxy, upstreamCalls, type Bench } from './targets.js'
-
-const GATEWAY_CALLER = { 'x-forwarded-user': 'bench-client@example.com' }
+import { GATEWAY_CALLER, seedComputation, startProxy, upstreamCalls, type Bench } from './targets.js'
 
 /** `pollers` clients polling one running computation as fast as they can, with and without shared polls. */
 export async function pollingBenchmark (bench: Bench, pollers: number, seconds: number): Promise<string[]> {

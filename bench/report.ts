@@ -56,7 +56,8 @@ export interface Results {
 }
 
 const round = (value: number, digits = 0): string => Number.isFinite(value) ? value.toFixed(digits) : '–'
-function spread (values: number[], digits = 0): string {
+/** Median [min–max] of a figure over rounds; the figure alone for one round; – where any is missing. */
+export function spread (values: number[], digits = 0): string {
   if (values.length === 0 || values.some((value) => !Number.isFinite(value))) return '–'
   const [low, high] = range(values)
   return values.length === 1 ? round(values[0] as number, digits) : `${round(median(values), digits)} [${round(low, digits)}–${round(high, digits)}]`

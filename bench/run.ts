@@ -10,7 +10,7 @@ import { decisionsBenchmark } from './decisions.js'
 import { fixedRate, saturate } from './load.js'
 import { findNginx, nginxVersion } from './nginx.js'
 import { pollingBenchmark, waitBenchmark } from './polling.js'
-import { cpuMicros, memoryMB } from './proc.js'
+import { memoryMB } from './proc.js'
 import { machine, report, type Measured, type Results, type Scenario, type Settings } from './report.js'
 import { shutdownUnderLoad } from './shutdown.js'
 import { soak } from './soak.js'
@@ -97,14 +97,10 @@ async function benchmark (): Promise<string> {
     for (const scenario of ['get', 'run'] as const) {
       step(`round ${round}${keep ? '' : ' (warm-up)'}: ${scenario}, saturation`)
       for (const configuration of order) {
-        const spec = configuration[scenario]
-        const before = await cpuMicros(configuration.pids)
-        const result = await saturate(configuration.url, spec, settings.connections, settings.seconds).catch((error: Error) => { throw new Error(`${configuration.name}: ${error.message}`) })
-        const cpu = ((await cpuMicros(configuration.pids)) - before) / result.requests
-        await targets.upstreamCalls(bench)
+        const { cpuUs, rps } = await targets.cpuPerRequest(bench, configuration, configuration[scenario], settings.connections, settings.seconds)
         if (!keep) continue
-        cell(scenario, configuration.name).rps.push(result.rps)
-        cell(scenario, configuration.name).cpuUs.push(configuration.pids.length === 0 ? Number.NaN : cpu)
+        cell(scenario, configuration.name).rps.push(rps)
+        cell(scenario, configuration.name).cpuUs.push(configuration.pids.length === 0 ? Number.NaN : cpuUs)
       }
       step(`round ${round}${keep ? '' : ' (warm-up)'}: ${scenario}, ${settings.rate} req/s`)
       const latencies = new Map<string, { p50: number, p99: number }>()
@@ -177,7 +173,9 @@ async function refusalsIn (log: string, count: number): Promise<string> {
   for (const line of (await readFile(log, 'utf8')).split('\n')) {
     if (!line.includes('"stage":"completed"')) continue
     const { audit } = JSON.parse(line) as { audit: { status: number, errorCode: string | null } }
-    if (audit.status >= 300) codes.set(`${audit.status} ${audit.errorCode ?? ''}`.trim(), (codes.get(`${audit.status} ${audit.errorCode ?? ''}`.trim()) ?? 0) + 1)
+    if (audit.status < 300) continue
+    const code = `${audit.status} ${audit.errorCode ?? ''}`.trim()
+    codes.set(code, (codes.get(code) ?? 0) + 1)
   }
   return `${count} not 2xx: ${[...codes].map(([code, n]) => `${code} × ${n}`).join(', ')}`
 }

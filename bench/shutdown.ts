@@ -69,7 +69,6 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
   let failed = 0
   let audited = 0
   let turnedAway = 0
-  let accepted = 0
   const codes = new Map<string, number>()
   for (const outcome of outcomes) {
     const id = `bench-shutdown-${outcome.index}`
@@ -77,7 +76,6 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
     const taken = received.has(id) || completed.has(id) || outcome.status !== undefined
     const label = `${taken ? 'taken in' : 'not taken in'}, sent ${outcome.sentAtMs < sigtermAtMs ? 'before' : 'after'} SIGTERM: ${outcome.error ?? String(outcome.status)}`
     codes.set(label, (codes.get(label) ?? 0) + 1)
-    if (taken) accepted++
     if (!taken) turnedAway++
     else if (outcome.status === undefined || outcome.status >= 500) failed++
     else if (completed.has(id)) audited++
@@ -87,7 +85,7 @@ export async function shutdownUnderLoad (bench: Bench, rate: number, seconds: nu
   return {
     rate, delayMs, sent: outcomes.length,
     openAtSigterm: outcomes.filter((outcome) => outcome.sentAtMs < sigtermAtMs && outcome.sentAtMs + outcome.latencyMs > sigtermAtMs).length,
-    accepted, answered: answered.length, failed, turnedAway, audited,
+    accepted: outcomes.length - turnedAway, answered: answered.length, failed, turnedAway, audited,
     auditLogLines: log.split('\n').filter((line) => line.includes('"stage":"completed"')).length,
     exitCode: exit.code, closeMs,
     errorCodes: [...codes].map(([code, count]) => `${code} × ${count}`).join(', ')

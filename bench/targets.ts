@@ -7,10 +7,13 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { SIMULATOR_CAPSULES } from '../src/simulator/index.js'
 import { ask, onCleanup, startChild, stopChild, type Child } from './children.js'
-import type { RequestSpec } from './load.js'
+import { saturate, type RequestSpec } from './load.js'
 import { startNginx } from './nginx.js'
+import { cpuMicros } from './proc.js'
 
 export const TOKEN = 'cop_bench-token-0123456789'
+/** A caller proven by the identity headers of a trusted gateway (the benchmark's address is trusted). */
+export const GATEWAY_CALLER = { 'x-forwarded-user': 'bench-client@example.com' }
 export const basic = (secret: string): string => `Basic ${Buffer.from(`${secret}:`).toString('base64')}`
 const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
 const URL_LINE = /^(http:\/\/127\.0\.0\.1:\d+)$/m
@@ -64,6 +67,15 @@ export async function seedComputation (url: string, headers: Record<string, stri
   const seed = await fetch(`${url}${spec.path}`, { method: 'POST', headers: spec.headers, body: spec.body ?? null, signal: AbortSignal.timeout(10_000) })
   if (!seed.ok) throw new Error(`seeding through ${url} failed: ${seed.status}`)
   return (await seed.json() as { id: string }).id
+}
+
+/** CPU µs per request of `configuration`'s processes while `spec` saturates it; the simulator's count of calls is reset after. */
+export async function cpuPerRequest (bench: Bench, configuration: Configuration, spec: RequestSpec, connections: number, seconds: number): Promise<{ cpuUs: number, rps: number }> {
+  const before = await cpuMicros(configuration.pids)
+  const result = await saturate(configuration.url, spec, connections, seconds).catch((error: Error) => { throw new Error(`${configuration.name}: ${error.message}`) })
+  const cpuUs = ((await cpuMicros(configuration.pids)) - before) / result.requests
+  await upstreamCalls(bench)
+  return { cpuUs, rps: result.rps }
 }
 
 export interface Configuration {
