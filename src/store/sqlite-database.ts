@@ -13,7 +13,19 @@ import { sqliteKeyStore } from './sqlite/keys.js'
 import { sqliteOwnershipStore } from './sqlite/ownership.js'
 import type { SqliteStore } from './store.js'
 
-export function openSqliteDatabase (path: string): SqliteStore {
+/** The store as the worker thread holds it: with the one thing only it does, committing calls together. */
+export interface SqliteDatabase extends SqliteStore {
+  /**
+   * Runs `writes` (each one call of this store's methods, whose database work is done before it
+   * first awaits) in one IMMEDIATE transaction, committed once: one fsync for them all. Each
+   * answer is its call's own: a call that fails alone is rolled back alone, to its savepoint.
+   * When the transaction cannot begin or commit, or a call's failure rolled the whole of it back,
+   * every call fails, and the calls after that failure are not run at all.
+   */
+  commitTogether (writes: ReadonlyArray<() => Promise<unknown>>): Array<Promise<unknown>>
+}
+
+export function openSqliteDatabase (path: string): SqliteDatabase {
   const db = guarded('open', () => {
     if (path !== ':memory:') {
       // Owner-only: the trail names callers and computations, and the file holds key hashes.
@@ -43,8 +55,31 @@ export function openSqliteDatabase (path: string): SqliteStore {
     }).immediate()
   })
 
+  // Runs each call while the transaction lasts: a failure that rolls back the whole of it (not
+  // just its own savepoint) leaves the calls after it unrun, and nothing to commit.
+  const together = db.transaction((writes: ReadonlyArray<() => Promise<unknown>>, answers: Array<Promise<unknown>>) => {
+    for (const write of writes) {
+      if (!db.inTransaction) break
+      answers.push(write())
+    }
+    if (!db.inTransaction) throw new Error('a write of the group rolled back its transaction')
+  })
+
   return {
     kind: 'sqlite',
+    commitTogether (writes) {
+      const answers: Array<Promise<unknown>> = []
+      try {
+        guarded('commit a group of writes', () => { together.immediate(writes, answers) })
+        return answers
+      } catch (error) {
+        // Nothing was committed: a call that failed says why itself, every other one gets this.
+        return writes.map(async (_write, index) => {
+          await answers[index]
+          throw error
+        })
+      }
+    },
     ...sqliteAuditStore(db),
     ...sqliteKeyStore(db),
     ...sqliteOwnershipStore(db),
