@@ -2,6 +2,10 @@
 // loop), drained with a bound before the process exits. pino's own destination flushes at exit
 // synchronously and retries a failed write without end, so a reader that has gone away (a closed
 // pipe) hung the exit for ever; here a stdout that fails stops the log, and nothing else.
+//
+// Lines are handed to the descriptor in batches, at most BATCH_MS after the first of a batch was
+// logged (or once BATCH_BYTES wait): one write for many lines. Writing each line on its own cost
+// an asynchronous write, and a trip through libuv's thread pool, per request.
 import { once } from 'node:events'
 import type { DestinationStream } from 'pino'
 import sonicBoom from 'sonic-boom'
@@ -19,28 +23,53 @@ export interface StdoutLog {
   drain (timeoutMs: number): Promise<boolean>
 }
 
-/** The log on `fd` (stdout unless a test says otherwise). */
-export function openStdoutLog (fd = 1): StdoutLog {
+/** How long a line may wait for others to be written with. */
+export const BATCH_MS = 10
+/** How much may wait (in UTF-16 code units: about bytes, for log lines) before it is written at once. */
+export const BATCH_BYTES = 64 * 1024
+
+/** The log on `fd` (stdout unless a test says otherwise); `batchMs` is BATCH_MS unless a test says otherwise. */
+export function openStdoutLog (fd = 1, batchMs = BATCH_MS): StdoutLog {
   // Built here rather than by pino, which would register the unbounded flush at exit.
   const stream = new SonicBoom({ fd, sync: false })
+  /** Lines not yet written out: waiting here, or in the stream. */
   let pending = false
   let failed = false
+  let waiting: string[] = []
+  let waitingLength = 0
+  let timer: NodeJS.Timeout | undefined
+  const handOver = (): void => {
+    clearTimeout(timer)
+    timer = undefined
+    if (waiting.length === 0) return
+    const text = waiting.join('')
+    waiting = []
+    waitingLength = 0
+    pending = true
+    stream.write(text)
+  }
   stream.on('drain', () => { pending = false })
   // EPIPE (nobody reads any more), EBADF, ENOSPC: the lines cannot go anywhere, and the process
   // must not stop serving, nor hang when it exits, because of that.
   stream.on('error', () => {
     failed = true
     pending = false
+    waiting = []
+    waitingLength = 0
   })
   return {
     destination: {
       write (line: string): void {
         if (failed) return
         pending = true
-        stream.write(line)
+        waiting.push(line)
+        waitingLength += line.length
+        if (waitingLength >= BATCH_BYTES) handOver()
+        else timer ??= setTimeout(handOver, batchMs)
       }
     },
     async drain (timeoutMs) {
+      handOver()
       if (pending) {
         // Rejects on a failure or the timeout; either way the answer is below.
         await once(stream, 'drain', { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {})

@@ -1,5 +1,6 @@
-// The process log's destination: lines are written out asynchronously, a descriptor that fails
-// stops the log without stopping anything else, and draining before exit is bounded.
+// The process log's destination: lines are written out asynchronously and in batches, a
+// descriptor that fails stops the log without stopping anything else, and draining before exit
+// is bounded.
 import { execFileSync } from 'node:child_process'
 import { closeSync, openSync, read } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
-import { openStdoutLog } from '../src/stdout-log.js'
+import { BATCH_BYTES, openStdoutLog } from '../src/stdout-log.js'
 
 async function folder (t: Test): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-log-'))
@@ -52,4 +53,30 @@ t.test('a reader that does not read holds draining no longer than its bound', as
   const buffer = Buffer.alloc(65_536)
   for (let received = 0; received < line.length;) received += (await promisify(read)(fd, buffer, 0, buffer.length, null)).bytesRead
   t.equal(await log.drain(60_000), true, 'once read, everything was written')
+})
+
+t.test('lines wait to be written together, until a batch is full or its time is up, or the log is drained', async (t) => {
+  const path = join(await folder(t), 'log')
+  const fd = openSync(path, 'w')
+  t.teardown(() => closeSync(fd))
+  // A batch's time that never comes within the test: only the other two hand lines over.
+  const log = openStdoutLog(fd, 3_600_000)
+  t.teardown(() => log.drain(1_000))
+  log.destination.write('{"line":1}\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(await readFile(path, 'utf8'), '', 'a line alone waits for others')
+  t.equal(await log.drain(10_000), true)
+  t.equal(await readFile(path, 'utf8'), '{"line":1}\n', 'draining writes it at once')
+
+  const line = `{"fill":"${'x'.repeat(1_000)}"}\n`
+  const lines = Math.ceil(BATCH_BYTES / line.length)
+  for (let written = 0; written < lines; written++) log.destination.write(line)
+  // Nothing drains the log here: the full batch went out by itself.
+  for (let waited = 0; (await readFile(path, 'utf8')).length < 11 + lines * line.length && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal((await readFile(path, 'utf8')).length, 11 + lines * line.length, 'a full batch is written without waiting for its time')
+
+  const timed = openStdoutLog(fd, 1)
+  timed.destination.write('{"line":2}\n')
+  for (let waited = 0; !(await readFile(path, 'utf8')).endsWith('{"line":2}\n') && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.ok((await readFile(path, 'utf8')).endsWith('{"line":2}\n'), 'and a batch whose time is up is written without draining')
 })
