@@ -1,5 +1,5 @@
 // Tamper evidence: each audit record's link covers the previous record's link, its position and
-// its canonical JSON, so editing, inserting or removing a record breaks every link after it.
+// its JSON text, so editing, inserting or removing a record breaks every link after it.
 // Links are HMAC-SHA256 under a chain key derived from the audit key, which is never stored in
 // the database: someone who can write the database but lacks the key cannot make links that
 // verify. Keyed links are written "v2:<hex>". Chains from earlier releases are unkeyed (plain

@@ -1,4 +1,4 @@
-// The columns an audit record is searched by, copied out of the record (whose canonical JSON is
+// The columns an audit record is searched by, copied out of the record (whose JSON text is
 // what the chain links): the trail writes them from here, and verification recomputes them from
 // the stored body, so an edited column cannot hide a record from a search unnoticed.
 import type { AuditRow } from '../store/store.js'

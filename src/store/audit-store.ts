@@ -11,7 +11,7 @@ export interface AuditRow {
   stage: 'received' | 'completed'
   /** ISO-8601 UTC. */
   recordedAt: string
-  /** The record as canonical JSON: exactly the text that was hashed. */
+  /** The record as JSON: exactly the text that was hashed (verification reads it as it is). */
   body: string
   /** The previous record's hash in this chain (the chain's anchor for seq 1). */
   prevHash: string
