@@ -25,8 +25,11 @@ export interface StdoutLog {
 
 /** How long a line may wait for others to be written with. */
 export const BATCH_MS = 10
-/** How much may wait (in UTF-16 code units: about bytes, for log lines) before it is written at once. */
-export const BATCH_BYTES = 64 * 1024
+/**
+ * How much may wait (in UTF-16 code units: about bytes, for log lines) before it is handed over
+ * at once: sonic-boom's own limit for one write, which some log collectors need (Docker's).
+ */
+export const BATCH_BYTES = 16 * 1024
 
 /** The log on `fd` (stdout unless a test says otherwise); `batchMs` is BATCH_MS unless a test says otherwise. */
 export function openStdoutLog (fd = 1, batchMs = BATCH_MS): StdoutLog {
@@ -48,7 +51,8 @@ export function openStdoutLog (fd = 1, batchMs = BATCH_MS): StdoutLog {
     pending = true
     stream.write(text)
   }
-  stream.on('drain', () => { pending = false })
+  // The stream is empty: lines logged while it wrote may be waiting here still.
+  stream.on('drain', () => { pending = waiting.length > 0 })
   // EPIPE (nobody reads any more), EBADF, ENOSPC: the lines cannot go anywhere, and the process
   // must not stop serving, nor hang when it exits, because of that.
   stream.on('error', () => {
@@ -69,10 +73,11 @@ export function openStdoutLog (fd = 1, batchMs = BATCH_MS): StdoutLog {
       }
     },
     async drain (timeoutMs) {
-      handOver()
-      if (pending) {
-        // Rejects on a failure or the timeout; either way the answer is below.
-        await once(stream, 'drain', { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {})
+      const signal = AbortSignal.timeout(timeoutMs)
+      // Lines logged while the stream drains (closing code still logs) are handed over in turn.
+      for (handOver(); pending && !signal.aborted; handOver()) {
+        // Rejects on a failure or the timeout; either way the loop's test says what to do.
+        await once(stream, 'drain', { signal }).catch(() => {})
       }
       return !pending && !failed
     }

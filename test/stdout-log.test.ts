@@ -80,3 +80,16 @@ t.test('lines wait to be written together, until a batch is full or its time is 
   for (let waited = 0; !(await readFile(path, 'utf8')).endsWith('{"line":2}\n') && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
   t.ok((await readFile(path, 'utf8')).endsWith('{"line":2}\n'), 'and a batch whose time is up is written without draining')
 })
+
+t.test('a line logged while the log drains is written before draining says it is done', async (t) => {
+  const path = join(await folder(t), 'log')
+  const fd = openSync(path, 'w')
+  t.teardown(() => closeSync(fd))
+  const log = openStdoutLog(fd, 3_600_000)
+  log.destination.write('{"line":1}\n')
+  const drained = log.drain(10_000)
+  // Closing code still logging: this line waits for its batch while the first one is written.
+  log.destination.write('{"line":2}\n')
+  t.equal(await drained, true)
+  t.equal(await readFile(path, 'utf8'), '{"line":1}\n{"line":2}\n')
+})
