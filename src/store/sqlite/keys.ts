@@ -16,8 +16,12 @@ export function sqliteKeyStore (db: Database.Database): KeyStore {
       guarded('create a service key', () => insertKey.run(serviceKeyValues(row)))
     },
     async findServiceKey (keyId) {
-      const found = guarded('find a service key', () => findKey.get(keyId) as ServiceKeyColumns | undefined)
-      return found === undefined ? undefined : toServiceKeyRow(found)
+      // The row is read inside the guard too: a row whose groups are not JSON is a store failure
+      // (a StoreError, as every other), not an error the worker cannot answer with.
+      return guarded('find a service key', () => {
+        const found = findKey.get(keyId) as ServiceKeyColumns | undefined
+        return found === undefined ? undefined : toServiceKeyRow(found)
+      })
     },
     async listServiceKeys () {
       return guarded('list service keys', () => (listKeys.all() as ServiceKeyColumns[]).map(toServiceKeyRow))
