@@ -18,9 +18,9 @@ export interface SqliteDatabase extends SqliteStore {
   /**
    * Runs `writes` (each one call of this store's methods, whose database work is done before it
    * first awaits) in one IMMEDIATE transaction, committed once: one fsync for them all. Each
-   * answer is its call's own: a call that fails alone is rolled back alone, to its savepoint.
-   * When the transaction cannot begin or commit, or a call's failure rolled the whole of it back,
-   * every call fails, and the calls after that failure are not run at all.
+   * answer is its call's own: a call that fails alone is rolled back alone (its savepoint, or
+   * its one statement). When the transaction cannot begin or commit, or a call's failure rolled
+   * the whole of it back, every call fails, and the calls after that failure are not run at all.
    */
   commitTogether (writes: ReadonlyArray<() => Promise<unknown>>): Array<Promise<unknown>>
 }
