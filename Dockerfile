@@ -18,7 +18,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=16" \
+    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=16 --expose-gc" \
     HOST=0.0.0.0 \
     PORT=8080 \
     AUDIT_DB_PATH=/app/data/codeocean-proxy.sqlite

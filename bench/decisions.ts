@@ -1,6 +1,7 @@
 // The performance decisions that a setting or a first use can switch, each measured with and
 // without, in the same run (A/B): service keys read at most once per SERVICE_KEY_CACHE_MS, SDK
-// polls shared (POLL_COALESCE), and Swagger UI loaded on the first visit to /docs. The others
+// polls shared (POLL_COALESCE), Swagger UI loaded on the first visit to /docs, and start-up's
+// memory returned before listening (the start flags' --expose-gc). The others
 // (one record and one log line per read, owners from memory, commits in groups, drivers loaded
 // when configured) have no switch: docs/benchmark.md compares them across commits.
 import { Agent } from 'undici'
@@ -42,7 +43,8 @@ export async function decisionsBenchmark (bench: targets.Bench, settings: Decisi
   const keys = await serviceKeyCache(bench, settings)
   const polls = await sdkPolls(bench)
   const swaggerUi = await swaggerUiOnFirstUse(bench)
-  return { rows: [keys, polls.row, swaggerUi.row], idleMB: swaggerUi.idleMB, sdkPollCalls: polls.shared, sdkPollers: SDK_POLLERS }
+  const startUp = await startUpMemoryReturned(bench)
+  return { rows: [keys, polls.row, swaggerUi.row, startUp], idleMB: swaggerUi.idleMB, sdkPollCalls: polls.shared, sdkPollers: SDK_POLLERS }
 }
 
 /** CPU per GET on SQLite with SERVICE_KEY_CACHE_MS at its default and at 0, in alternating rounds after a warm-up. */
@@ -106,19 +108,39 @@ async function sdkPolls (bench: targets.Bench): Promise<{ row: Decision, shared:
   return { row, shared: calls.true as number }
 }
 
+/** RSS once idle, SQLite file, 3 s after it listens. */
+async function idleRss (proxy: targets.Proxy): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  return await memoryMB([proxy.child.pid], 'VmRSS')
+}
+
+/** Idle RSS of a proxy started with the start flags, and of one started without --expose-gc (so it keeps what start-up grew). */
+async function startUpMemoryReturned (bench: targets.Bench): Promise<Decision> {
+  const idle = async (flags: readonly string[]): Promise<number> => {
+    const proxy = await targets.startProxy(bench, targets.sqliteStore(bench), flags)
+    try {
+      return await idleRss(proxy)
+    } finally {
+      await stopChild(proxy.child.process)
+    }
+  }
+  return {
+    decision: 'Start-up\'s memory returned before listening (`--expose-gc` in the start flags, against without)',
+    measure: 'idle RSS MB, SQLite file (a fresh process each, 3 s after it listens)',
+    with: (await idle(targets.PROXY_NODE_FLAGS)).toFixed(1),
+    without: (await idle(targets.PROXY_NODE_FLAGS.filter((flag) => flag !== '--expose-gc'))).toFixed(1)
+  }
+}
+
 /** Idle RSS of one proxy before anyone visits /docs, and after a visit loaded Swagger UI. */
 async function swaggerUiOnFirstUse (bench: targets.Bench): Promise<{ row: Decision, idleMB: number }> {
   const proxy = await targets.startProxy(bench, targets.sqliteStore(bench))
-  const settle = async (): Promise<number> => {
-    await new Promise((resolve) => setTimeout(resolve, 3000))
-    return await memoryMB([proxy.child.pid], 'VmRSS')
-  }
   try {
-    const before = await settle()
+    const before = await idleRss(proxy)
     const visit = await fetch(`${proxy.url}/docs/json`, { signal: AbortSignal.timeout(10_000) })
     if (!visit.ok) throw new Error(`/docs/json: ${visit.status}`)
     await visit.arrayBuffer()
-    const after = await settle()
+    const after = await idleRss(proxy)
     const row = {
       decision: 'Swagger UI loaded on the first visit to `/docs`, not at start',
       measure: 'idle RSS MB, SQLite file (one process: before any visit, then after one)',

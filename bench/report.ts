@@ -207,7 +207,7 @@ ${results.wait}
 
 ## Decisions, with and without
 
-The decisions a setting or a first use switches, each measured both ways in this run: the CPU
+The decisions a setting, a start flag or a first use switches, each measured both ways in this run: the CPU
 figures over ${s.rounds} alternating round${s.rounds === 1 ? '' : 's'} after a warm-up (median [min–max]), ${s.connections} connections for ${s.seconds} s. The others
 (one record and one log line per read, owners from memory, commits in groups, drivers loaded
 when configured) have no switch: docs/benchmark.md compares them across commits.

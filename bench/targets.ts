@@ -140,10 +140,10 @@ export interface Proxy {
  * otherwise (for an A/B).
  */
 const START = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
-const PROXY_NODE_FLAGS = (process.env.BENCH_PROXY_NODE_FLAGS ?? START.split(' ').slice(1, -1).join(' ')).split(' ').filter((flag) => flag !== '')
+export const PROXY_NODE_FLAGS = (process.env.BENCH_PROXY_NODE_FLAGS ?? START.split(' ').slice(1, -1).join(' ')).split(' ').filter((flag) => flag !== '')
 
-export async function startProxy (bench: Bench, env: Record<string, string>): Promise<Proxy> {
-  const child = await startChild(process.execPath, [...PROXY_NODE_FLAGS, 'dist/src/server.js'], {
+export async function startProxy (bench: Bench, env: Record<string, string>, nodeFlags: readonly string[] = PROXY_NODE_FLAGS): Promise<Proxy> {
+  const child = await startChild(process.execPath, [...nodeFlags, 'dist/src/server.js'], {
     env: { CODEOCEAN_DOMAIN: bench.simulatorUrl, CODEOCEAN_TOKEN: TOKEN, PORT: '0', AUDIT_DB_PATH: ':memory:', TRUSTED_PROXIES: '127.0.0.1/32', ...UNLIMITED, ...env },
     log: logFile(bench, 'proxy'),
     ready: LISTENING

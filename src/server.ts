@@ -8,6 +8,7 @@ import { loadConfig, type Config } from './config.js'
 import { createLogger } from './logger.js'
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js'
 import { apiAddress, checkCanListen, listenProblem, startUpProblems, storeSetting, type ListenAddress } from './start-up-problems.js'
+import { returnStartUpMemory } from './start-up-memory.js'
 import { openStdoutLog } from './stdout-log.js'
 import { strayVariableWarnings } from './stray-variables.js'
 import type { Tracing } from './telemetry/tracing.js'
@@ -65,7 +66,12 @@ const app: FastifyInstance = await (async () => {
       tracing = startTracing(config.tracing, logger)
       logger.info({ tracesUrl: new URL(config.tracing.tracesUrl).origin }, 'tracing: sending spans over OTLP')
     }
-    return await buildApp({ config, logger, ...(tracing === undefined ? {} : { tracing }) })
+    const built = await buildApp({ config, logger, ...(tracing === undefined ? {} : { tracing }) })
+    // Ready before listening: every plugin loaded and every schema compiled, so what start-up
+    // used can be returned while nobody waits for an answer.
+    await built.ready()
+    returnStartUpMemory()
+    return built
   } catch (error) {
     return await refuseToStart(error, config.store)
   }

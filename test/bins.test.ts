@@ -63,7 +63,7 @@ t.test('the image links every bin onto PATH, runs the server through its bin and
   t.match(runtime, /^CMD \["codeocean-proxy"\]$/m)
   // Source maps for readable stack traces; young generation capped as Node 20 did (docs/operations.md#memory).
   const nodeOptions = /^ENV [^\n]*\\\n(?:\s+\S+=\S+ \\\n)*\s+NODE_OPTIONS="([^"]*)"/m.exec(runtime)?.[1]
-  t.equal(nodeOptions, '--enable-source-maps --max-semi-space-size=16')
+  t.equal(nodeOptions, '--enable-source-maps --max-semi-space-size=16 --expose-gc')
   t.equal(scripts.start, `node ${String(nodeOptions)} dist/src/server.js`, 'npm start gives Node the same flags')
 })
 

@@ -9,6 +9,7 @@
 // one fsync for a run's `received` record, other runs' owners and the reads' `completed`
 // records, instead of one each. Writes that came while the last commit ran wait for the next.
 import { workerData, type MessagePort } from 'node:worker_threads'
+import { returnStartUpMemory } from '../start-up-memory.js'
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js'
 import type { SqliteStore } from './store.js'
 
@@ -37,6 +38,8 @@ function serve ({ path, port }: SqliteWorkerData): void {
   let store: SqliteDatabase | undefined
   try {
     store = openSqliteDatabase(path)
+    // Opening and migrating were this thread's start-up: what they used is returned before the first call.
+    returnStartUpMemory()
     port.postMessage({})
   } catch (error) {
     port.postMessage({ error: serializedError(error) })
