@@ -25,6 +25,7 @@ import overloadPlugin from './plugins/overload.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
 import requestParsingPlugin from './plugins/request-parsing.js'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js'
+import { requestLoggerOnFirstUse } from './request-logger.js'
 import routeContractsPlugin from './plugins/route-contracts.js'
 import routeHandlersPlugin from './plugins/route-handlers.js'
 import shutdownPlugin from './plugins/shutdown.js'
@@ -134,6 +135,8 @@ export async function buildApp (options: BuildAppOptions): Promise<FastifyInstan
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // request.log is made when something logs through it, which few requests do.
+    childLoggerFactory: requestLoggerOnFirstUse,
     bodyLimit: config.bodyLimitBytes,
     // Slow or idle callers cannot hold connections: Fastify's own defaults leave a request no deadline.
     requestTimeout: config.connections.requestTimeoutMs,
