@@ -9,10 +9,10 @@
  * worker's) when Node was started with --expose-gc, as `npm start` and the image start it; says
  * whether it ran. It blocks the thread for some tens of ms, so it is for start-up only.
  */
-export function returnStartUpMemory (): boolean {
-  if (globalThis.gc === undefined) return false
+export function returnStartUpMemory (collect: NodeJS.GCFunction | undefined = globalThis.gc): boolean {
+  if (collect === undefined) return false
   // 'last-resort' is V8's collection under memory pressure: the one that also shrinks the young
   // generation. A plain major collection leaves it at its size.
-  globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+  collect({ type: 'major', execution: 'sync', flavor: 'last-resort' })
   return true
 }

@@ -1,6 +1,7 @@
 // What start-up used is given back before the proxy listens: one memory-reducing collection in
 // the main thread and one in the store's worker, when Node exposes gc() (the start flags do).
 import t from 'tap'
+import { returnStartUpMemory } from '../src/start-up-memory.js'
 import { listeningAddress, startServer } from './helpers/server-process.js'
 import { runToEnd } from './helpers/spawn-child.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
@@ -24,6 +25,14 @@ t.test('with gc() exposed, the young generation that start-up grew is shrunk bac
 t.test('without gc() exposed, nothing is collected and nothing fails', async (t) => {
   const { returned } = await growThenReturn(['--max-semi-space-size=16'])
   t.equal(returned, false)
+})
+
+t.test('the collection asked for is a full, synchronous, memory-reducing one', async (t) => {
+  const asked: unknown[] = []
+  const collect = ((options?: unknown) => { asked.push(options) }) as NodeJS.GCFunction
+  t.equal(returnStartUpMemory(collect), true)
+  t.same(asked, [{ type: 'major', execution: 'sync', flavor: 'last-resort' }])
+  t.equal(returnStartUpMemory(undefined), false, 'nothing to ask without gc()')
 })
 
 t.test('the proxy collects once in its main thread and once in its store worker, before it listens', async (t) => {
