@@ -12,7 +12,7 @@ export interface CallerRequest {
   /** The address of the connection's other end (the gateway, for gateway traffic). */
   peer: string | undefined
   /** Each header's values before Node joined repeats with ", " (absent where the server cannot tell). */
-  headersDistinct?: Readonly<Record<string, string[] | undefined>>
+  headersDistinct?: Readonly<Record<string, string[] | undefined>> | undefined
 }
 
 /** What the sources are made from: each uses its part, and is left out when its part is not configured. */

@@ -9,6 +9,7 @@ import type { Authenticator } from '../identity/authenticate.js'
 import type { Caller } from '../identity/caller.js'
 // The route contract says whether a route needs a caller.
 import '../contract/route-contract.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,13 +32,15 @@ async function identity (app: FastifyInstance, options: IdentityPluginOptions): 
   app.addHook('onRequest', async (request) => {
     // Only a route with a contract needs a caller: operational routes and unknown URLs cost no
     // JWT check or key lookup (an unknown URL is still audited, without an actor).
-    const { contract } = request.routeOptions.config
+    const { contract } = routeOf(request).config
     if (contract === undefined) return
+    const { raw } = request
     const caller = await authenticator.callerOf({
       headers: request.headers,
       peer: request.socket.remoteAddress,
-      // Undefined under app.inject, whose requests are not IncomingMessages.
-      ...(request.raw.headersDistinct === undefined ? {} : { headersDistinct: request.raw.headersDistinct })
+      // Read only where the gateway's identity headers are checked. Node builds it (an array for
+      // every header) at the first read; undefined under app.inject, whose requests are not IncomingMessages.
+      get headersDistinct () { return raw.headersDistinct }
     }, contract.action)
     request.caller = caller
     if (caller.proven) request.agentId = agentIdFor(agentIdTemplate, caller.identity)
