@@ -6,6 +6,7 @@ import type { Identity } from '../identity/identity.js'
 import { canonicalId } from '../policy/targets.js'
 import type { UpstreamOutcome } from '../upstream/outcome.js'
 import { sensitiveValuesOf, type Hmac } from './sensitive.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 /**
  * Facts gathered while one request is handled, and the moment to write them: once the
@@ -148,7 +149,7 @@ export const CLIENT_CLOSED_REQUEST = 499
  */
 export function resourceIdsOf (request: FastifyRequest): Record<string, string> {
   const resource: Record<string, string> = {}
-  const bodyTrusted = request.audit.validated && request.routeOptions.schema?.body !== undefined
+  const bodyTrusted = request.audit.validated && routeOf(request).schema?.body !== undefined
   const sources = [request.params, bodyTrusted ? request.body : undefined]
   for (const source of sources) {
     if (typeof source !== 'object' || source === null || Array.isArray(source)) continue
@@ -170,7 +171,7 @@ export interface RouteIdentity {
 }
 
 export function routeIdentityOf (request: FastifyRequest): RouteIdentity {
-  return { action: request.routeOptions.schema?.operationId ?? null, route: request.routeOptions.url ?? null }
+  return { action: routeOf(request).schema?.operationId ?? null, route: routeOf(request).url ?? null }
 }
 
 export function receivedRecord (request: FastifyRequest, route: RouteIdentity): ReceivedRecord {

@@ -7,6 +7,7 @@ import { createHmac, createSecretKey } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { canonicalJson } from '../canonical-json.js'
 import type { SensitiveValue } from '../contract/route-contract.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export type Hmac = (value: string) => string
 
@@ -86,6 +87,6 @@ const HASHERS: Readonly<Record<SensitiveValue, (sent: Sent, hmac: Hmac) => Recor
 /** HMACs of the confidential values of a validated request, as its route's contract names them; empty when it has none. */
 export function sensitiveValuesOf (request: FastifyRequest, hmac: Hmac): Record<string, unknown> {
   const sent: Sent = { query: request.query as Sent['query'], body: request.body as Sent['body'] }
-  const sensitive = request.routeOptions.config.contract?.sensitive ?? []
+  const sensitive = routeOf(request).config.contract?.sensitive ?? []
   return Object.assign({}, ...sensitive.map((value) => HASHERS[value](sent, hmac))) as Record<string, unknown>
 }

@@ -16,6 +16,7 @@ import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
 import type { RouteContract } from '../contract/route-contract.js'
 import { AuditUnavailable } from '../errors.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,7 +53,7 @@ export function auditRequest (
   request.audit = new RequestAudit(auditId, () => {
     const record = completedRecord(request, reply, route, writers.hmac)
     writers.log.info({ requestId: request.id, audit: record }, 'audit')
-    writers.observe?.(record, request.routeOptions.config.contract)
+    writers.observe?.(record, routeOf(request).config.contract)
     try {
       writers.trail.append('completed', auditId, record, placed)
     } catch (error) {
@@ -84,7 +85,7 @@ export function auditRequest (
  * trail cannot take the record.
  */
 export function recordReceived (request: FastifyRequest, reply: FastifyReply, writers: AuditWriters): void {
-  if (request.caller?.proven !== true || request.routeOptions.config.contract?.mutates !== true) return
+  if (request.caller?.proven !== true || routeOf(request).config.contract?.mutates !== true) return
   // A caller who left while earlier hooks worked has its completed record already (or about to):
   // nothing is forwarded for it, and a received record would follow its completed one.
   if (reply.raw.destroyed) return
@@ -99,7 +100,7 @@ export function recordReceived (request: FastifyRequest, reply: FastifyReply, wr
 
 /** Starts a request's audit where its route is audited at all (operational routes are not). */
 export function startAudit (request: FastifyRequest, reply: FastifyReply, writers: AuditWriters): void {
-  if (request.routeOptions.config.operational === true) request.audit = new RequestAudit('', () => {}, async () => {})
+  if (routeOf(request).config.operational === true) request.audit = new RequestAudit('', () => {}, async () => {})
   else auditRequest(request, reply, writers, routeIdentityOf(request))
 }
 

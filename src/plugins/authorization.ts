@@ -16,6 +16,7 @@ import type { ComputationAction, Decision, MountDecision, Policy, Target, Target
 import { canonicalId, listTargetOf, runTargetOf } from '../policy/targets.js'
 import type { OwnershipStore } from '../store/store.js'
 import { inSpan } from '../telemetry/spans.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface AuthorizationOptions {
   policy: Policy
@@ -35,7 +36,7 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
 
   // After the audit's own onRequest, so a refused caller is still audited.
   app.addHook('onRequest', async (request) => {
-    const { contract } = request.routeOptions.config
+    const { contract } = routeOf(request).config
     const { caller } = request
     if (contract === undefined || caller === null || caller.proven) return
     const { failure } = caller
@@ -83,7 +84,7 @@ async function authorization (app: FastifyInstance, options: AuthorizationOption
   }
 
   app.addHook('preHandler', async (request) => {
-    const { contract } = request.routeOptions.config
+    const { contract } = routeOf(request).config
     if (contract === undefined) return
     await inSpan('policy', async (span) => {
       span.setAttribute('policy.action', contract.action)

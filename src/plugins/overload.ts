@@ -10,6 +10,7 @@ import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import { ProxyOverloaded, retryAfter } from '../errors.js'
 import { startAudit, type AuditWriters } from './audit.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface OverloadOptions {
   /** Mean event-loop delay over a sample (1 s) past which requests are refused; 0 for no limit. */
@@ -43,7 +44,7 @@ async function overload (app: FastifyInstance, options: OverloadOptions): Promis
     maxRssBytes: options.maxRssBytes,
     retryAfter: options.retryAfterSeconds,
     pressureHandler: async (request, reply, type) => {
-      if (request.routeOptions.config.answersUnderPressure === true) return
+      if (routeOf(request).config.answersUnderPressure === true) return
       // A loop that is busy but not late (a flood of cheap requests, each refused at once) is no
       // reason to turn away callers who present a credential: only those who present none are
       // shed for utilization alone. Delay and memory shed everyone.

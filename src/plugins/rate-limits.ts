@@ -11,6 +11,7 @@ import { budgetOf } from '../contract/route-contract.js'
 import { RateLimited, retryAfter } from '../errors.js'
 import { identityOf } from '../identity/caller.js'
 import { ThrottledWarning } from '../throttled-warning.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface RateLimitOptions {
   redisUrl?: string
@@ -64,7 +65,7 @@ async function rateLimits (app: FastifyInstance, options: RateLimitOptions): Pro
     nameSpace: options.keyPrefix,
     ...(redis === undefined ? {} : { redis }),
     errorResponseBuilder: (request, context) => {
-      const contract = request.routeOptions.config.contract
+      const contract = routeOf(request).config.contract
       const error = new RateLimited(contract !== undefined && budgetOf(contract) === 'runs' ? 'run' : 'API', context.max, 'minute')
       return retryAfter(error, Math.max(1, Math.ceil(context.ttl / 1000)))
     }

@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import type { TSchema } from '@sinclair/typebox'
 import { BadUrl } from '../errors.js'
 import { dropUnknownNulls, type SchemaNode } from '../validation/unknown-nulls.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface RequestParsingOptions {
   namedSchemas: ReadonlyArray<TSchema & { $id: string }>
@@ -41,7 +42,7 @@ async function requestParsing (app: FastifyInstance, options: RequestParsingOpti
   })
 
   app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema?.body as SchemaNode | undefined
+    const schema = routeOf(request).schema?.body as SchemaNode | undefined
     if (schema !== undefined && request.body !== undefined && request.body !== null) {
       dropUnknownNulls(schema, request.body, resolve)
     }

@@ -13,6 +13,7 @@ import type { OwnershipStore } from '../store/store.js'
 import type { BufferedAnswer } from '../upstream/coalesce.js'
 import type { AnswerHandler } from '../upstream/forward.js'
 import type { ForwardHandler } from './upstream.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface RouteHandlersOptions {
   policy: Policy
@@ -73,7 +74,7 @@ async function routeHandlers (app: FastifyInstance, options: RouteHandlersOption
   }
 
   const handler: ForwardHandler = async (request, reply) => {
-    switch (request.routeOptions.config.contract?.action) {
+    switch (routeOf(request).config.contract?.action) {
       case 'run': return await run(request, reply)
       case 'list': return await list(request, reply)
       default: return await app.forward(request, reply)

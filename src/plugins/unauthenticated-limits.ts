@@ -20,6 +20,7 @@ import { FailedCredentialsLimited, Unauthenticated, UnauthenticatedLimited } fro
 import { SourceBudget } from '../net/source-budget.js'
 import type { Caller } from '../identity/caller.js'
 import { ThrottledWarning } from '../throttled-warning.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface UnauthenticatedLimitsOptions {
   /** Requests without a credential a source address may make per minute, and as many that fail; 0 for no limit. */
@@ -71,7 +72,7 @@ async function unauthenticatedLimits (app: FastifyInstance, options: Unauthentic
   app.addHook('onRequest', async (request, reply) => {
     if (carriesCredential(request)) {
       // Operational routes identify no one; the gateway's addresses are everyone's.
-      if (request.routeOptions.config.operational === true || fromGateway(request)) return
+      if (routeOf(request).config.operational === true || fromGateway(request)) return
       // Taken before the credential is checked, and given back once it proves its caller: so
       // requests in flight at once cannot outrun the budget, and a credential sent to a URL that
       // proves no one (no route) costs what a failed one does.

@@ -14,6 +14,7 @@ import { fetchShareable, forwardToCodeOcean, sendBuffered, type AnswerHandler, t
 import { upstreamRequestHeaders, USER_AGENT } from '../upstream/headers.js'
 import { upstreamPath } from '../upstream/url.js'
 import { isTerminal, PASSING_TROUBLE, TroubledPoll, waitAnswer } from '../upstream/wait.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface UpstreamPluginOptions {
   /** The client's settings: the plugin creates it, reports it in the metrics and closes it with the app. */
@@ -78,7 +79,7 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
     } finally {
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
-      if (request.routeOptions.config.contract?.mutates === true && id !== undefined) {
+      if (routeOf(request).config.contract?.mutates === true && id !== undefined) {
         for (const spelling of new Set([id, canonicalId(id)])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
       }
     }

@@ -14,6 +14,7 @@ import type { FastifyBaseLogger, FastifyPluginCallback, FastifyRequest } from 'f
 import type { TracingConfig } from '../config.js'
 import { VERSION } from '../version.js'
 import { incomingUrlAttributes, outgoingUrlAttributes } from './url-attributes.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 export interface Tracing {
   /** @fastify/otel's plugin: registered first in the app, its request span encloses every hook. */
@@ -77,7 +78,7 @@ export function samplerOf ({ name, ratio }: TracingConfig['sampler']): Sampler {
  * attributes replace @fastify/otel's url.path, which is the whole request target, query included.
  */
 function describeRequest (span: Span, request: FastifyRequest): void {
-  span.updateName(request.routeOptions.url === undefined ? request.method : `${request.method} ${request.routeOptions.url}`)
+  span.updateName(routeOf(request).url === undefined ? request.method : `${request.method} ${routeOf(request).url}`)
   span.setAttributes(incomingUrlAttributes(request.url))
 }
 

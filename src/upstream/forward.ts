@@ -17,6 +17,7 @@ import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { UpstreamCallFailed, type UpstreamOutcome } from './outcome.js'
 import { pollKeyOf } from './poll-keys.js'
 import { upstreamPath } from './url.js'
+import { routeOf } from '../contract/route-of-request.js'
 
 const BODYLESS_STATUSES = new Set([204, 205, 304])
 
@@ -39,8 +40,8 @@ export interface Forwarder {
  * strict querystring schema (NoQuery at least), and a body is sent only where one is declared.
  */
 function upstreamCallFor ({ upstream, callerTraceContext }: Forwarder, request: FastifyRequest): UpstreamCall {
-  const { url } = request.routeOptions
-  const schema = request.routeOptions.schema as FastifySchema
+  const { url } = routeOf(request)
+  const schema = routeOf(request).schema as FastifySchema
   const body = schema.body !== undefined && request.body !== undefined ? JSON.stringify(request.body) : undefined
   return {
     operation: String(schema.operationId),
@@ -71,7 +72,7 @@ export function bufferedAnswer (answer: WholeAnswer): BufferedAnswer {
 export async function forwardToCodeOcean (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, onAnswer?: AnswerHandler): Promise<FastifyReply> {
   // A caller already gone gets nothing forwarded on its behalf (its record says it left).
   if (reply.raw.destroyed) return reply
-  const contract = request.routeOptions.config.contract
+  const contract = routeOf(request).config.contract
   if (contract?.mutates === true) {
     try {
       await request.audit.durable()
