@@ -7,9 +7,15 @@ const BUILT = Symbol('route options, once built')
 
 type Built = FastifyRequest & { [BUILT]?: FastifyRequest['routeOptions'] }
 
-/** request.routeOptions as at the first read: a route's options do not change while it serves. */
+/**
+ * request.routeOptions, built at the first read and kept while the request stays on its route.
+ * The one move Fastify makes is reply.callNotFound(), to the 404 route (whose URL is undefined):
+ * what was built for the route it left is then built again.
+ */
 export function routeOf (request: FastifyRequest): FastifyRequest['routeOptions'] {
   const built = request as Built
-  built[BUILT] ??= request.routeOptions
+  const held = built[BUILT]
+  if (held !== undefined && (held.url === undefined || !request.is404)) return held
+  built[BUILT] = request.routeOptions
   return built[BUILT]
 }

@@ -1,7 +1,8 @@
 // routeOf(request) is the request's route options, built at the first read and the same object
 // at every later one (Fastify's request.routeOptions builds a new one at each read), for every
-// kind of request: a route's, an unknown URL's, and one the router could not decode.
-import type { FastifyRequest } from 'fastify'
+// kind of request: a route's, an unknown URL's, one the router could not decode, and one moved to
+// the 404 route.
+import Fastify, { type FastifyRequest } from 'fastify'
 import t from 'tap'
 import { routeOf } from '../../src/contract/route-of-request.js'
 import { buildTestApp } from '../helpers/app.js'
@@ -31,4 +32,22 @@ t.test('a request\'s route options are built once, and are its route\'s', async 
   // The undecodable one is answered outside the routes' hooks, with Fastify's own request class
   // (no decorators): its completed record reads its route options too.
   t.same(proxy.log.audits().map((audit) => audit.status), [200, 200, 404, 400], 'each is audited')
+})
+
+t.test('a request moved to the 404 route by reply.callNotFound() gets the 404 route\'s options', async (t) => {
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  const seen: Array<string | undefined> = []
+  app.setNotFoundHandler(async (request, reply) => {
+    seen.push(routeOf(request).url)
+    return await reply.code(404).send({ message: 'not here' })
+  })
+  app.get('/moved', async (request, reply) => {
+    seen.push(routeOf(request).url)
+    reply.callNotFound()
+    return reply
+  })
+  const answer = await app.inject({ method: 'GET', url: '/moved' })
+  t.equal(answer.statusCode, 404)
+  t.same(seen, ['/moved', undefined])
 })
