@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino'
 
-type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 
 class RequestLogger {
   readonly #parent: FastifyBaseLogger
@@ -45,7 +45,8 @@ class RequestLogger {
   info (...args: unknown[]): void { this.#log('info', args) }
   debug (...args: unknown[]): void { this.#log('debug', args) }
   trace (...args: unknown[]): void { this.#log('trace', args) }
-  silent (...args: unknown[]): void { this.#log('silent', args) }
+  // pino's silent() does nothing: nothing to make a child for.
+  silent (): void {}
 
   child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.#made().child(bindings, options)

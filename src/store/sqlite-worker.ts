@@ -38,9 +38,6 @@ function serve ({ path, port }: SqliteWorkerData): void {
   let store: SqliteDatabase | undefined
   try {
     store = openSqliteDatabase(path)
-    // Opening and migrating were this thread's start-up: what they used is returned before the first call.
-    returnStartUpMemory()
-    port.postMessage({})
   } catch (error) {
     port.postMessage({ error: serializedError(error) })
   }
@@ -48,6 +45,9 @@ function serve ({ path, port }: SqliteWorkerData): void {
     port.close()
     return
   }
+  // Opening and migrating were this thread's start-up: what they used is returned before the first call.
+  returnStartUpMemory()
+  port.postMessage({})
   const database = store
   const answer = (id: number, result: Promise<unknown>): void => {
     result.then(
