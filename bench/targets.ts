@@ -152,9 +152,9 @@ export async function startProxy (bench: Bench, env: Record<string, string>, nod
 }
 
 /** The full pipeline with callers presenting a service key (read at most once per SERVICE_KEY_CACHE_MS, as configured by default). */
-export async function proxy (bench: Bench, name: string, store: Record<string, string>): Promise<Configuration> {
+export async function proxy (bench: Bench, name: string, store: Record<string, string>, nodeFlags: readonly string[] = PROXY_NODE_FLAGS): Promise<Configuration> {
   // The proxy makes its database; the key is made in it afterwards, as an operator would.
-  const started = await startProxy(bench, store)
+  const started = await startProxy(bench, store, nodeFlags)
   const headers = { authorization: basic(await serviceKey(store)) }
   const id = await seedComputation(started.url, headers)
   return { name, url: started.url, pids: [started.child.pid], get: getSpec(id, headers), run: runSpec(headers), stop: async () => { await stopChild(started.child.process) }, log: started.child.log }
