@@ -171,7 +171,8 @@ export interface RouteIdentity {
 }
 
 export function routeIdentityOf (request: FastifyRequest): RouteIdentity {
-  return { action: routeOf(request).schema?.operationId ?? null, route: routeOf(request).url ?? null }
+  const { schema, url } = routeOf(request)
+  return { action: schema?.operationId ?? null, route: url ?? null }
 }
 
 export function receivedRecord (request: FastifyRequest, route: RouteIdentity): ReceivedRecord {

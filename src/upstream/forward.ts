@@ -40,8 +40,9 @@ export interface Forwarder {
  * strict querystring schema (NoQuery at least), and a body is sent only where one is declared.
  */
 function upstreamCallFor ({ upstream, callerTraceContext }: Forwarder, request: FastifyRequest): UpstreamCall {
-  const { url } = routeOf(request)
-  const schema = routeOf(request).schema as FastifySchema
+  const route = routeOf(request)
+  const { url } = route
+  const schema = route.schema as FastifySchema
   const body = schema.body !== undefined && request.body !== undefined ? JSON.stringify(request.body) : undefined
   return {
     operation: String(schema.operationId),
