@@ -61,6 +61,10 @@ export interface FixedRate {
   latenciesMs: Float64Array
   non2xx: number
   errors: number
+  /** Why requests failed without an answer (the error's code, or its text), and how many each. */
+  errorCodes: Map<string, number>
+  /** Statuses of the answers that were not 2xx, and how many each. */
+  non2xxStatuses: Map<number, number>
   seconds: number
 }
 
@@ -90,6 +94,8 @@ export async function fixedRate (origin: string, options: FixedRateOptions): Pro
   let skipped = 0
   let non2xx = 0
   let errors = 0
+  const errorCodes = new Map<string, number>()
+  const non2xxStatuses = new Map<number, number>()
   let inFlight = 0
   let settled: (() => void) | undefined
   const start = process.hrtime.bigint()
@@ -104,12 +110,16 @@ export async function fixedRate (origin: string, options: FixedRateOptions): Pro
       .then(async (response) => {
         await response.body.text()
         const latencyMs = Number(process.hrtime.bigint() - sentAt) / 1e6
-        if (response.statusCode < 200 || response.statusCode >= 300) non2xx++
-        else if (index >= uncounted) latencies.push(latencyMs)
+        if (response.statusCode < 200 || response.statusCode >= 300) {
+          non2xx++
+          non2xxStatuses.set(response.statusCode, (non2xxStatuses.get(response.statusCode) ?? 0) + 1)
+        } else if (index >= uncounted) latencies.push(latencyMs)
         options.onOutcome?.({ index, sentAtMs, latencyMs, status: response.statusCode, headers: response.headers })
       }, (error: { code?: string }) => {
         errors++
-        options.onOutcome?.({ index, sentAtMs, latencyMs: Number(process.hrtime.bigint() - sentAt) / 1e6, error: error.code ?? String(error) })
+        const code = error.code ?? String(error)
+        errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1)
+        options.onOutcome?.({ index, sentAtMs, latencyMs: Number(process.hrtime.bigint() - sentAt) / 1e6, error: code })
       })
       .finally(() => {
         inFlight--
@@ -135,5 +145,10 @@ export async function fixedRate (origin: string, options: FixedRateOptions): Pro
     ])
   }
   await agent.destroy()
-  return { sent, skipped, latenciesMs: Float64Array.from(latencies).sort(), non2xx, errors, seconds }
+  return { sent, skipped, latenciesMs: Float64Array.from(latencies).sort(), non2xx, errors, errorCodes, non2xxStatuses, seconds }
+}
+
+/** What went wrong at a fixed rate, as a clause of an error message: "2 ECONNRESET, 3 × 503". */
+export function failuresOf (result: Pick<FixedRate, 'errorCodes' | 'non2xxStatuses'>): string {
+  return [...result.errorCodes, ...result.non2xxStatuses].map(([why, count]) => `${count} × ${why}`).join(', ')
 }

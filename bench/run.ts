@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { cleanUp, onCleanup } from './children.js'
 import { decisionsBenchmark } from './decisions.js'
-import { fixedRate, saturate } from './load.js'
+import { failuresOf, fixedRate, saturate } from './load.js'
 import { findNginx, nginxVersion } from './nginx.js'
 import { pollingBenchmark, waitBenchmark } from './polling.js'
 import { memoryMB } from './proc.js'
@@ -52,11 +52,19 @@ const step = (text: string): void => { process.stderr.write(`[bench ${new Date()
 
 await promisify(execFile)(join('node_modules', '.bin', 'tsc'), ['-p', 'bench/tsconfig.json'], { timeout: 120_000 })
 const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-bench-'))
-onCleanup(async () => { await rm(directory, { recursive: true, force: true }) })
+// Kept when the benchmark fails: the logs of every process it started are there.
+let failed = false
+onCleanup(async () => {
+  if (failed) process.stderr.write(`the benchmark failed: the logs of its processes are kept in ${directory}\n`)
+  else await rm(directory, { recursive: true, force: true })
+})
 
 let output: string
 try {
   output = await benchmark()
+} catch (error) {
+  failed = true
+  throw error
 } finally {
   await cleanUp()
   clearTimeout(watchdog)
@@ -108,7 +116,7 @@ async function benchmark (): Promise<string> {
         const spec = configuration[scenario]
         const result = await fixedRate(configuration.url, { rate: settings.rate, seconds: settings.rateSeconds, warmUpSeconds: QUICK ? 0.5 : 1, request: () => spec })
         await targets.upstreamCalls(bench)
-        if (result.errors > 0 || result.non2xx > 0) throw new Error(`${configuration.name}, ${scenario} at ${settings.rate} req/s: ${result.errors} errors, ${result.non2xx} non-2xx`)
+        if (result.errors > 0 || result.non2xx > 0) throw new Error(`${configuration.name}, ${scenario} at ${settings.rate} req/s: ${result.errors} errors, ${result.non2xx} non-2xx (${failuresOf(result)})`)
         latencies.set(configuration.name, { p50: percentile(result.latenciesMs, 50), p99: percentile(result.latenciesMs, 99) })
         if (keep) cell(scenario, configuration.name).behind += result.skipped
       }
