@@ -80,7 +80,8 @@ async function upstreamPlugin (app: FastifyInstance, options: UpstreamPluginOpti
       // A rename or delete through the proxy makes any remembered answer for it stale.
       const id = (request.params as { computation_id?: string }).computation_id
       if (routeOf(request).config.contract?.mutates === true && id !== undefined) {
-        for (const spelling of new Set([id, canonicalId(id)])) polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: spelling }))
+        // Every spelling of the id: the poll keys keep each caller's, the invalidation ignores case.
+        polls.invalidate(upstreamPath(upstream.target, COMPUTATION, { computation_id: id }))
       }
     }
   }

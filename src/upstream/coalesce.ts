@@ -1,5 +1,7 @@
 // Lets identical concurrent reads share one upstream call, and keeps answers that can no longer
-// change (a computation in a terminal state) in memory for a short while.
+// change (a computation in a terminal state) in memory for a short while, bounded by count and
+// by bytes: an answer may carry a run's parameters (up to about a megabyte), and each version a
+// poll names is its own entry.
 
 /** A whole upstream answer, read into memory so several callers can be sent it. */
 export interface BufferedAnswer { status: number, headers: Record<string, string | string[]>, body: Buffer }
@@ -10,7 +12,22 @@ export interface CoalescerOptions {
   isTerminal: (answer: BufferedAnswer) => boolean
   /** Entries kept at most (oldest dropped first), so the cache is bounded. Default 10_000. */
   maxEntries?: number
+  /** Their size kept at most (answerBytes; oldest dropped first). Default POLL_CACHE_BYTES. */
+  maxBytes?: number
   now?: () => number
+}
+
+/** What remembered answers may hold in all by default: some thousands of ordinary computations. */
+export const POLL_CACHE_BYTES = 32 * 1024 * 1024
+
+/** About what a remembered answer holds in memory: its body, its headers, and the objects around them. */
+export function answerBytes (key: string, answer: BufferedAnswer): number {
+  let bytes = answer.body.length + 2 * key.length + 256
+  for (const [name, value] of Object.entries(answer.headers)) {
+    bytes += 2 * name.length + 64
+    for (const item of typeof value === 'string' ? [value] : value) bytes += 2 * item.length
+  }
+  return bytes
 }
 
 export type AnswerSource = 'upstream' | 'coalesced' | 'cache'
@@ -24,29 +41,37 @@ interface Flight {
 interface CachedAnswer {
   answer: BufferedAnswer
   expiresAt: number
+  bytes: number
 }
 
 export class Coalescer {
   readonly #terminalCacheMs: number
   readonly #isTerminal: (answer: BufferedAnswer) => boolean
   readonly #maxEntries: number
+  readonly #maxBytes: number
   readonly #now: () => number
   readonly #flights = new Map<string, Flight>()
   // Insertion order is expiry order (every entry lives as long), so the oldest come first.
   readonly #cache = new Map<string, CachedAnswer>()
+  /** The cache's size, by answerBytes. */
+  #bytes = 0
   #generation = 0
 
   constructor (options: CoalescerOptions) {
-    const { terminalCacheMs, maxEntries = 10_000 } = options
+    const { terminalCacheMs, maxEntries = 10_000, maxBytes = POLL_CACHE_BYTES } = options
     if (!(Number.isFinite(terminalCacheMs) && terminalCacheMs >= 0)) {
       throw new RangeError(`terminalCacheMs must be a non-negative number, got ${terminalCacheMs}`)
     }
     if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
       throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`)
     }
+    if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
+      throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`)
+    }
     this.#terminalCacheMs = terminalCacheMs
     this.#isTerminal = options.isTerminal
     this.#maxEntries = maxEntries
+    this.#maxBytes = maxBytes
     this.#now = options.now ?? Date.now
   }
 
@@ -71,17 +96,21 @@ export class Coalescer {
   /**
    * Drops the cached answers for `key` and for every variant of it, `key` followed by a line
    * break and anything (a poll naming a Min-Server-Version: see poll-keys.ts), after a rename or
-   * delete through the proxy. A fetch in flight is detached: it still answers its callers but is
-   * not cached, and later callers start a fresh fetch rather than join one that may predate the
-   * change. It looks at every key held (at most maxEntries, plus the fetches in flight).
+   * delete through the proxy; in any letter case, since Code Ocean's ids are the same in either
+   * and callers may poll one computation under several spellings. A fetch in flight is detached:
+   * it still answers its callers but is not cached, and later callers start a fresh fetch rather
+   * than join one that may predate the change. It looks at every key held (at most maxEntries,
+   * plus the fetches in flight).
    */
   invalidate (key: string): void {
-    const variant = `${key}\n`
-    for (const held of [this.#cache, this.#flights]) {
-      for (const candidate of held.keys()) {
-        if (candidate === key || candidate.startsWith(variant)) held.delete(candidate)
-      }
+    const lower = key.toLowerCase()
+    const variant = `${lower}\n`
+    const matches = (candidate: string): boolean => {
+      const folded = candidate.toLowerCase()
+      return folded === lower || folded.startsWith(variant)
     }
+    for (const candidate of this.#cache.keys()) if (matches(candidate)) this.#forget(candidate)
+    for (const candidate of this.#flights.keys()) if (matches(candidate)) this.#flights.delete(candidate)
   }
 
   /** Keys with a fetch that callers can join now. */
@@ -93,6 +122,12 @@ export class Coalescer {
   get cached (): number {
     this.#dropExpired()
     return this.#cache.size
+  }
+
+  /** Their size, by answerBytes. */
+  get cachedBytes (): number {
+    this.#dropExpired()
+    return this.#bytes
   }
 
   async #land (key: string, generation: number, pending: Promise<BufferedAnswer>): Promise<BufferedAnswer> {
@@ -114,14 +149,25 @@ export class Coalescer {
   }
 
   #remember (key: string, answer: BufferedAnswer): void {
-    // Deleted first so the entry moves to the end, keeping insertion order equal to expiry order.
-    this.#cache.delete(key)
-    this.#cache.set(key, { answer, expiresAt: this.#now() + this.#terminalCacheMs })
+    // Forgotten first so the entry moves to the end, keeping insertion order equal to expiry order.
+    this.#forget(key)
+    const bytes = answerBytes(key, answer)
+    // An answer too big to keep at all is fetched each time.
+    if (bytes > this.#maxBytes) return
+    this.#cache.set(key, { answer, expiresAt: this.#now() + this.#terminalCacheMs, bytes })
+    this.#bytes += bytes
     this.#dropExpired()
     for (const oldest of this.#cache.keys()) {
-      if (this.#cache.size <= this.#maxEntries) break
-      this.#cache.delete(oldest)
+      if (this.#cache.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) break
+      this.#forget(oldest)
     }
+  }
+
+  #forget (key: string): void {
+    const entry = this.#cache.get(key)
+    if (entry === undefined) return
+    this.#cache.delete(key)
+    this.#bytes -= entry.bytes
   }
 
   #fresh (key: string): BufferedAnswer | undefined {
@@ -133,7 +179,7 @@ export class Coalescer {
     const now = this.#now()
     for (const [key, entry] of this.#cache) {
       if (entry.expiresAt > now) break
-      this.#cache.delete(key)
+      this.#forget(key)
     }
   }
 }

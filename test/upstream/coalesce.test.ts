@@ -1,7 +1,7 @@
 // Identical concurrent reads share one upstream call; terminal answers are served from memory
 // for a while, and an invalidate keeps a stale fetch out of the cache.
 import t from 'tap'
-import { Coalescer, type BufferedAnswer, type CoalescerOptions } from '../../src/upstream/coalesce.js'
+import { answerBytes, Coalescer, POLL_CACHE_BYTES, type BufferedAnswer, type CoalescerOptions } from '../../src/upstream/coalesce.js'
 
 function answerWith (state: string, status = 200): BufferedAnswer {
   return { status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ state })) }
@@ -186,6 +186,64 @@ t.test('the cache holds maxEntries at most, dropping the oldest first', async (t
   t.equal((await coalescer.run('b', completed)).source, 'cache')
 })
 
+t.test('invalidate forgets the key in any letter case, and its variants, and nothing else', async (t) => {
+  const { coalescer } = coalescerAt()
+  const completed = async (): Promise<BufferedAnswer> => answerWith('completed')
+  const keys = ['/c/ABC-1', '/c/abc-1\n4.6.0', '/c/Abc-1\n4.7.0', '/c/abc-12', '/c/ABC-2']
+  for (const key of keys) await coalescer.run(key, completed)
+  coalescer.invalidate('/c/abc-1')
+  t.equal(coalescer.cached, 2)
+  const fetched: string[] = []
+  for (const key of keys) await coalescer.run(key, async () => { fetched.push(key); return await completed() })
+  t.same(fetched, keys.slice(0, 3), 'every spelling and version of the key went; another key that begins the same way stayed')
+})
+
+t.test('a fetch in flight under another spelling is detached by invalidate', async (t) => {
+  const { coalescer } = coalescerAt()
+  const upstream = controlledFetch()
+  const before = coalescer.run('/c/ABC-1', upstream.fetch)
+  coalescer.invalidate('/c/abc-1')
+  const after = coalescer.run('/c/ABC-1', upstream.fetch)
+  t.equal(upstream.calls, 2, 'the poll after the change does not join the one before it')
+  upstream.pending[0]?.resolve(answerWith('completed'))
+  upstream.pending[1]?.resolve(answerWith('completed'))
+  await Promise.all([before, after])
+})
+
+t.test('the cache holds maxBytes at most, dropping the oldest first, and keeps no answer larger than that', async (t) => {
+  const answerOf = (size: number): BufferedAnswer => ({ status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ state: 'completed', pad: 'x'.repeat(size) })) })
+  const one = answerBytes('a', answerOf(1_000))
+  const { clock, coalescer } = coalescerAt({ maxBytes: 2 * one + 10 })
+  for (const key of ['a', 'b', 'c']) {
+    await coalescer.run(key, async () => answerOf(1_000))
+    clock.now += 1
+  }
+  t.equal(coalescer.cached, 2, 'two answers fit')
+  t.equal(coalescer.cachedBytes, 2 * one)
+  t.equal((await coalescer.run('b', async () => answerOf(1_000))).source, 'cache')
+  t.equal((await coalescer.run('c', async () => answerOf(1_000))).source, 'cache')
+  t.equal((await coalescer.run('a', async () => answerOf(1_000))).source, 'upstream', 'the oldest went')
+
+  const huge = answerOf(3 * one)
+  t.equal((await coalescer.run('huge', async () => huge)).answer, huge, 'an answer too large to keep is still answered')
+  t.equal((await coalescer.run('huge', async () => huge)).source, 'upstream', 'but never remembered')
+  t.equal(coalescer.cached, 2, 'nor did it push out what was kept')
+
+  coalescer.invalidate('c')
+  clock.now += 10_000
+  t.equal(coalescer.cached, 0)
+  t.equal(coalescer.cachedBytes, 0, 'forgotten and expired answers give their bytes back')
+})
+
+t.test('what an answer counts for grows with its body, headers and key', async (t) => {
+  const base = answerBytes('k', { status: 200, headers: {}, body: Buffer.alloc(0) })
+  t.equal(answerBytes('k', { status: 200, headers: {}, body: Buffer.alloc(1_000) }), base + 1_000)
+  t.equal(answerBytes('k'.repeat(11), { status: 200, headers: {}, body: Buffer.alloc(0) }), base + 20)
+  t.equal(answerBytes('k', { status: 200, headers: { a: 'xy' }, body: Buffer.alloc(0) }), base + 2 + 64 + 4)
+  t.equal(answerBytes('k', { status: 200, headers: { a: ['xy', 'z'] }, body: Buffer.alloc(0) }), base + 2 + 64 + 6)
+  t.equal(POLL_CACHE_BYTES, 32 * 1024 * 1024)
+})
+
 t.test('the default bound is 10 000 entries and the default clock is Date.now', async (t) => {
   const coalescer = new Coalescer({ terminalCacheMs: 60_000, isTerminal })
   const completed = async (): Promise<BufferedAnswer> => answerWith('completed')
@@ -201,5 +259,8 @@ t.test('options that cannot work are refused at construction', async (t) => {
   }
   for (const maxEntries of [0, -1, 1.5]) {
     t.throws(() => new Coalescer({ terminalCacheMs: 1, isTerminal, maxEntries }), RangeError, `maxEntries ${maxEntries}`)
+  }
+  for (const maxBytes of [0, -1, 1.5, Number.NaN]) {
+    t.throws(() => new Coalescer({ terminalCacheMs: 1, isTerminal, maxBytes }), RangeError, `maxBytes ${maxBytes}`)
   }
 })

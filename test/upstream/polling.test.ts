@@ -1,7 +1,8 @@
 // Polling through the real app against the simulator: concurrent polls of one computation share
 // one Code Ocean call without sharing what the policy hides, terminal answers come from memory
 // until a change through the proxy, and the wait extension polls once per interval for everyone.
-import { request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import type { AuditRecord } from '../../src/audit/request-audit.js'
@@ -297,6 +298,43 @@ t.test('a rename through the proxy drops the remembered answer: the next poll sh
   t.equal((await proxy.inject({ method: 'GET', url })).body, renamed.body, 'and the new answer is remembered in turn')
   t.equal(getsOf(simulator, id).length, 1)
   t.same(auditsOf(proxy, 'getComputation').map((audit) => audit.answerSource), ['upstream', 'cache', 'upstream', 'cache'])
+})
+
+/**
+ * A Code Ocean that takes ids in any letter case, as the proxy's ownership checks assume: a front
+ * that lower-cases each path before the simulator (which matches ids exactly) sees it.
+ */
+async function caseBlindCodeOcean (t: Test, simulator: Simulator): Promise<string> {
+  const front = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const onward = httpRequest(`${simulator.url}${(request.url ?? '/').toLowerCase()}`, { method: request.method, headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(response)
+    })
+    onward.on('error', () => { response.destroy() })
+    request.pipe(onward)
+  })
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { front.closeAllConnections(); await new Promise((resolve) => front.close(resolve)) })
+  return `http://127.0.0.1:${(front.address() as AddressInfo).port}`
+}
+
+t.test('a rename or delete forgets the answers remembered under every spelling of the id', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, await caseBlindCodeOcean(t, simulator), REMEMBERING)
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'completed', name: 'before' })
+  const upper = `/api/v1/computations/${id.toUpperCase()}`
+  const versioned = { ...DEFAULT_CALLER, 'min-server-version': '4.6.0' }
+  await proxy.inject({ method: 'GET', url: upper })
+  await proxy.inject({ method: 'GET', url: upper }, versioned)
+  t.equal((await proxy.inject({ method: 'GET', url: upper })).json().name, 'before', 'answered from memory')
+
+  t.equal((await proxy.inject({ method: 'PATCH', url: `/api/v1/computations/${id}?name=after` })).statusCode, 204)
+  t.equal((await proxy.inject({ method: 'GET', url: upper })).json().name, 'after', 'the spelling the rename did not use')
+  t.equal((await proxy.inject({ method: 'GET', url: upper }, versioned)).json().name, 'after', 'and its versioned polls')
+
+  t.equal((await proxy.inject({ method: 'DELETE', url: `/api/v1/computations/${id}` })).statusCode, 204)
+  t.equal((await proxy.inject({ method: 'GET', url: upper })).statusCode, 404, 'a deleted computation is not answered from memory under any spelling')
+  t.same(auditsOf(proxy, 'getComputation').map((audit) => audit.answerSource), ['upstream', 'upstream', 'cache', 'upstream', 'upstream', 'upstream'])
 })
 
 t.test('a poll after a rename does not join a poll that was already in flight before it', async (t) => {
