@@ -121,14 +121,17 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
   const limiter = new UpstreamLimiter(options.limits)
   const breaker = new CircuitBreaker(options.breaker)
   const { observe } = options
+  /** An attempt the limits refused: nothing is sent, and the failure class says so (idempotency keys rely on it). */
+  const refused = (error: unknown, started: number): Attempt =>
+    ({ ok: false, failure: { errorClass: 'overloaded', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started })
+  /** One turn of a call: its caller's share is held by the call (see call), not by each turn. */
   const attempt = async (request: UpstreamCall): Promise<Attempt> => {
     const started = performance.now()
-    // Refused here, nothing is sent: the failure classes say so (idempotency keys rely on it).
     let release: () => void
     try {
-      release = await limiter.acquire(undefined, request.caller)
+      release = await limiter.acquire()
     } catch (error) {
-      return { ok: false, failure: { errorClass: 'overloaded', error: error as UpstreamFailure['error'] }, durationMs: performance.now() - started }
+      return refused(error, started)
     }
     try {
       breaker.admit()
@@ -161,30 +164,52 @@ export function createUpstreamClient (options: UpstreamOptions): UpstreamClient 
     return { ok: true, response, durationMs: performance.now() - started }
   }
   const timeouts = { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs }
-  const observed = async (request: UpstreamCall): Promise<Attempt> => {
-    const result = await attempt(request)
-    observe?.(request.operation, result.ok ? result.response.statusCode : result.failure.errorClass, result.durationMs)
-    return result
+  const observed = async (request: UpstreamCall, result: Attempt | Promise<Attempt>): Promise<Attempt> => {
+    const settled = await result
+    observe?.(request.operation, settled.ok ? settled.response.statusCode : settled.failure.errorClass, settled.durationMs)
+    return settled
   }
 
-  async function call (request: UpstreamCall, { retries, log }: CallOptions): Promise<UpstreamResult> {
+  async function call (request: UpstreamCall, options: CallOptions): Promise<UpstreamResult> {
     const started = performance.now()
+    // The call holds its place in its caller's share from its first attempt to its answer, the
+    // pauses before retries included: a retry is never refused because the caller filled the
+    // share meanwhile (the joiners of a shared poll would get that refusal as theirs).
+    let leave: () => void
+    try {
+      leave = limiter.enter(request.caller)
+    } catch (error) {
+      const result = await observed(request, refused(error, started))
+      return finished(result, 1, false)
+    }
+    try {
+      return await untilAnswered(request, options, started)
+    } finally {
+      leave()
+    }
+  }
+
+  /** What became of a call, from its last attempt. */
+  function finished (result: Attempt, attempts: number, sent: boolean): UpstreamResult {
+    const facts = { attempts, durationMs: result.durationMs, source: 'upstream' as const, sent }
+    return result.ok
+      ? { ok: true, response: result.response, outcome: { kind: 'answer', status: result.response.statusCode, ...facts } }
+      : { ok: false, outcome: { kind: 'failure', failure: result.failure, ...facts } }
+  }
+
+  /** Attempts the call, again after a pause where the options, the outcome and the budget allow. */
+  async function untilAnswered (request: UpstreamCall, { retries, log }: CallOptions, started: number): Promise<UpstreamResult> {
     let attempts = 0
     let sent = false
     for (;;) {
       attempts++
-      const result = await observed(request)
+      const result = await observed(request, attempt(request))
       sent ||= result.ok || mayHaveSent(result.failure)
       const tried = result.ok
         ? { kind: 'answer' as const, status: result.response.statusCode, ...retryAfterOf(result.response) }
         : { kind: 'failure' as const, errorClass: result.failure.errorClass }
       const delay = retries ? retryDelay(options.retry, tried, attempts, performance.now() - started) : undefined
-      if (delay === undefined) {
-        const facts = { attempts, durationMs: result.durationMs, source: 'upstream' as const, sent }
-        return result.ok
-          ? { ok: true, response: result.response, outcome: { kind: 'answer', status: result.response.statusCode, ...facts } }
-          : { ok: false, outcome: { kind: 'failure', failure: result.failure, ...facts } }
-      }
+      if (delay === undefined) return finished(result, attempts, sent)
       log.info({ attempt: attempts, delayMs: delay, outcome: tried }, 'retrying a read from Code Ocean')
       // Dropped, not drained: an error body that trickles must not push the retry past its budget.
       if (result.ok) result.response.body.once('error', () => {}).destroy()

@@ -19,7 +19,8 @@ export interface LimiterOptions {
 }
 
 interface Waiter {
-  caller: string | undefined
+  /** Gives its place in its caller's share back. */
+  leave: () => void
   resolve: (release: () => void) => void
   reject: (reason: unknown) => void
   timeout: NodeJS.Timeout
@@ -72,16 +73,25 @@ export class UpstreamLimiter {
    * Resolves with `release` (idempotent) once the call may start; rejects with UpstreamOverloaded
    * when the queue is full or the wait times out, with UpstreamShareExceeded when `caller` has its
    * whole share running or waiting already, or with the signal's reason when it aborts. FIFO.
+   * The call counts against `caller`'s share until it is released (see enter).
    */
   acquire (signal?: AbortSignal, caller?: string): Promise<() => void> {
     if (signal?.aborted === true) return Promise.reject(signal.reason)
-    if (caller !== undefined && (this.#perCaller.get(caller) ?? 0) >= this.#maxPerCaller) return Promise.reject(retryAfter(new UpstreamShareExceeded(), 1))
+    let leave: () => void
+    try {
+      leave = this.enter(caller)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     // Those already waiting go first, even when a slot is free at this instant.
-    if (this.#queue.length === 0 && this.#takeSlot()) return Promise.resolve(this.#releaser(this.#count(caller)))
-    if (this.#queue.length >= this.#queueLimit) return Promise.reject(this.#overloaded())
+    if (this.#queue.length === 0 && this.#takeSlot()) return Promise.resolve(this.#releaser(leave))
+    if (this.#queue.length >= this.#queueLimit) {
+      leave()
+      return Promise.reject(this.#overloaded())
+    }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        caller: this.#count(caller),
+        leave,
         resolve,
         reject,
         signal,
@@ -94,19 +104,27 @@ export class UpstreamLimiter {
     })
   }
 
-  /** Counts one more call of `caller`'s, running or waiting. */
-  #count (caller: string | undefined): string | undefined {
-    if (caller !== undefined) this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1)
-    return caller
-  }
-
-  /** Counts one fewer. */
-  #uncount (caller: string | undefined): void {
-    if (caller === undefined) return
-    // Counted when it came: every caller uncounted here has an entry.
-    const left = (this.#perCaller.get(caller) as number) - 1
-    if (left === 0) this.#perCaller.delete(caller)
-    else this.#perCaller.set(caller, left)
+  /**
+   * Counts one call of `caller`'s against its share until the function returned is called
+   * (idempotent); the proxy's own calls (no caller) have no share. For a call of several turns
+   * (a read retried after a pause): entered once, it keeps its place through the pauses, and its
+   * turns acquire without a caller, so a retry is never refused for a share the caller filled
+   * meanwhile. Throws UpstreamShareExceeded when `caller` has its whole share running or waiting.
+   */
+  enter (caller: string | undefined): () => void {
+    if (caller === undefined) return () => {}
+    const held = this.#perCaller.get(caller) ?? 0
+    if (held >= this.#maxPerCaller) throw retryAfter(new UpstreamShareExceeded(), 1)
+    this.#perCaller.set(caller, held + 1)
+    let left = false
+    return () => {
+      if (left) return
+      left = true
+      // Counted when it entered: the entry is there until its last call leaves.
+      const remaining = (this.#perCaller.get(caller) as number) - 1
+      if (remaining === 0) this.#perCaller.delete(caller)
+      else this.#perCaller.set(caller, remaining)
+    }
   }
 
   /** Starts as many waiters as the limits allow, in order. */
@@ -115,7 +133,7 @@ export class UpstreamLimiter {
     while (waiter !== undefined && this.#takeSlot()) {
       this.#queue.shift()
       this.#forget(waiter)
-      waiter.resolve(this.#releaser(waiter.caller))
+      waiter.resolve(this.#releaser(waiter.leave))
       waiter = this.#queue[0]
     }
     this.#scheduleRefill()
@@ -156,12 +174,12 @@ export class UpstreamLimiter {
     this.#rateTimer.unref()
   }
 
-  #releaser (caller: string | undefined): () => void {
+  #releaser (leave: () => void): () => void {
     let released = false
     return () => {
       if (released) return
       released = true
-      this.#uncount(caller)
+      leave()
       this.#active -= 1
       this.#startWaiters()
     }
@@ -171,7 +189,7 @@ export class UpstreamLimiter {
   #drop (waiter: Waiter, reason: unknown): void {
     this.#queue.splice(this.#queue.indexOf(waiter), 1)
     this.#forget(waiter)
-    this.#uncount(waiter.caller)
+    waiter.leave()
     waiter.reject(reason)
     this.#scheduleRefill()
   }

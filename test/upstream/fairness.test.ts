@@ -71,3 +71,31 @@ t.test('a Code Ocean that cannot be reached opens the circuit, even on one call'
   for (let i = 0; i < 3; i++) t.equal((await proxy.inject({ method: 'GET', url })).json().code, 'PROXY_UPSTREAM_UNREACHABLE')
   t.equal((await proxy.inject({ method: 'GET', url })).json().code, 'PROXY_UPSTREAM_CIRCUIT_OPEN')
 })
+
+t.test('a read paused before its retry keeps its place in the caller\'s share, so the retry is never refused for it', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const polled = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  const other = simulator.addComputation({ capsule_id: simulator.capsules.analysis })
+  simulator.inject({ method: 'GET', path: `/api/v1/computations/${polled.id}`, status: 503, headers: { 'retry-after': '0' }, times: 1 })
+  // Held at Code Ocean: before the fix, it took the share while the poll paused, and the poll's retry was refused.
+  simulator.inject({ method: 'GET', path: `/api/v1/computations/${other.id}`, hang: true })
+  const proxy = await buildTestApp(t, simulator.url, { UPSTREAM_MAX_PER_CALLER: '1', UPSTREAM_RETRY_BASE_MS: '1' })
+  await proxy.app.ready()
+  const { upstream } = proxy.app
+  const call = (id: string) => ({ operation: 'getComputation', method: 'GET' as const, path: `/api/v1/computations/${id}`, headers: { authorization: upstream.credential.authorization() }, caller: 'gateway:alice@example.com' })
+
+  let meanwhile: ReturnType<typeof upstream.fetch> | undefined
+  const poll = await upstream.fetch(call(polled.id), {
+    retries: true,
+    // Logged as the pause begins: the same caller asks for something else then.
+    log: { info: () => { meanwhile ??= upstream.fetch(call(other.id), { retries: false, log: { info: () => {} } }) } }
+  })
+
+  t.match(poll, { ok: true, answer: { status: 200 }, outcome: { attempts: 2, sent: true } }, 'the retry went out and was answered')
+  t.match(await meanwhile, { ok: false, outcome: { failure: { errorClass: 'overloaded', error: { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED' } }, sent: false } },
+    'the call made during the pause was the one refused: the share was full')
+  t.equal(simulator.requests.filter((request) => request.path.includes(other.id)).length, 0, 'and it never reached Code Ocean')
+  t.equal(upstream.limiter.active, 0)
+  // The share is whole again once the poll has its answer.
+  t.match(await upstream.fetch(call(polled.id), { retries: false, log: { info: () => {} } }), { ok: true, answer: { status: 200 } })
+})

@@ -342,3 +342,34 @@ t.test('a waiter that times out or aborts gives its place in the share back', as
   ;(await last)()
   noTimersLeft(t)
 })
+
+t.test('a call entered in its caller\'s share holds its place until it leaves, whatever slots it takes meanwhile', async (t) => {
+  const { limiter } = limiterAt({ maxConcurrent: 2, queueLimit: 2, maxPerCaller: 2 })
+  const leave = limiter.enter('alice')
+  // Its turns take slots without a caller: the share is counted once, by the entry.
+  const turn = await limiter.acquire()
+  turn()
+  const other = await limiter.acquire(undefined, 'alice')
+  t.throws(() => limiter.enter('alice'), { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED', statusCode: 429, retryAfterSeconds: 1 }, 'the entry and a running call fill the share')
+  await t.rejects(limiter.acquire(undefined, 'alice'), { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED' })
+  leave()
+  leave()
+  // Left twice, counted once: one place is free again, not two.
+  const again = limiter.enter('alice')
+  t.throws(() => limiter.enter('alice'), { code: 'PROXY_UPSTREAM_SHARE_EXCEEDED' })
+  again()
+  other()
+  // The proxy's own calls have no share.
+  for (let i = 0; i < 5; i++) limiter.enter(undefined)()
+  t.equal(limiter.active, 0)
+  noTimersLeft(t)
+})
+
+t.test('a call refused for a full queue gives its place in the share back at once', async (t) => {
+  const { limiter } = limiterAt({ maxConcurrent: 1, queueLimit: 0, maxPerCaller: 1 })
+  const running = await limiter.acquire()
+  await t.rejects(limiter.acquire(undefined, 'alice'), { code: 'PROXY_UPSTREAM_OVERLOADED' })
+  running()
+  ;(await limiter.acquire(undefined, 'alice'))()
+  t.equal(limiter.active, 0)
+})
