@@ -79,10 +79,12 @@ async function idempotency (app: FastifyInstance, options: IdempotencyOptions): 
       const hash = requestHash(request.body)
       const now = new Date()
       const claim = claimFor(subject, key, hash, now, options.ttlMs)
-      const existing = await store.claimIdempotencyKey(claim).catch(async (error: unknown) => {
+      const existing = await store.claimIdempotencyKey(claim).catch((error: unknown) => {
         // The claim may have been committed with its answer lost. Nothing was sent: take back our
-        // own claim (only it), so a retry runs instead of waiting a day on "outcome unknown".
-        await persistently(async () => { await store.releaseIdempotencyKey(subject, key, claim.createdAt) })
+        // own claim (only it), so a retry runs instead of waiting a day on "outcome unknown". In
+        // the background: the store is failing, and the caller's 503 must not wait for its retries
+        // (until then, a retry with the key gets 409 and Retry-After).
+        persistently(async () => { await store.releaseIdempotencyKey(subject, key, claim.createdAt) })
           .catch((releaseError: unknown) => { request.log.error({ err: releaseError }, 'an idempotency claim that may have been made could not be taken back') })
         throw error
       })

@@ -172,6 +172,31 @@ t.test('a run whose Idempotency-Key claim was committed but not confirmed can be
   t.equal(replayed.headers['idempotent-replayed'], 'true', 'and the key then works as ever')
 })
 
+t.test('a keyed run whose claim the store cannot take gets 503 within the store timeout, and its claim is taken back in the background', async (t) => {
+  const { store, relay } = await relayedStore(t, 500)
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const run = async (): Promise<LightMyRequestResponse> => await proxy.inject({
+    method: 'POST', url: '/api/v1/computations', headers: { 'idempotency-key': 'stalled-1' }, payload: { capsule_id: simulator.capsules.analysis }
+  })
+  const givenUp = (): boolean => proxy.log.lines().some((line) => line.msg === 'an idempotency claim that may have been made could not be taken back')
+
+  relay.stall()
+  const refused = await withinOrFail(t, 15_000, run())
+  t.equal(refused?.statusCode, 503)
+  // Taking the claim back is tried three times, each bounded by the store timeout: the 503 does
+  // not wait for them (before, it came only after they had all failed, seconds later).
+  t.notOk(givenUp(), 'the caller is answered while the claim is still being taken back')
+  t.ok(await eventually(givenUp), 'which, while the store stays stalled, is given up and logged')
+  t.equal(simulator.requests.length, 0, 'nothing was sent')
+
+  relay.resume()
+  relay.cut()
+  const tries = await until(200, 50, run)
+  t.ok(tries < 50, `the same key runs once the store is back (after ${tries} tries)`)
+  t.equal(simulator.requests.length, 1)
+})
+
 /** Waits, 10 ms at a time, until `ready` holds (at most 5 s); returns whether it did. */
 async function eventually (ready: () => boolean): Promise<boolean> {
   for (let wait = 0; wait < 500 && !ready(); wait++) await new Promise((resolve) => setTimeout(resolve, 10))
