@@ -2,7 +2,7 @@
 // created on first open and migrated, then the slices (sqlite/*.ts), one module per table, over
 // that one connection. It runs in a worker thread of its own (sqlite.ts, sqlite-worker.ts), so a
 // locked or slow disk never stalls the event loop.
-import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
@@ -11,7 +11,7 @@ import { guarded } from './sqlite/guarded.js'
 import { sqliteIdempotencyStore } from './sqlite/idempotency.js'
 import { sqliteKeyStore } from './sqlite/keys.js'
 import { sqliteOwnershipStore } from './sqlite/ownership.js'
-import type { SqliteStore } from './store.js'
+import { StoreError, type SqliteStore } from './store.js'
 
 /** The store as the worker thread holds it: with the one thing only it does, committing calls together. */
 export interface SqliteDatabase extends SqliteStore {
@@ -23,6 +23,18 @@ export interface SqliteDatabase extends SqliteStore {
    * the whole of it back, every call fails, and the calls after that failure are not run at all.
    */
   commitTogether (writes: ReadonlyArray<() => Promise<unknown>>): Array<Promise<unknown>>
+  /**
+   * Throws a StoreError when the database file or its write-ahead log is no longer the one
+   * opened: deleted or replaced under the running proxy. SQLite goes on writing to the open
+   * files, which nobody can read after the process ends, so writes must stop instead.
+   */
+  checkFiles (): void
+}
+
+/** A file as the path names it now (device and inode), or undefined when the path names none. */
+function fileAt (path: string): string | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
 }
 
 export function openSqliteDatabase (path: string): SqliteDatabase {
@@ -55,6 +67,18 @@ export function openSqliteDatabase (path: string): SqliteDatabase {
     }).immediate()
   })
 
+  // The file and its write-ahead log (there once the file is migrated, for as long as it is open).
+  const opened = path === ':memory:' ? [] : [path, `${path}-wal`].map((file) => ({ file, identity: fileAt(file) }))
+  const checkFiles = (): void => {
+    for (const { file, identity } of opened) {
+      if (fileAt(file) !== identity) {
+        throw new StoreError(`SQLite store: ${file} was deleted or replaced after it was opened; restart the proxy`, {
+          cause: new Error(`${file} is not the file opened`)
+        })
+      }
+    }
+  }
+
   // Runs each call while the transaction lasts: a failure that rolls back the whole of it (not
   // just its own savepoint) leaves the calls after it unrun, and nothing to commit.
   const together = db.transaction((writes: ReadonlyArray<() => Promise<unknown>>, answers: Array<Promise<unknown>>) => {
@@ -67,9 +91,11 @@ export function openSqliteDatabase (path: string): SqliteDatabase {
 
   return {
     kind: 'sqlite',
+    checkFiles,
     commitTogether (writes) {
       const answers: Array<Promise<unknown>> = []
       try {
+        checkFiles()
         guarded('commit a group of writes', () => { together.immediate(writes, answers) })
         return answers
       } catch (error) {
@@ -85,6 +111,7 @@ export function openSqliteDatabase (path: string): SqliteDatabase {
     ...sqliteOwnershipStore(db),
     ...sqliteIdempotencyStore(db),
     async ping () {
+      checkFiles()
       guarded('ping', () => db.prepare('SELECT 1').get())
     },
     async dataVersion () {

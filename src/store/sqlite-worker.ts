@@ -58,6 +58,12 @@ function serve ({ path, port }: SqliteWorkerData): void {
   // Every method runs its database work synchronously before its first await: calls never interleave.
   const start = ({ method, args }: SqliteCall) => () => (database[method] as (...values: unknown[]) => Promise<unknown>).apply(database, args)
 
+  /** A write of the request path that came alone: committed by itself, where the records can still be read later. */
+  const writeAlone = async (call: SqliteCall): Promise<unknown> => {
+    database.checkFiles()
+    return await start(call)()
+  }
+
   // Calls not yet run, in the order they came. Each turn runs the first call alone, or the writes
   // that lead the queue together; what came meanwhile joins the queue for the next turn.
   const arrived: SqliteCall[] = []
@@ -71,8 +77,9 @@ function serve ({ path, port }: SqliteWorkerData): void {
     let end = 1
     if (GROUPED.has(first.method)) while (end < arrived.length && GROUPED.has((arrived[end] as SqliteCall).method)) end++
     const group = arrived.splice(0, end)
-    if (group.length === 1) answer(first.id, start(first)())
-    else database.commitTogether(group.map(start)).forEach((result, at) => { answer((group[at] as SqliteCall).id, result) })
+    if (group.length > 1) database.commitTogether(group.map(start)).forEach((result, at) => { answer((group[at] as SqliteCall).id, result) })
+    else if (GROUPED.has(first.method)) answer(first.id, writeAlone(first))
+    else answer(first.id, start(first)())
     if (arrived.length > 0) setImmediate(runNext)
   }
   port.on('message', (call: SqliteCall) => {
