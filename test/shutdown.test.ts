@@ -1,5 +1,7 @@
 // Closing under load: in-flight requests finish and are audited, their answers tell the
 // client not to reuse the connection, and close does not wait out keep-alive.
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import t from 'tap'
 import { Pool } from 'undici'
 import { buildTestApp, DEFAULT_CALLER } from './helpers/app.js'
@@ -35,4 +37,21 @@ t.test('in-flight requests finish and close does not wait for kept-alive connect
   t.ok(answers.every((answer) => answer.body.id === answer.id))
   t.ok(answers.every((answer) => answer.connection === 'close'), 'and told the client not to reuse the connection')
   t.equal(proxy.log.audits().filter((audit) => audit.status === 200).length, 4, 'every call is audited')
+})
+
+t.test('close does not wait for connections opened ahead of need that never sent a request', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url)
+  const address = new URL(await proxy.app.listen({ host: '127.0.0.1', port: 0 }))
+  // As undici opens one as soon as a connection it used closes, and load balancers keep spares.
+  const spare = connect(Number(address.port), '127.0.0.1')
+  spare.on('error', () => {})
+  await once(spare, 'connect')
+  const ended = once(spare, 'close')
+
+  const closed = proxy.app.close().then(() => 'closed')
+  const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000))])
+  t.equal(outcome, 'closed', 'close returned: the spare connection did not hold it')
+  await ended
+  t.pass('and the spare connection was closed')
 })
