@@ -121,8 +121,9 @@ export class ServiceKeys {
     if (row.expiresAt !== null && Date.parse(row.expiresAt) <= now) throw new Unauthenticated('The service key has expired.')
     if (now - (this.#touched.get(row.keyId) ?? -Infinity) >= TOUCH_INTERVAL_MS) {
       this.#touched.set(row.keyId, now)
-      // Bookkeeping only: a store that reads but cannot write must not lock a valid key out.
-      await this.#store.touchServiceKey(row.keyId, new Date(now).toISOString()).catch(() => { this.#touched.delete(row.keyId) })
+      // Bookkeeping only, not waited for: a store that reads but cannot write (or waits for
+      // another process's write lock) must not lock a valid key out, nor hold its caller.
+      this.#store.touchServiceKey(row.keyId, new Date(now).toISOString()).catch(() => { this.#touched.delete(row.keyId) })
     }
     return { subject: row.subject, email: null, groups: row.groups, method: 'service-key', keyId: row.keyId }
   }

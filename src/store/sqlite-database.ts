@@ -24,6 +24,13 @@ export interface SqliteDatabase extends SqliteStore {
    */
   commitTogether (writes: ReadonlyArray<() => Promise<unknown>>): Array<Promise<unknown>>
   /**
+   * commitTogether, but 'locked' when another connection held the write lock for all of the busy
+   * timeout (see openSqliteDatabase), and then nothing was run; on the last try (`lastTry`), every
+   * write fails instead. The worker opens its database with no busy timeout and waits for the
+   * lock itself, between its turns, so that reads go on meanwhile.
+   */
+  commitTogetherUnlessLocked (writes: ReadonlyArray<() => Promise<unknown>>, lastTry: boolean): Array<Promise<unknown>> | 'locked'
+  /**
    * Throws a StoreError when the database file or its write-ahead log is no longer the one
    * opened: deleted or replaced under the running proxy. SQLite goes on writing to the open
    * files, which nobody can read after the process ends, so writes must stop instead.
@@ -37,7 +44,19 @@ function fileAt (path: string): string | undefined {
   return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
 }
 
-export function openSqliteDatabase (path: string): SqliteDatabase {
+/** How long a write waits for another connection's write lock (a backup, an operator's sqlite3) before it fails. */
+export const LOCK_WAIT_MS = 5_000
+
+export interface SqliteOptions {
+  /**
+   * How long a statement waits for another connection's lock before it fails with SQLITE_BUSY,
+   * once the file is open and migrated (which waits LOCK_WAIT_MS whatever this says). Default
+   * LOCK_WAIT_MS; the worker says 0.
+   */
+  busyTimeoutMs?: number
+}
+
+export function openSqliteDatabase (path: string, options: SqliteOptions = {}): SqliteDatabase {
   const db = guarded('open', () => {
     if (path !== ':memory:') {
       // Owner-only: the trail names callers and computations, and the file holds key hashes.
@@ -50,7 +69,7 @@ export function openSqliteDatabase (path: string): SqliteDatabase {
     database.pragma('journal_mode = WAL')
     // Durable on commit: a record the proxy acted on must survive a crash of the machine.
     database.pragma('synchronous = FULL')
-    database.pragma('busy_timeout = 5000')
+    database.pragma(`busy_timeout = ${LOCK_WAIT_MS}`)
     return database
   })
 
@@ -66,6 +85,8 @@ export function openSqliteDatabase (path: string): SqliteDatabase {
       }
     }).immediate()
   })
+
+  if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
 
   // The file and its write-ahead log (there once the file is migrated, for as long as it is open).
   const opened = path === ':memory:' ? [] : [path, `${path}-wal`].map((file) => ({ file, identity: fileAt(file) }))
@@ -89,23 +110,28 @@ export function openSqliteDatabase (path: string): SqliteDatabase {
     if (!db.inTransaction) throw new Error('a write of the group rolled back its transaction')
   })
 
+  const commit = (writes: ReadonlyArray<() => Promise<unknown>>, reportLocked: boolean): Array<Promise<unknown>> | 'locked' => {
+    const answers: Array<Promise<unknown>> = []
+    try {
+      checkFiles()
+      guarded('commit a group of writes', () => { together.immediate(writes, answers) })
+      return answers
+    } catch (error) {
+      // BEGIN IMMEDIATE found the write lock taken: nothing of the group was run.
+      if (reportLocked && answers.length === 0 && ((error as StoreError).cause as { code?: unknown }).code === 'SQLITE_BUSY') return 'locked'
+      // Nothing was committed: a call that failed says why itself, every other one gets this.
+      return writes.map(async (_write, index) => {
+        await answers[index]
+        throw error
+      })
+    }
+  }
+
   return {
     kind: 'sqlite',
     checkFiles,
-    commitTogether (writes) {
-      const answers: Array<Promise<unknown>> = []
-      try {
-        checkFiles()
-        guarded('commit a group of writes', () => { together.immediate(writes, answers) })
-        return answers
-      } catch (error) {
-        // Nothing was committed: a call that failed says why itself, every other one gets this.
-        return writes.map(async (_write, index) => {
-          await answers[index]
-          throw error
-        })
-      }
-    },
+    commitTogether: (writes) => commit(writes, false) as Array<Promise<unknown>>,
+    commitTogetherUnlessLocked: (writes, lastTry) => commit(writes, !lastTry),
     ...sqliteAuditStore(db),
     ...sqliteKeyStore(db),
     ...sqliteOwnershipStore(db),

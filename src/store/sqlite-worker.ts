@@ -1,8 +1,9 @@
 // The worker thread that owns the SQLite database (sqlite-database.ts): it opens the file, tells
 // the opening thread how that went, then runs the calls sent over its port in the order they came,
-// and answers each with its value or its error. better-sqlite3 is synchronous, so a write lock
-// held by another process (a backup, an operator's sqlite3 session) or a slow fsync blocks this
-// thread, never the event loop that serves requests and health checks.
+// and answers each with its value or its error. better-sqlite3 is synchronous, so a slow fsync
+// blocks this thread, never the event loop that serves requests and health checks. A write lock
+// held by another process (a backup, an operator's sqlite3 session) does not block it: writes
+// wait for the lock between turns (see below), and the reads behind them go ahead meanwhile.
 //
 // Group commit: writes of the request path (audit records, owners, idempotency keys) that wait
 // one after another in the queue are run in one transaction and committed together: under load,
@@ -10,7 +11,7 @@
 // records, instead of one each. Writes that came while the last commit ran wait for the next.
 import { workerData, type MessagePort } from 'node:worker_threads'
 import { returnStartUpMemory } from '../start-up-memory.js'
-import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js'
+import { LOCK_WAIT_MS, openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js'
 import type { SqliteStore } from './store.js'
 
 export interface SqliteWorkerData {
@@ -29,6 +30,14 @@ export function serializedError (error: unknown): SerializedError {
   return { message: String(message), cause: { name: String(cause.name), message: String(cause.message), code: cause.code } }
 }
 
+/** Reads, which may go ahead of writes waiting for another connection's write lock. */
+const READS: ReadonlySet<SqliteCall['method']> = new Set<SqliteCall['method']>([
+  'findServiceKey', 'listServiceKeys', 'ownersOf', 'chainHead', 'readChain', 'chainInstances', 'queryAudit', 'ping', 'dataVersion'
+])
+/** How often writes waiting for another connection's write lock try again: soon, then at most this far apart. */
+const FIRST_LOCK_RETRY_MS = 2
+const MAX_LOCK_RETRY_MS = 25
+
 /** The writes that may share a commit: the request path's, each idempotent or decided in its own statement. */
 const GROUPED: ReadonlySet<SqliteCall['method']> = new Set<SqliteCall['method']>([
   'appendAudit', 'recordOwner', 'touchServiceKey', 'claimIdempotencyKey', 'settleIdempotencyKey', 'releaseIdempotencyKey'
@@ -37,7 +46,7 @@ const GROUPED: ReadonlySet<SqliteCall['method']> = new Set<SqliteCall['method']>
 function serve ({ path, port }: SqliteWorkerData): void {
   let store: SqliteDatabase | undefined
   try {
-    store = openSqliteDatabase(path)
+    store = openSqliteDatabase(path, { busyTimeoutMs: 0 })
   } catch (error) {
     port.postMessage({ error: serializedError(error) })
   }
@@ -58,32 +67,70 @@ function serve ({ path, port }: SqliteWorkerData): void {
   // Every method runs its database work synchronously before its first await: calls never interleave.
   const start = ({ method, args }: SqliteCall) => () => (database[method] as (...values: unknown[]) => Promise<unknown>).apply(database, args)
 
-  /** A write of the request path that came alone: committed by itself, where the records can still be read later. */
-  const writeAlone = async (call: SqliteCall): Promise<unknown> => {
-    database.checkFiles()
-    return await start(call)()
-  }
-
   // Calls not yet run, in the order they came. Each turn runs the first call alone, or the writes
   // that lead the queue together; what came meanwhile joins the queue for the next turn.
   const arrived: SqliteCall[] = []
+  // While another connection holds the write lock, the writes at the head of the queue wait for
+  // it here, tried again every few ms up to LOCK_WAIT_MS, rather than in SQLite's busy wait, which
+  // would hold this thread: reads behind them (service keys, owners, health) are served
+  // meanwhile. They see what is committed, which the waiting writes are not yet.
+  let lockedSince: number | undefined
+  let retryAt = 0
+  let retryDelayMs = 0
+  let scheduled = false
+  const schedule = (): void => {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(runNext)
+  }
+  const retryLater = (now: number): void => {
+    retryDelayMs = Math.min(MAX_LOCK_RETRY_MS, Math.max(FIRST_LOCK_RETRY_MS, retryDelayMs * 2))
+    retryAt = now + retryDelayMs
+    setTimeout(schedule, retryDelayMs)
+  }
   const runNext = (): void => {
-    const first = arrived[0] as SqliteCall
+    scheduled = false
+    const first = arrived[0]
+    if (first === undefined) return
     if (first.method === 'close') {
       // The opening thread waits for this thread to exit: then the file is closed. Nothing is sent after close.
       void database.close().finally(() => process.exit(0))
       return
     }
-    let end = 1
-    if (GROUPED.has(first.method)) while (end < arrived.length && GROUPED.has((arrived[end] as SqliteCall).method)) end++
-    const group = arrived.splice(0, end)
-    if (group.length > 1) database.commitTogether(group.map(start)).forEach((result, at) => { answer((group[at] as SqliteCall).id, result) })
-    else if (GROUPED.has(first.method)) answer(first.id, writeAlone(first))
-    else answer(first.id, start(first)())
-    if (arrived.length > 0) setImmediate(runNext)
+    if (READS.has(first.method)) {
+      arrived.shift()
+      answer(first.id, start(first)())
+    } else if (Date.now() < retryAt) {
+      // The writes at the head wait for the lock: the first read behind them goes now.
+      const at = arrived.findIndex((call) => READS.has(call.method))
+      if (at === -1) return
+      const [read] = arrived.splice(at, 1) as [SqliteCall]
+      answer(read.id, start(read)())
+    } else {
+      // A write of the request path leads the writes of it behind it; any other write goes alone.
+      let end = 1
+      if (GROUPED.has(first.method)) while (end < arrived.length && GROUPED.has((arrived[end] as SqliteCall).method)) end++
+      const group = arrived.slice(0, end)
+      const now = Date.now()
+      lockedSince ??= now
+      const writes = group.map(start)
+      const results = database.commitTogetherUnlessLocked(writes, now - lockedSince >= LOCK_WAIT_MS)
+      if (results === 'locked') {
+        retryLater(now)
+        if (arrived.some((call) => READS.has(call.method))) schedule()
+        return
+      }
+      arrived.splice(0, end)
+      lockedSince = undefined
+      retryAt = 0
+      retryDelayMs = 0
+      results.forEach((result, at) => { answer((group[at] as SqliteCall).id, result) })
+    }
+    if (arrived.length > 0) schedule()
   }
   port.on('message', (call: SqliteCall) => {
-    if (arrived.push(call) === 1) setImmediate(runNext)
+    arrived.push(call)
+    schedule()
   })
 }
 

@@ -317,3 +317,37 @@ t.test('while another process holds the SQLite write lock, /livez and /metrics a
   t.equal((await renaming).statusCode, 204, 'once the lock is gone the change goes through')
   t.equal(simulator.requests.length, 1)
 })
+
+t.test('while another process holds the SQLite write lock, reads that need the store are answered at once, ahead of the waiting change', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-locked-'))
+  t.teardown(() => rm(directory, { recursive: true, force: true }))
+  const path = join(directory, 'audit.sqlite')
+  const store = await openSqliteStore(path)
+  t.teardown(() => store.close())
+  const simulator = await startTestSimulator(t)
+  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  // Started through the proxy: its owner is in the store, and read from it on the first GET (a
+  // recorded owner is not kept in memory until it has been read).
+  const started = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
+  const { id } = started.json() as { id: string }
+  const { key } = await createServiceKey(store, { subject: 'ci-runner', groups: ['proxy-admins'] })
+  const keyed = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }
+
+  const holder = spawnChild(process.execPath, ['-e', HOLD_WRITE_LOCK, path], {})
+  t.teardown(() => { holder.kill('SIGKILL') })
+  const [locked] = await once(holder.stdout, 'data') as [Buffer]
+  t.equal(locked.toString(), 'locked\n')
+
+  let renamed = false
+  const renaming = rename(proxy, id, 'during-the-lock').finally(() => { renamed = true })
+  await eventually(() => proxy.log.auditLines().some((line) => line.stage === 'received' && line.action === 'renameComputation'))
+  // Before, each of these waited behind the change's write, which waited up to 5 s for the lock.
+  t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` })).statusCode, 200, 'a GET whose owner is read from the store')
+  t.equal((await proxy.inject({ method: 'GET', url: `/api/v1/computations/${id}` }, keyed)).statusCode, 200, 'a caller whose service key is read from the store')
+  t.equal((await proxy.inject({ method: 'GET', url: '/readyz' }, null)).statusCode, 200, 'and /readyz, whose ping reads')
+  t.notOk(renamed, 'all while the change still waits for the lock')
+
+  holder.kill('SIGTERM')
+  t.equal((await renaming).statusCode, 204, 'once the lock is gone the change goes through')
+  t.equal(simulator.requests.filter((request) => request.method === 'PATCH').length, 1)
+})
