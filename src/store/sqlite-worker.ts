@@ -75,23 +75,27 @@ function serve ({ path, port }: SqliteWorkerData): void {
   // would hold this thread: reads behind them (service keys, owners, health) are served
   // meanwhile. They see what is committed, which the waiting writes are not yet.
   let lockedSince: number | undefined
-  let retryAt = 0
   let retryDelayMs = 0
+  /** Set while the writes at the head wait for their next try. */
+  let retry: NodeJS.Timeout | undefined
   let scheduled = false
   const schedule = (): void => {
     if (scheduled) return
     scheduled = true
     setImmediate(runNext)
   }
-  const retryLater = (now: number): void => {
+  const retryLater = (): void => {
     retryDelayMs = Math.min(MAX_LOCK_RETRY_MS, Math.max(FIRST_LOCK_RETRY_MS, retryDelayMs * 2))
-    retryAt = now + retryDelayMs
-    setTimeout(schedule, retryDelayMs)
+    retry = setTimeout(() => {
+      retry = undefined
+      schedule()
+    }, retryDelayMs)
   }
   const runNext = (): void => {
     scheduled = false
-    const first = arrived[0]
-    if (first === undefined) return
+    // Never empty here: a turn is scheduled when a call comes, after a turn that left some, and
+    // by the retry timer, while the writes it is for wait at the head.
+    const first = arrived[0] as SqliteCall
     if (first.method === 'close') {
       // The opening thread waits for this thread to exit: then the file is closed. Nothing is sent after close.
       void database.close().finally(() => process.exit(0))
@@ -100,7 +104,7 @@ function serve ({ path, port }: SqliteWorkerData): void {
     if (READS.has(first.method)) {
       arrived.shift()
       answer(first.id, start(first)())
-    } else if (Date.now() < retryAt) {
+    } else if (retry !== undefined) {
       // The writes at the head wait for the lock: the first read behind them goes now.
       const at = arrived.findIndex((call) => READS.has(call.method))
       if (at === -1) return
@@ -116,13 +120,13 @@ function serve ({ path, port }: SqliteWorkerData): void {
       const writes = group.map(start)
       const results = database.commitTogetherUnlessLocked(writes, now - lockedSince >= LOCK_WAIT_MS)
       if (results === 'locked') {
-        retryLater(now)
-        if (arrived.some((call) => READS.has(call.method))) schedule()
+        retryLater()
+        // For the reads waiting behind, if any: they need not wait for the retry.
+        schedule()
         return
       }
       arrived.splice(0, end)
       lockedSince = undefined
-      retryAt = 0
       retryDelayMs = 0
       results.forEach((result, at) => { answer((group[at] as SqliteCall).id, result) })
     }

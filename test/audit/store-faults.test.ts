@@ -291,20 +291,31 @@ const HOLD_WRITE_LOCK = `
   setInterval(() => {}, 60000)
 `
 
-t.test('while another process holds the SQLite write lock, /livez and /metrics answer and a change waits for its record', async (t) => {
+/** A proxy on a SQLite file of its own, as the process opens it (its worker thread included). */
+async function sqliteProxy (t: Test): Promise<{ path: string, store: Store, simulator: Awaited<ReturnType<typeof startTestSimulator>>, proxy: TestApp }> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-locked-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   const path = join(directory, 'audit.sqlite')
   const store = await openSqliteStore(path)
   t.teardown(() => store.close())
   const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, {}, { store })
-  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+  return { path, store, simulator, proxy: await buildTestApp(t, simulator.url, {}, { store }) }
+}
 
+/** Another process holding the file's write lock (as a backup or an operator's sqlite3 may) until it is sent SIGTERM. */
+async function holdWriteLock (t: Test, path: string): Promise<ReturnType<typeof spawnChild>> {
   const holder = spawnChild(process.execPath, ['-e', HOLD_WRITE_LOCK, path], {})
   t.teardown(() => { holder.kill('SIGKILL') })
   const [locked] = await once(holder.stdout, 'data') as [Buffer]
   t.equal(locked.toString(), 'locked\n', 'the other process holds the write lock')
+  return holder
+}
+
+t.test('while another process holds the SQLite write lock, /livez and /metrics answer and a change waits for its record', async (t) => {
+  const { path, simulator, proxy } = await sqliteProxy(t)
+  const { id } = simulator.addComputation({ capsule_id: simulator.capsules.analysis, state: 'running' })
+
+  const holder = await holdWriteLock(t, path)
 
   let renamed = false
   const renaming = rename(proxy, id, 'during-the-lock').finally(() => { renamed = true })
@@ -319,13 +330,7 @@ t.test('while another process holds the SQLite write lock, /livez and /metrics a
 })
 
 t.test('while another process holds the SQLite write lock, reads that need the store are answered at once, ahead of the waiting change', async (t) => {
-  const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-locked-'))
-  t.teardown(() => rm(directory, { recursive: true, force: true }))
-  const path = join(directory, 'audit.sqlite')
-  const store = await openSqliteStore(path)
-  t.teardown(() => store.close())
-  const simulator = await startTestSimulator(t)
-  const proxy = await buildTestApp(t, simulator.url, {}, { store })
+  const { path, store, simulator, proxy } = await sqliteProxy(t)
   // Started through the proxy: its owner is in the store, and read from it on the first GET (a
   // recorded owner is not kept in memory until it has been read).
   const started = await proxy.inject({ method: 'POST', url: '/api/v1/computations', payload: { capsule_id: simulator.capsules.analysis } })
@@ -333,10 +338,7 @@ t.test('while another process holds the SQLite write lock, reads that need the s
   const { key } = await createServiceKey(store, { subject: 'ci-runner', groups: ['proxy-admins'] })
   const keyed = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }
 
-  const holder = spawnChild(process.execPath, ['-e', HOLD_WRITE_LOCK, path], {})
-  t.teardown(() => { holder.kill('SIGKILL') })
-  const [locked] = await once(holder.stdout, 'data') as [Buffer]
-  t.equal(locked.toString(), 'locked\n')
+  const holder = await holdWriteLock(t, path)
 
   let renamed = false
   const renaming = rename(proxy, id, 'during-the-lock').finally(() => { renamed = true })
