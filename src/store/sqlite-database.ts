@@ -21,13 +21,10 @@ export interface SqliteDatabase extends SqliteStore {
    * answer is its call's own: a call that fails alone is rolled back alone (its savepoint, or
    * its one statement). When the transaction cannot begin or commit, or a call's failure rolled
    * the whole of it back, every call fails, and the calls after that failure are not run at all.
-   */
-  commitTogether (writes: ReadonlyArray<() => Promise<unknown>>): Array<Promise<unknown>>
-  /**
-   * commitTogether, but 'locked' when another connection held the write lock for all of the busy
-   * timeout (see openSqliteDatabase), and then nothing was run; on the last try (`lastTry`), every
-   * write fails instead. The worker opens its database with no busy timeout and waits for the
-   * lock itself, between its turns, so that reads go on meanwhile.
+   * Answers 'locked' when another connection held the write lock for all of the busy timeout
+   * (see openSqliteDatabase), and then nothing was run; on the last try (`lastTry`), every call
+   * fails instead. The worker opens its database with no busy timeout and waits for the lock
+   * itself, between its turns, so that reads go on meanwhile.
    */
   commitTogetherUnlessLocked (writes: ReadonlyArray<() => Promise<unknown>>, lastTry: boolean): Array<Promise<unknown>> | 'locked'
   /**
@@ -130,7 +127,6 @@ export function openSqliteDatabase (path: string, options: SqliteOptions = {}): 
   return {
     kind: 'sqlite',
     checkFiles,
-    commitTogether: (writes) => commit(writes, false) as Array<Promise<unknown>>,
     commitTogetherUnlessLocked: (writes, lastTry) => commit(writes, !lastTry),
     ...sqliteAuditStore(db),
     ...sqliteKeyStore(db),

@@ -38,7 +38,7 @@ t.test('while its files are the ones opened, writes and pings go through', async
   const { db } = await database(t)
   t.doesNotThrow(() => { db.checkFiles() })
   await db.ping()
-  await Promise.all(db.commitTogether([async () => { await db.recordOwner(owner('c-1')) }]))
+  await Promise.all(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(owner('c-1')) }], true) as Array<Promise<unknown>>)
   t.equal((await db.ownersOf(['c-1'])).size, 1)
 })
 
@@ -47,7 +47,7 @@ t.test('a deleted database file fails every write and the ping, naming the file'
   rmSync(path)
   t.throws(() => { db.checkFiles() }, GONE)
   await t.rejects(db.ping(), StoreError)
-  const results = await Promise.allSettled(db.commitTogether([async () => { await db.recordOwner(owner('c-1')) }, async () => { await db.recordOwner(owner('c-2')) }]))
+  const results = await Promise.allSettled(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(owner('c-1')) }, async () => { await db.recordOwner(owner('c-2')) }], true) as Array<Promise<unknown>>)
   t.same(results.map((result) => result.status), ['rejected', 'rejected'])
   t.match((results[0] as PromiseRejectedResult).reason, { message: GONE })
 })
