@@ -1,6 +1,8 @@
 // The drivers of optional parts are loaded only when configured: a proxy on SQLite without
 // REDIS_URL never loads pg or ioredis, and each is loaded when its part is configured. Swagger
-// UI is loaded by the first visit to /docs, not at start.
+// UI is loaded by the first visit to /docs, not at start. Node's own fetch client (its bundled
+// undici, over 10 MB resident once loaded) is never loaded: the proxy forwards with the undici
+// package, and takes node:http where an ESM import would load that client (src/net/node-http.ts).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +13,7 @@ import { postgresSchema } from './helpers/stores.js'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-interface Loaded { pg: boolean, ioredis: boolean, swaggerUi: boolean, swaggerUiOnVisit: boolean }
+interface Loaded { pg: boolean, ioredis: boolean, swaggerUi: boolean, nodeFetch: boolean, swaggerUiOnVisit: boolean }
 
 async function loadedDrivers (env: Record<string, string>): Promise<Loaded> {
   const ran = await runToEnd(process.execPath, ['--import', 'tsx', 'test/fixtures/loaded-drivers.ts'], {
@@ -27,7 +29,7 @@ async function loadedDrivers (env: Record<string, string>): Promise<Loaded> {
 t.test('on SQLite without Redis, neither pg nor ioredis is loaded; each is, where configured', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-drivers-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
-  const swaggerUi = { swaggerUi: false, swaggerUiOnVisit: true }
+  const swaggerUi = { swaggerUi: false, nodeFetch: false, swaggerUiOnVisit: true }
   t.same(await loadedDrivers({ AUDIT_DB_PATH: join(directory, 'proxy.sqlite') }), { pg: false, ioredis: false, ...swaggerUi })
   t.same(await loadedDrivers({ AUDIT_DB_PATH: join(directory, 'proxy.sqlite'), REDIS_URL }), { pg: false, ioredis: true, ...swaggerUi })
   const { url } = await postgresSchema(t)

@@ -1,9 +1,10 @@
 // /metrics on a port of its own (METRICS_PORT), so the scrape endpoint need not be reachable
 // wherever the API is. Answers GET /metrics and nothing else.
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { ProxyMetrics } from './metrics.js'
+import { createServer } from '../net/node-http.js'
 
 /** What the server needs of ProxyMetrics. */
 export interface ExposedMetrics {

@@ -1,7 +1,6 @@
 // Every error the proxy answers with leaves here, as JSON
 // `{ statusCode, code, error, message, requestId }`; Fastify's own errors get PROXY_* codes.
 // Errors from Code Ocean never come through here: they are passed through as they are.
-import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { auditRequest, type AuditWriters } from './audit.js'
@@ -12,6 +11,7 @@ import {
   retryAfterOf, UnsupportedMediaType
 } from '../errors.js'
 import { unmirroredResourceOf } from '../not-mirrored.js'
+import { STATUS_CODES } from '../net/node-http.js'
 
 export interface ErrorHandlingOptions {
   bodyLimitBytes: number

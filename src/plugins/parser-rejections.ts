@@ -4,13 +4,14 @@
 // the app, so that its own audit record says how it ended; one that never became a request gets
 // a compact audit record of its own: no actor, the reason, the source address.
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError } from 'fastify'
 import { newAuditId } from '../audit/audit-id.js'
 import { HeadersTooLarge, IncompleteBody, MalformedHttp, RequestTimeout } from '../errors.js'
 import type { AuditWriters } from './audit.js'
 import type { PARSER_REJECTION_REASONS } from '../metrics/metrics.js'
+import { STATUS_CODES } from '../net/node-http.js'
 
 export type ParserRejectionReason = typeof PARSER_REJECTION_REASONS[number]
 

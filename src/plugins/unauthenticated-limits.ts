@@ -13,7 +13,6 @@
 // A request whose credential proves its caller is never counted: it is limited per caller, as
 // usual. Refusals are counted in the metrics and logged at most once a minute; they leave no
 // audit record each.
-import { STATUS_CODES } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { FailedCredentialsLimited, Unauthenticated, UnauthenticatedLimited } from '../errors.js'
@@ -21,6 +20,7 @@ import { SourceBudget } from '../net/source-budget.js'
 import type { Caller } from '../identity/caller.js'
 import { ThrottledWarning } from '../throttled-warning.js'
 import { routeOf } from '../contract/route-of-request.js'
+import { STATUS_CODES } from '../net/node-http.js'
 
 export interface UnauthenticatedLimitsOptions {
   /** Requests without a credential a source address may make per minute, and as many that fail; 0 for no limit. */
