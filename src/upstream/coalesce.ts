@@ -44,6 +44,40 @@ interface CachedAnswer {
   bytes: number
 }
 
+/**
+ * What invalidate matches a key by: the key before its first line break (a variant's version
+ * follows it), in lower case.
+ */
+const foldedBase = (key: string): string => {
+  const lineBreak = key.indexOf('\n')
+  return (lineBreak === -1 ? key : key.slice(0, lineBreak)).toLowerCase()
+}
+
+/** The keys of a map, grouped by foldedBase, so that invalidate finds its few among thousands at once. */
+class KeysByBase {
+  readonly #groups = new Map<string, Set<string>>()
+
+  add (key: string): void {
+    const base = foldedBase(key)
+    const group = this.#groups.get(base)
+    if (group === undefined) this.#groups.set(base, new Set([key]))
+    else group.add(key)
+  }
+
+  /** Only for a key added and not yet deleted. */
+  delete (key: string): void {
+    const base = foldedBase(key)
+    const group = this.#groups.get(base) as Set<string>
+    group.delete(key)
+    if (group.size === 0) this.#groups.delete(base)
+  }
+
+  /** The keys whose foldedBase is `base`, copied: the caller may delete them meanwhile. */
+  of (base: string): string[] {
+    return [...this.#groups.get(base) ?? []]
+  }
+}
+
 export class Coalescer {
   readonly #terminalCacheMs: number
   readonly #isTerminal: (answer: BufferedAnswer) => boolean
@@ -51,8 +85,10 @@ export class Coalescer {
   readonly #maxBytes: number
   readonly #now: () => number
   readonly #flights = new Map<string, Flight>()
+  readonly #flightKeys = new KeysByBase()
   // Insertion order is expiry order (every entry lives as long), so the oldest come first.
   readonly #cache = new Map<string, CachedAnswer>()
+  readonly #cacheKeys = new KeysByBase()
   /** The cache's size, by answerBytes. */
   #bytes = 0
   #generation = 0
@@ -90,6 +126,7 @@ export class Coalescer {
     // A fetch that throws instead of rejecting must still reach its joiners as a rejection.
     const answer = this.#land(key, generation, new Promise((resolve) => { resolve(fetch()) }))
     this.#flights.set(key, { generation, answer })
+    this.#flightKeys.add(key)
     return { answer: await answer, source: 'upstream' }
   }
 
@@ -99,18 +136,13 @@ export class Coalescer {
    * delete through the proxy; in any letter case, since Code Ocean's ids are the same in either
    * and callers may poll one computation under several spellings. A fetch in flight is detached:
    * it still answers its callers but is not cached, and later callers start a fresh fetch rather
-   * than join one that may predate the change. It looks at every key held (at most maxEntries,
-   * plus the fetches in flight).
+   * than join one that may predate the change. It looks only at the keys of `key`'s computation
+   * (see KeysByBase), however many others are held.
    */
   invalidate (key: string): void {
-    const lower = key.toLowerCase()
-    const variant = `${lower}\n`
-    const matches = (candidate: string): boolean => {
-      const folded = candidate.toLowerCase()
-      return folded === lower || folded.startsWith(variant)
-    }
-    for (const candidate of this.#cache.keys()) if (matches(candidate)) this.#forget(candidate)
-    for (const candidate of this.#flights.keys()) if (matches(candidate)) this.#flights.delete(candidate)
+    const base = key.toLowerCase()
+    for (const candidate of this.#cacheKeys.of(base)) this.#forget(candidate)
+    for (const candidate of this.#flightKeys.of(base)) this.#endFlight(candidate)
   }
 
   /** Keys with a fetch that callers can join now. */
@@ -136,8 +168,13 @@ export class Coalescer {
       if (this.#isCurrent(key, generation) && this.#cacheable(answer)) this.#remember(key, answer)
       return answer
     } finally {
-      if (this.#isCurrent(key, generation)) this.#flights.delete(key)
+      if (this.#isCurrent(key, generation)) this.#endFlight(key)
     }
+  }
+
+  #endFlight (key: string): void {
+    this.#flights.delete(key)
+    this.#flightKeys.delete(key)
   }
 
   #isCurrent (key: string, generation: number): boolean {
@@ -155,6 +192,7 @@ export class Coalescer {
     // An answer too big to keep at all is fetched each time.
     if (bytes > this.#maxBytes) return
     this.#cache.set(key, { answer, expiresAt: this.#now() + this.#terminalCacheMs, bytes })
+    this.#cacheKeys.add(key)
     this.#bytes += bytes
     this.#dropExpired()
     for (const oldest of this.#cache.keys()) {
@@ -167,6 +205,7 @@ export class Coalescer {
     const entry = this.#cache.get(key)
     if (entry === undefined) return
     this.#cache.delete(key)
+    this.#cacheKeys.delete(key)
     this.#bytes -= entry.bytes
   }
 
