@@ -37,8 +37,14 @@ export interface SqliteDatabase extends SqliteStore {
 
 /** A file as the path names it now (device and inode), or undefined when the path names none. */
 function fileAt (path: string): string | undefined {
-  const stats = statSync(path, { throwIfNoEntry: false })
+  // Other failures (a folder made unreadable, a symbolic link loop) are the store's, as StoreErrors.
+  const stats = guarded(`check ${path}`, () => statSync(path, { throwIfNoEntry: false }))
   return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
+}
+
+/** Whether a store failure was another connection's write lock (SQLITE_BUSY): then nothing of it ran. */
+function isLocked (error: unknown): boolean {
+  return (Object(Object(error).cause) as { code?: unknown }).code === 'SQLITE_BUSY'
 }
 
 /** How long a write waits for another connection's write lock (a backup, an operator's sqlite3) before it fails. */
@@ -115,7 +121,7 @@ export function openSqliteDatabase (path: string, options: SqliteOptions = {}): 
       return answers
     } catch (error) {
       // BEGIN IMMEDIATE found the write lock taken: nothing of the group was run.
-      if (reportLocked && answers.length === 0 && ((error as StoreError).cause as { code?: unknown }).code === 'SQLITE_BUSY') return 'locked'
+      if (reportLocked && answers.length === 0 && isLocked(error)) return 'locked'
       // Nothing was committed: a call that failed says why itself, every other one gets this.
       return writes.map(async (_write, index) => {
         await answers[index]

@@ -11,6 +11,7 @@
 // records, instead of one each. Writes that came while the last commit ran wait for the next.
 import { workerData, type MessagePort } from 'node:worker_threads'
 import { returnStartUpMemory } from '../start-up-memory.js'
+import { serializedError, type SerializedError } from './serialized-error.js'
 import { LOCK_WAIT_MS, openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js'
 import type { SqliteStore } from './store.js'
 
@@ -22,13 +23,6 @@ export interface SqliteWorkerData {
 
 export interface SqliteCall { id: number, method: keyof SqliteStore, args: unknown[] }
 export type SqliteAnswer = { id: number, value: unknown } | { id: number, error: SerializedError }
-export interface SerializedError { message: string, cause?: { name: string, message: string, code?: unknown } }
-
-/** A StoreError (what every database failure becomes in sqlite-database.ts), as a message can carry it. */
-export function serializedError (error: unknown): SerializedError {
-  const { message, cause } = error as { message: unknown, cause: { name?: unknown, message?: unknown, code?: unknown } }
-  return { message: String(message), cause: { name: String(cause.name), message: String(cause.message), code: cause.code } }
-}
 
 /** Reads, which may go ahead of writes waiting for another connection's write lock. */
 const READS: ReadonlySet<SqliteCall['method']> = new Set<SqliteCall['method']>([

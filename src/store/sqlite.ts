@@ -6,7 +6,8 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { MessageChannel, Worker } from 'node:worker_threads'
-import type { SerializedError, SqliteAnswer, SqliteCall, SqliteWorkerData } from './sqlite-worker.js'
+import type { SerializedError } from './serialized-error.js'
+import type { SqliteAnswer, SqliteCall, SqliteWorkerData } from './sqlite-worker.js'
 import { StoreError, type SqliteStore } from './store.js'
 
 /** Every operation of the store but closing, which ends the worker instead. */

@@ -38,10 +38,12 @@ export function sqliteAuditStore (db: Database.Database): AuditStore {
       return guarded('list chains', () => (instances.all() as Array<{ instance_id: string }>).map((row) => row.instance_id))
     },
     async queryAudit (query) {
-      // Named parameters: the cursor condition uses some values twice.
-      const { sql, params } = auditQuerySql(query, (index) => `@p${index}`)
-      const named = Object.fromEntries(params.map((value, index) => [`p${index + 1}`, value]))
-      return guarded('query', () => (db.prepare(sql).all(named) as AuditColumns[]).map(toAuditRow))
+      return guarded('query', () => {
+        // Named parameters: the cursor condition uses some values twice.
+        const { sql, params } = auditQuerySql(query, (index) => `@p${index}`)
+        const named = Object.fromEntries(params.map((value, index) => [`p${index + 1}`, value]))
+        return (db.prepare(sql).all(named) as AuditColumns[]).map(toAuditRow)
+      })
     },
     async pruneAudit (before, limit) {
       return guarded('prune', () => prune.run(before, limit).changes)
