@@ -2,7 +2,7 @@
 // created on first open and migrated, then the slices (sqlite/*.ts), one module per table, over
 // that one connection. It runs in a worker thread of its own (sqlite.ts, sqlite-worker.ts), so a
 // locked or slow disk never stalls the event loop.
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js'
@@ -92,7 +92,9 @@ export function openSqliteDatabase (path: string, options: SqliteOptions = {}): 
   if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
 
   // The file and its write-ahead log (there once the file is migrated, for as long as it is open).
-  const opened = path === ':memory:' ? [] : [path, `${path}-wal`].map((file) => ({ file, identity: fileAt(file) }))
+  // SQLite follows a symbolic link to the file and keeps its log beside the file it names, so the
+  // log is looked for there.
+  const opened = path === ':memory:' ? [] : [path, `${guarded('resolve the path', () => realpathSync(path))}-wal`].map((file) => ({ file, identity: fileAt(file) }))
   const checkFiles = (): void => {
     for (const { file, identity } of opened) {
       if (fileAt(file) !== identity) {

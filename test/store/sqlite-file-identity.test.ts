@@ -3,7 +3,7 @@
 // would be lost without a word. The store notices that the path no longer names the files it
 // opened: its writes fail, its ping fails (/readyz red), and changes are refused with 503 rather
 // than forwarded without a record anyone will ever read.
-import { copyFileSync, renameSync, rmSync } from 'node:fs'
+import { closeSync, copyFileSync, openSync, renameSync, rmSync, symlinkSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,6 +61,23 @@ t.test('a deleted write-ahead log, or a file replaced by a copy, is noticed too'
   copyFileSync(other.path, `${other.path}.copy`)
   renameSync(`${other.path}.copy`, other.path)
   t.throws(() => { other.db.checkFiles() }, /audit\.sqlite was deleted or replaced/)
+})
+
+t.test('opened through a symbolic link, the write-ahead log beside the file it names is the one watched', async (t) => {
+  // SQLite follows the link and keeps its log beside the real file: a log looked for beside the
+  // link would never be there, and a deleted real log would go unnoticed.
+  const directory = await folder(t)
+  const real = join(directory, 'audit.sqlite')
+  closeSync(openSync(real, 'a', 0o600))
+  const link = join(directory, 'link.sqlite')
+  symlinkSync(real, link)
+  const db = openSqliteDatabase(link)
+  t.teardown(() => db.close())
+  t.doesNotThrow(() => { db.checkFiles() })
+  rmSync(`${real}-wal`)
+  t.throws(() => { db.checkFiles() }, /audit\.sqlite-wal was deleted or replaced/)
+  const [result] = await Promise.allSettled(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(owner('c-1')) }], true) as Array<Promise<unknown>>)
+  t.match(result, { status: 'rejected', reason: { message: GONE } }, 'and writes fail')
 })
 
 t.test('an in-memory database has no file to lose', async (t) => {
