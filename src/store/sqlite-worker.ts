@@ -22,6 +22,8 @@ export interface SqliteWorkerData {
 }
 
 export interface SqliteCall { id: number, method: keyof SqliteStore, args: unknown[] }
+/** A call waiting its turn; a write tried at or after `lastTryAt` fails if the lock is still held. */
+interface Queued { call: SqliteCall, lastTryAt: number }
 export type SqliteAnswer = { id: number, value: unknown } | { id: number, error: SerializedError }
 
 /** Reads, which may go ahead of writes waiting for another connection's write lock. */
@@ -59,16 +61,17 @@ function serve ({ path, port }: SqliteWorkerData): void {
     )
   }
   // Every method runs its database work synchronously before its first await: calls never interleave.
-  const start = ({ method, args }: SqliteCall) => () => (database[method] as (...values: unknown[]) => Promise<unknown>).apply(database, args)
+  const start = ({ call: { method, args } }: Queued) => () => (database[method] as (...values: unknown[]) => Promise<unknown>).apply(database, args)
 
   // Calls not yet run, in the order they came. Each turn runs the first call alone, or the writes
   // that lead the queue together; what came meanwhile joins the queue for the next turn.
-  const arrived: SqliteCall[] = []
+  const arrived: Queued[] = []
   // While another connection holds the write lock, the writes at the head of the queue wait for
-  // it here, tried again every few ms up to LOCK_WAIT_MS, rather than in SQLite's busy wait, which
-  // would hold this thread: reads behind them (service keys, owners, health) are served
-  // meanwhile. They see what is committed, which the waiting writes are not yet.
-  let lockedSince: number | undefined
+  // it here, tried again every few ms, rather than in SQLite's busy wait, which would hold this
+  // thread: reads behind them (service keys, owners, health) are served meanwhile. They see what
+  // is committed, which the waiting writes are not yet. Each write waits at most LOCK_WAIT_MS from
+  // when it came, however many wait before it: past that, it fails on its next try, with those
+  // behind it that are past theirs too.
   let retryDelayMs = 0
   /** Set while the writes at the head wait for their next try. */
   let retry: NodeJS.Timeout | undefined
@@ -89,30 +92,36 @@ function serve ({ path, port }: SqliteWorkerData): void {
     scheduled = false
     // Never empty here: a turn is scheduled when a call comes, after a turn that left some, and
     // by the retry timer, while the writes it is for wait at the head.
-    const first = arrived[0] as SqliteCall
-    if (first.method === 'close') {
+    const first = arrived[0] as Queued
+    if (first.call.method === 'close') {
       // The opening thread waits for this thread to exit: then the file is closed. Nothing is sent after close.
       void database.close().finally(() => process.exit(0))
       return
     }
-    if (READS.has(first.method)) {
+    if (READS.has(first.call.method)) {
       arrived.shift()
-      answer(first.id, start(first)())
+      answer(first.call.id, start(first)())
     } else if (retry !== undefined) {
       // The writes at the head wait for the lock: the first read behind them goes now.
-      const at = arrived.findIndex((call) => READS.has(call.method))
+      const at = arrived.findIndex(({ call }) => READS.has(call.method))
       if (at === -1) return
-      const [read] = arrived.splice(at, 1) as [SqliteCall]
-      answer(read.id, start(read)())
+      const [read] = arrived.splice(at, 1) as [Queued]
+      answer(read.call.id, start(read)())
     } else {
       // A write of the request path leads the writes of it behind it; any other write goes alone.
-      let end = 1
-      if (GROUPED.has(first.method)) while (end < arrived.length && GROUPED.has((arrived[end] as SqliteCall).method)) end++
-      const group = arrived.slice(0, end)
+      // On its last try, only with those past their last try too.
       const now = Date.now()
-      lockedSince ??= now
-      const writes = group.map(start)
-      const results = database.commitTogetherUnlessLocked(writes, now - lockedSince >= LOCK_WAIT_MS)
+      const lastTry = first.lastTryAt <= now
+      let end = 1
+      if (GROUPED.has(first.call.method)) {
+        while (end < arrived.length) {
+          const next = arrived[end] as Queued
+          if (!GROUPED.has(next.call.method) || (lastTry && next.lastTryAt > now)) break
+          end++
+        }
+      }
+      const group = arrived.slice(0, end)
+      const results = database.commitTogetherUnlessLocked(group.map(start), lastTry)
       if (results === 'locked') {
         retryLater()
         // For the reads waiting behind, if any: they need not wait for the retry.
@@ -120,14 +129,13 @@ function serve ({ path, port }: SqliteWorkerData): void {
         return
       }
       arrived.splice(0, end)
-      lockedSince = undefined
       retryDelayMs = 0
-      results.forEach((result, at) => { answer((group[at] as SqliteCall).id, result) })
+      results.forEach((result, at) => { answer((group[at] as Queued).call.id, result) })
     }
     if (arrived.length > 0) schedule()
   }
   port.on('message', (call: SqliteCall) => {
-    arrived.push(call)
+    arrived.push({ call, lastTryAt: Date.now() + LOCK_WAIT_MS })
     schedule()
   })
 }
