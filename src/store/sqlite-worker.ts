@@ -22,7 +22,7 @@ export interface SqliteWorkerData {
 }
 
 export interface SqliteCall { id: number, method: keyof SqliteStore, args: unknown[] }
-/** A call waiting its turn; a write tried at or after `lastTryAt` fails if the lock is still held. */
+/** A call waiting its turn; a write tried at or after `lastTryAt` (performance.now()) fails if the lock is still held. */
 interface Queued { call: SqliteCall, lastTryAt: number }
 export type SqliteAnswer = { id: number, value: unknown } | { id: number, error: SerializedError }
 
@@ -110,7 +110,7 @@ function serve ({ path, port }: SqliteWorkerData): void {
     } else {
       // A write of the request path leads the writes of it behind it; any other write goes alone.
       // On its last try, only with those past their last try too.
-      const now = Date.now()
+      const now = performance.now()
       const lastTry = first.lastTryAt <= now
       let end = 1
       if (GROUPED.has(first.call.method)) {
@@ -135,7 +135,8 @@ function serve ({ path, port }: SqliteWorkerData): void {
     if (arrived.length > 0) schedule()
   }
   port.on('message', (call: SqliteCall) => {
-    arrived.push({ call, lastTryAt: Date.now() + LOCK_WAIT_MS })
+    // Timed by the monotonic clock: a step of the wall clock neither fails writes early nor holds them longer.
+    arrived.push({ call, lastTryAt: performance.now() + LOCK_WAIT_MS })
     schedule()
   })
 }
