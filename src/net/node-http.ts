@@ -2,7 +2,7 @@
 // every export, and node:http's include lazy getters (WebSocket, MessageEvent, CloseEvent) that
 // load Node's own bundled fetch and WebSocket client: over 10 MB of resident memory in every
 // process, for code the proxy never runs (it forwards with the undici package). Taken from
-// process.getBuiltinModule, only the exports named here are read. test/idle-footprint.test.ts
+// process.getBuiltinModule, only the exports named here are read. test/loaded-drivers.test.ts
 // checks that building the app leaves that client unloaded.
 const http = process.getBuiltinModule('node:http')
 
