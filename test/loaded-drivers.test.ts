@@ -1,8 +1,8 @@
 // The drivers of optional parts are loaded only when configured: a proxy on SQLite without
 // REDIS_URL never loads pg or ioredis, and each is loaded when its part is configured. Swagger
 // UI is loaded by the first visit to /docs, not at start. Node's own fetch client (its bundled
-// undici, over 10 MB resident once loaded) is never loaded: the proxy forwards with the undici
-// package, and takes node:http where an ESM import would load that client (src/net/node-http.ts).
+// undici) is never loaded: the proxy forwards with the undici package, and takes node:http where
+// an ESM import would load that client (src/net/node-http.ts says what it would cost).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
