@@ -15,14 +15,13 @@ import { openPostgresStore } from '../../src/store/postgres.js'
 import { openStore } from '../../src/store/open.js'
 import { LOCK_WAIT_MS, openSqliteDatabase } from '../../src/store/sqlite-database.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
-import type { OwnerRow } from '../../src/store/ownership-store.js'
 import type { Store } from '../../src/store/store.js'
 import { buildTestApp, DEFAULT_CALLER, DEFAULT_TEST_ENV, type TestApp } from '../helpers/app.js'
 import { TEST_CHAIN_KEYS, TEST_HMAC_KEY, TEST_TOKEN } from '../helpers/secrets.js'
 import { listeningAddress, startServer } from '../helpers/server-process.js'
 import { spawnChild } from '../helpers/spawn-child.js'
 import { startTestSimulator } from '../helpers/simulator.js'
-import { postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
+import { ownerRow, postgresSchema, TEST_DATABASE_URL } from '../helpers/stores.js'
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
 
 async function relayToPostgres (t: Test): Promise<TcpRelay> {
@@ -358,7 +357,6 @@ t.test('while another process holds the SQLite write lock, reads that need the s
 
 t.test('while another process holds the SQLite write lock for good, each write fails within 5 s of when it came, however many wait before it', async (t) => {
   const { path, store } = await sqliteProxy(t)
-  const owner = (computationId: string): OwnerRow => ({ computationId, subject: 'alice', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-12-07T10:00:00.000Z', namespaced: true })
   const holder = await holdWriteLock(t, path)
 
   const sent = Date.now()
@@ -368,10 +366,10 @@ t.test('while another process holds the SQLite write lock for good, each write f
   }
   // Two writes of the request path with a write that is never grouped (retention) between them:
   // three turns at the head of the queue, each of which used to wait its own 5 s.
-  const first = [settledAfter(store.recordOwner(owner('c-1'))), settledAfter(store.pruneAudit('2000-01-01T00:00:00.000Z', 10)), settledAfter(store.recordOwner(owner('c-2')))]
+  const first = [settledAfter(store.recordOwner(ownerRow('c-1'))), settledAfter(store.pruneAudit('2000-01-01T00:00:00.000Z', 10)), settledAfter(store.recordOwner(ownerRow('c-2')))]
   // And one that comes 2 s later: it is not failed with the first, but waits out its own 5 s.
   await new Promise((resolve) => setTimeout(resolve, 2_000))
-  const later = settledAfter(store.recordOwner(owner('c-3')))
+  const later = settledAfter(store.recordOwner(ownerRow('c-3')))
   const earlier = await Promise.all(first)
   for (const { reason, ms } of earlier) {
     t.match(reason, { name: 'StoreError', cause: { code: 'SQLITE_BUSY' } }, 'fails for the lock')
@@ -383,6 +381,6 @@ t.test('while another process holds the SQLite write lock for good, each write f
 
   holder.kill('SIGTERM')
   await once(holder, 'exit')
-  await store.recordOwner(owner('c-4'))
+  await store.recordOwner(ownerRow('c-4'))
   t.same([...(await store.ownersOf(['c-1', 'c-2', 'c-3', 'c-4'])).keys()], ['c-4'], 'once the lock is gone writes go through, and none of the failed ones was written')
 })

@@ -6,11 +6,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { Test } from 'tap'
+import type { OwnerRow } from '../../src/store/ownership-store.js'
 import { openPostgresStore } from '../../src/store/postgres.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { Store } from '../../src/store/store.js'
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+/** An owner row for `computationId`, started by `subject` (no groups), as a run leaves it. */
+export const ownerRow = (computationId: string, subject = 'alice'): OwnerRow => ({
+  computationId, subject, groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-12-07T10:00:00.000Z', namespaced: true
+})
 
 export interface StoreFactory {
   name: 'sqlite' | 'postgres'

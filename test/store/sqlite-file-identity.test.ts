@@ -8,22 +8,18 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import type { OwnerRow } from '../../src/store/ownership-store.js'
 import { openSqliteDatabase, type SqliteDatabase } from '../../src/store/sqlite-database.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { StoreError } from '../../src/store/store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startTestSimulator } from '../helpers/simulator.js'
+import { ownerRow } from '../helpers/stores.js'
 
 async function folder (t: Test): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-file-identity-'))
   t.teardown(() => rm(directory, { recursive: true, force: true }))
   return directory
 }
-
-const owner = (computationId: string): OwnerRow => ({
-  computationId, subject: 'alice', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-12-07T10:00:00.000Z', namespaced: true
-})
 
 async function database (t: Test): Promise<{ path: string, db: SqliteDatabase }> {
   const path = join(await folder(t), 'audit.sqlite')
@@ -38,7 +34,7 @@ t.test('while its files are the ones opened, writes and pings go through', async
   const { db } = await database(t)
   t.doesNotThrow(() => { db.checkFiles() })
   await db.ping()
-  await Promise.all(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(owner('c-1')) }], true) as Array<Promise<unknown>>)
+  await Promise.all(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(ownerRow('c-1')) }], true) as Array<Promise<unknown>>)
   t.equal((await db.ownersOf(['c-1'])).size, 1)
 })
 
@@ -47,7 +43,7 @@ t.test('a deleted database file fails every write and the ping, naming the file'
   rmSync(path)
   t.throws(() => { db.checkFiles() }, GONE)
   await t.rejects(db.ping(), StoreError)
-  const results = await Promise.allSettled(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(owner('c-1')) }, async () => { await db.recordOwner(owner('c-2')) }], true) as Array<Promise<unknown>>)
+  const results = await Promise.allSettled(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(ownerRow('c-1')) }, async () => { await db.recordOwner(ownerRow('c-2')) }], true) as Array<Promise<unknown>>)
   t.same(results.map((result) => result.status), ['rejected', 'rejected'])
   t.match((results[0] as PromiseRejectedResult).reason, { message: GONE })
 })
@@ -76,7 +72,7 @@ t.test('opened through a symbolic link, the write-ahead log beside the file it n
   t.doesNotThrow(() => { db.checkFiles() })
   rmSync(`${real}-wal`)
   t.throws(() => { db.checkFiles() }, /audit\.sqlite-wal was deleted or replaced/)
-  const [result] = await Promise.allSettled(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(owner('c-1')) }], true) as Array<Promise<unknown>>)
+  const [result] = await Promise.allSettled(db.commitTogetherUnlessLocked([async () => { await db.recordOwner(ownerRow('c-1')) }], true) as Array<Promise<unknown>>)
   t.match(result, { status: 'rejected', reason: { message: GONE } }, 'and writes fail')
 })
 

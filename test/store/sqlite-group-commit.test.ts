@@ -13,9 +13,9 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { AuditRow } from '../../src/store/audit-store.js'
-import type { OwnerRow } from '../../src/store/ownership-store.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import type { SqliteStore } from '../../src/store/store.js'
+import { ownerRow } from '../helpers/stores.js'
 
 /** Commit frames in the write-ahead log: one per transaction committed since it was last reset. */
 function commitsIn (path: string): number {
@@ -48,10 +48,6 @@ function auditRow (seq: number, hash = `hash-${seq}`): AuditRow {
     resumeRunId: null
   }
 }
-
-const owner = (computationId: string): OwnerRow => ({
-  computationId, subject: 'alice', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-12-07T10:00:00.000Z', namespaced: true
-})
 
 interface Opened {
   path: string
@@ -96,10 +92,10 @@ t.test('writes that reach the worker together share one commit', async (t) => {
   const before = commitsIn(path)
   const outcomes = await sendWhileLocked(database, () => [
     store.appendAudit([auditRow(1)]),
-    store.recordOwner(owner('c-1')),
+    store.recordOwner(ownerRow('c-1')),
     store.appendAudit([auditRow(2), auditRow(3)]),
-    store.recordOwner(owner('c-2')),
-    store.recordOwner(owner('c-3')),
+    store.recordOwner(ownerRow('c-2')),
+    store.recordOwner(ownerRow('c-3')),
     store.appendAudit([auditRow(4)])
   ])
   t.same(outcomes.map((outcome) => outcome.status), Array(6).fill('fulfilled'))
@@ -114,10 +110,10 @@ t.test('a write that fails on its own fails alone: the others in its commit are 
   await store.appendAudit([auditRow(1)])
   const before = commitsIn(path)
   const outcomes = await sendWhileLocked(database, () => [
-    store.recordOwner(owner('c-before')),
+    store.recordOwner(ownerRow('c-before')),
     // Seq 1 again with another hash: a second writer on the chain, refused.
     store.appendAudit([auditRow(2), auditRow(1, 'another-hash')]),
-    store.recordOwner(owner('c-after'))
+    store.recordOwner(ownerRow('c-after'))
   ])
   t.same(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled'])
   t.match((outcomes[1] as PromiseRejectedResult).reason, { name: 'StoreError', message: /append failed/, cause: { message: /already stored with another hash/ } })
@@ -134,8 +130,8 @@ t.test('a write that rolls the whole transaction back fails every write of it, a
   const before = commitsIn(path)
   const outcomes = await sendWhileLocked(database, () => [
     store.appendAudit([auditRow(1)]),
-    store.recordOwner(owner('c-poisoned')),
-    store.recordOwner(owner('c-after'))
+    store.recordOwner(ownerRow('c-poisoned')),
+    store.recordOwner(ownerRow('c-after'))
   ])
   t.same(outcomes.map((outcome) => outcome.status), ['rejected', 'rejected', 'rejected'])
   const [before1, poisoned, after] = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason as Error)
@@ -147,6 +143,6 @@ t.test('a write that rolls the whole transaction back fails every write of it, a
   t.same([...(await store.ownersOf(['c-poisoned', 'c-after'])).keys()], [])
   t.equal(commitsIn(path) - before, 1, 'the key was committed, nothing of the group')
   // The store goes on as before.
-  await store.recordOwner(owner('c-later'))
+  await store.recordOwner(ownerRow('c-later'))
   t.same([...(await store.ownersOf(['c-later'])).keys()], ['c-later'])
 })

@@ -10,14 +10,11 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import type { AuditQuery } from '../../src/store/audit-store.js'
-import type { OwnerRow } from '../../src/store/ownership-store.js'
 import { serializedError } from '../../src/store/serialized-error.js'
 import { openSqliteStore } from '../../src/store/sqlite.js'
 import { StoreError } from '../../src/store/store.js'
+import { ownerRow } from '../helpers/stores.js'
 
-const owner = (computationId: string): OwnerRow => ({
-  computationId, subject: 'key:ci', groups: [], capsuleId: 'capsule-1', pipelineId: null, createdAt: '2026-12-07T10:00:00.000Z', namespaced: true
-})
 
 t.test('a key row whose groups are not JSON fails its lookup, and the store goes on', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'codeocean-proxy-worker-errors-'))
@@ -35,7 +32,7 @@ t.test('a key row whose groups are not JSON fails its lookup, and the store goes
   await t.rejects(store.findServiceKey('broken'), { name: 'StoreError', message: 'SQLite store: find a service key failed', cause: { name: 'SyntaxError' } })
   await t.rejects(store.findServiceKey('broken'), StoreError, 'and again: the worker is still there to answer')
   t.equal(await store.findServiceKey('missing'), undefined)
-  await store.recordOwner(owner('c-1'))
+  await store.recordOwner(ownerRow('c-1', 'key:ci'))
   t.same([...(await store.ownersOf(['c-1'])).keys()], ['c-1'], 'writes go on too')
 })
 
@@ -46,19 +43,19 @@ t.test('a path the store cannot check fails writes and the ping, not the worker,
   await mkdir(folder)
   const store = await openSqliteStore(join(folder, 'proxy.sqlite'))
   t.teardown(() => store.close())
-  await store.recordOwner(owner('c-1'))
+  await store.recordOwner(ownerRow('c-1', 'key:ci'))
 
   // The folder moved away, and a symbolic link to itself in its place: looking up the file fails
   // with ELOOP (as it would with EACCES for a folder made unreadable), not with "no such file".
   renameSync(folder, `${folder}.moved`)
   symlinkSync(folder, folder)
-  await t.rejects(store.recordOwner(owner('c-2')), { name: 'StoreError', cause: { code: 'ELOOP' } }, 'a write fails as a StoreError')
+  await t.rejects(store.recordOwner(ownerRow('c-2', 'key:ci')), { name: 'StoreError', cause: { code: 'ELOOP' } }, 'a write fails as a StoreError')
   await t.rejects(store.ping(), { name: 'StoreError', cause: { code: 'ELOOP' } }, 'and so does the ping (/readyz red)')
   t.same([...(await store.ownersOf(['c-1'])).keys()], ['c-1'], 'the worker still answers reads from the file it holds open')
 
   await rm(folder)
   renameSync(`${folder}.moved`, folder)
-  await store.recordOwner(owner('c-2'))
+  await store.recordOwner(ownerRow('c-2', 'key:ci'))
   await store.ping()
   t.same([...(await store.ownersOf(['c-1', 'c-2'])).keys()].sort(), ['c-1', 'c-2'], 'once the path names the same files again, writes go through')
 })
