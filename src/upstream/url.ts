@@ -1,5 +1,12 @@
 // Builds the Code Ocean request target from a route template and validated values only, and
 // refuses any result that would leave the configured origin or the `/api/v1/` prefix.
+//
+// A template is checked once, with the WHATWG URL parser, the first time it is used with a
+// target: its literal segments then stay as they are. Each value is checked on every call, and
+// that is enough for the whole path: encodeURIComponent leaves only A–Z a–z 0–9 - _ . ! ~ * ' ( )
+// and %XX, none of which the parser changes in a path (its percent-encode set is controls,
+// space, " # < > ? ` { }), and since it encodes `%` no value can spell a dot segment (`%2e`)
+// except `.` and `..` themselves, which are refused.
 import assert from 'node:assert/strict'
 
 export const API_PREFIX = '/api/v1/'
@@ -7,6 +14,35 @@ export const API_PREFIX = '/api/v1/'
 export interface UpstreamTarget {
   origin: string
   basePath: string
+}
+
+/** A template split once: its literal segments as they are, and the names of its `:name` ones. */
+type Segment = { literal: string } | { param: string }
+
+const compiled = new WeakMap<UpstreamTarget, Map<string, readonly Segment[]>>()
+
+function segmentsOf (target: UpstreamTarget, template: string): readonly Segment[] {
+  let templates = compiled.get(target)
+  if (templates === undefined) compiled.set(target, templates = new Map())
+  let segments = templates.get(template)
+  if (segments === undefined) {
+    segments = compile(target, template)
+    // Route templates are a fixed, small set: what is held is bounded by the routes.
+    templates.set(template, segments)
+  }
+  return segments
+}
+
+function compile (target: UpstreamTarget, template: string): readonly Segment[] {
+  assert.ok(template.startsWith(API_PREFIX), `route ${template} is not under ${API_PREFIX}`)
+  const segments: Segment[] = template.split('/').map((segment) => segment.startsWith(':') ? { param: segment.slice(1) } : { literal: segment })
+  // The template with a plain value in each parameter must come out of the parser as it went in.
+  const pathname = target.basePath + segments.map((segment) => 'literal' in segment ? segment.literal : 'x').join('/')
+  const url = new URL(pathname, target.origin)
+  assert.equal(url.origin, target.origin, 'upstream URL left the configured origin')
+  assert.equal(url.pathname, pathname, 'upstream URL path was normalised')
+  assert.ok(url.pathname.startsWith(target.basePath + API_PREFIX), 'upstream URL left the API prefix')
+  return segments
 }
 
 /**
@@ -20,27 +56,25 @@ export function upstreamPath (
   params: Readonly<Record<string, unknown>>,
   query: Readonly<Record<string, unknown>> = {}
 ): string {
-  assert.ok(template.startsWith(API_PREFIX), `route ${template} is not under ${API_PREFIX}`)
-  const segments = template.split('/').map((segment) => {
-    if (!segment.startsWith(':')) return segment
-    const value = params[segment.slice(1)]
-    assert.ok(typeof value === 'string' && value !== '', `route parameter ${segment} is missing`)
-    assert.ok(value !== '.' && value !== '..', `route parameter ${segment} is a dot segment`)
-    return encodeURIComponent(value)
-  })
-  const pathname = target.basePath + segments.join('/')
-
-  const search = new URLSearchParams()
-  for (const [name, value] of Object.entries(query)) {
-    if (typeof value === 'string') search.append(name, value)
+  const segments = segmentsOf(target, template)
+  let pathname = target.basePath
+  for (let index = 0; index < segments.length; index++) {
+    const segment = segments[index] as Segment
+    if (index > 0) pathname += '/'
+    if ('literal' in segment) {
+      pathname += segment.literal
+      continue
+    }
+    const value = params[segment.param]
+    assert.ok(typeof value === 'string' && value !== '', `route parameter :${segment.param} is missing`)
+    assert.ok(value !== '.' && value !== '..', `route parameter :${segment.param} is a dot segment`)
+    pathname += encodeURIComponent(value)
   }
-  const searchText = search.toString()
-  const path = searchText === '' ? pathname : `${pathname}?${searchText}`
-
-  // The parsed URL must be exactly what was built: same origin, no normalisation, inside the prefix.
-  const url = new URL(path, target.origin)
-  assert.equal(url.origin, target.origin, 'upstream URL left the configured origin')
-  assert.equal(url.pathname, pathname, 'upstream URL path was normalised')
-  assert.ok(url.pathname.startsWith(target.basePath + API_PREFIX), 'upstream URL left the API prefix')
-  return path
+  let search: URLSearchParams | undefined
+  for (const name of Object.keys(query)) {
+    const value = query[name]
+    if (typeof value === 'string') (search ??= new URLSearchParams()).append(name, value)
+  }
+  // Form encoding leaves only A–Z a–z 0–9 * - . _ + %XX = &, which the parser keeps as they are.
+  return search === undefined ? pathname : `${pathname}?${search.toString()}`
 }

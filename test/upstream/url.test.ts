@@ -19,3 +19,31 @@ t.test('anything that could escape is refused', async (t) => {
   t.equal(upstreamPath(target, '/api/v1/computations/:computation_id', { computation_id: '../x' }), '/api/v1/computations/..%2Fx', 'slashes are encoded')
   t.throws(() => upstreamPath(target, '/api/v1/../admin', {}), /normalised/)
 })
+
+t.test('a template is checked once per target, before its first path is built', async (t) => {
+  const odd = { origin: 'https://codeocean.example.com', basePath: '/co' }
+  t.throws(() => upstreamPath(odd, '/api/v1/./computations/:computation_id', { computation_id: 'abc' }), /normalised/, 'a dot in the template')
+  t.throws(() => upstreamPath(odd, '/api/v1/computations/:computation_id', {}), /missing/, 'a good template still wants its values')
+  t.equal(upstreamPath(odd, '/api/v1/computations/:computation_id', { computation_id: 'abc' }), '/co/api/v1/computations/abc')
+  t.throws(() => upstreamPath({ origin: 'https://codeocean.example.com', basePath: '/a b' }, '/api/v1/computations', {}), /normalised/, 'a base path the parser would encode')
+})
+
+t.test('whatever a value holds, the parser keeps the built path as it is', async (t) => {
+  // What each call no longer asks the URL parser: encoded values cannot move the path.
+  const characters = ['.', '..', '%', '%2e', '%2E', '/', '\\', '?', '#', ' ', '\t', '\u0000', 'é', '😀', "'", '(', '*', '~', '!', 'a', '+', '&', '=', ';', '@', ':']
+  let checked = 0
+  for (const first of characters) {
+    for (const second of characters) {
+      for (const value of [first + second, first + 'x' + second, `${first}${second}${first}`]) {
+        if (value === '.' || value === '..') continue
+        const path = upstreamPath(target, '/api/v1/computations/:computation_id/results/urls', { computation_id: value }, { path: value })
+        const url = new URL(path, target.origin)
+        if (url.origin !== target.origin || `${url.pathname}${url.search}` !== path || !url.pathname.startsWith('/api/v1/computations/')) t.fail(`${JSON.stringify(value)} became ${path}`)
+        if (new URLSearchParams(url.search).get('path') !== value) t.fail(`${JSON.stringify(value)} was not kept in the query`)
+        checked++
+      }
+    }
+  }
+  t.equal(checked, characters.length ** 2 * 3 - 1)
+  t.throws(() => upstreamPath(target, '/api/v1/computations/:computation_id', { computation_id: '.' }), /dot segment/)
+})
