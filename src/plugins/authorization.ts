@@ -34,19 +34,23 @@ function decided (request: FastifyRequest, decision: Decision): void {
 async function authorization (app: FastifyInstance, options: AuthorizationOptions): Promise<void> {
   const { policy, store } = options
 
-  // After the audit's own onRequest, so a refused caller is still audited.
-  app.addHook('onRequest', async (request) => {
+  // After the audit's own onRequest, so a refused caller is still audited. Nothing to wait for:
+  // Fastify's callback, not a promise.
+  app.addHook('onRequest', (request, _reply, done) => { done(unprovenRefusal(request)) })
+
+  /** What a request whose route needs a caller, and which proves none, is refused with. */
+  function unprovenRefusal (request: FastifyRequest): Error | undefined {
     const { contract } = routeOf(request).config
     const { caller } = request
-    if (contract === undefined || caller === null || caller.proven) return
+    if (contract === undefined || caller === null || caller.proven) return undefined
     const { failure } = caller
     // A store or JWKS outage is not a denial: the record's errorCode tells it apart.
-    if (!(failure instanceof Unauthenticated)) throw failure
+    if (!(failure instanceof Unauthenticated)) return failure
     request.audit.decision = { outcome: 'deny', reason: `no proven caller: ${failure.message}` }
-    if (contract.action !== 'audit:read') throw failure
+    if (contract.action !== 'audit:read') return failure
     // The audit trail's own answer says how it can be read.
-    throw options.auditAdminKey ? new AuditKeyRequired() : new AuditQueriesDisabled()
-  })
+    return options.auditAdminKey ? new AuditKeyRequired() : new AuditQueriesDisabled()
+  }
 
   /**
    * Decides `action` on one computation, and the data assets it mounts; throws 404 when the

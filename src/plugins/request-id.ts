@@ -15,8 +15,9 @@ export function requestIdOf (request: IncomingMessage): string {
 }
 
 async function requestId (app: FastifyInstance): Promise<void> {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id)
+    done()
   })
 }
 

@@ -23,9 +23,9 @@ function hasMalformedEncoding (query: string): boolean {
 }
 
 async function requestParsing (app: FastifyInstance, options: RequestParsingOptions): Promise<void> {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const start = request.url.indexOf('?')
-    if (start >= 0 && hasMalformedEncoding(request.url.slice(start + 1))) throw new BadUrl()
+    done(start >= 0 && hasMalformedEncoding(request.url.slice(start + 1)) ? new BadUrl() : undefined)
   })
 
   const byId = new Map(options.namedSchemas.map((schema) => [schema.$id, schema]))
@@ -41,11 +41,12 @@ async function requestParsing (app: FastifyInstance, options: RequestParsingOpti
     parseJson(request, body.toString(), done)
   })
 
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = routeOf(request).schema?.body as SchemaNode | undefined
     if (schema !== undefined && request.body !== undefined && request.body !== null) {
       dropUnknownNulls(schema, request.body, resolve)
     }
+    done()
   })
 }
 

@@ -43,8 +43,9 @@ async function shutdown (app: FastifyInstance): Promise<void> {
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
   })
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, _payload, done) => {
     if (closing) reply.header('connection', 'close')
+    done()
   })
 }
 
