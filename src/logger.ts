@@ -30,3 +30,45 @@ export function createLogger (options: { level: string, destination?: Destinatio
 export function auditLineLogger (logger: FastifyBaseLogger): FastifyBaseLogger {
   return logger.child({}, { level: 'info', redact: { paths: [] } })
 }
+
+const { chindingsSym, endSym, formattersSym, hooksSym, lsCacheSym, messageKeySym, mixinSym, needsMetadataGsym, serializersSym, streamSym, stringifiersSym, timeSym, wildcardFirstSym } = pino.symbols
+const INFO = 30
+
+/** Whether pino would write an audit line exactly as writeAuditLine does: no hook, mixin, formatter or serializer reshapes it. */
+const plainLoggers = new WeakMap<object, boolean>()
+function writesPlainLines (log: FastifyBaseLogger): boolean {
+  let plain = plainLoggers.get(log)
+  if (plain === undefined) {
+    const internals = log as unknown as Record<symbol, unknown>
+    const serializers = internals[serializersSym] as Record<string, unknown> | undefined
+    const stringifiers = internals[stringifiersSym] as Record<string | symbol, unknown> | undefined
+    const stream = internals[streamSym] as Record<symbol, unknown> | undefined
+    plain = typeof internals[timeSym] === 'function' && typeof internals[chindingsSym] === 'string' && stream !== undefined &&
+      stream[needsMetadataGsym] !== true && internals[mixinSym] == null &&
+      (internals[hooksSym] as { streamWrite?: unknown } | undefined)?.streamWrite == null &&
+      (internals[formattersSym] as { log?: unknown } | undefined)?.log == null &&
+      internals[messageKeySym] === 'msg' && serializers !== undefined && stringifiers !== undefined &&
+      ['requestId', 'audit', 'msg'].every((key) => serializers[key] === undefined && stringifiers[key] === undefined) &&
+      stringifiers[wildcardFirstSym] === undefined
+    plainLoggers.set(log, plain)
+  }
+  return plain
+}
+
+/**
+ * Writes an audit line, `log.info({ requestId, audit: record }, 'audit')`, with the record's JSON
+ * as the trail made it (`recordJson`, JSON.stringify(record)): pino would serialize the record a
+ * second time. The line is byte for byte the one pino writes (test/logger.test.ts compares them);
+ * a logger that would reshape it (a hook, a mixin, a formatter) gets the record through pino.
+ */
+export function writeAuditLine (log: FastifyBaseLogger, requestId: string, record: object, recordJson: string): void {
+  if (!writesPlainLines(log)) {
+    log.info({ requestId, audit: record }, 'audit')
+    return
+  }
+  if ((log as unknown as Logger).levelVal > INFO) return
+  const internals = log as unknown as Record<symbol, unknown>
+  const time = (internals[timeSym] as () => string)()
+  const line = `${(internals[lsCacheSym] as Record<number, string>)[INFO] as string}${time}${internals[chindingsSym] as string},"requestId":${JSON.stringify(requestId)},"audit":${recordJson},"msg":"audit"${internals[endSym] as string}`
+  ;(internals[streamSym] as { write: (line: string) => void }).write(line)
+}

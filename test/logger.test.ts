@@ -3,15 +3,16 @@
 // kind of request the proxy audits, and check both loggers do what they say.
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { pino } from 'pino'
-import { auditLineLogger, createLogger } from '../src/logger.js'
+import type { FastifyBaseLogger } from 'fastify'
+import { pino, type LoggerOptions } from 'pino'
+import { auditLineLogger, createLogger, writeAuditLine } from '../src/logger.js'
 import { buildTestApp } from './helpers/app.js'
 import { startTestSimulator } from './helpers/simulator.js'
 
-function capture (): { destination: Writable, lines: () => Array<Record<string, unknown>> } {
+function capture (): { destination: Writable, text: () => string, lines: () => Array<Record<string, unknown>> } {
   const chunks: string[] = []
   const destination = new Writable({ write (chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } })
-  return { destination, lines: () => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>) }
+  return { destination, text: () => chunks.join(''), lines: () => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>) }
 }
 
 t.test('the process logger redacts credentials; the audit lines\' logger writes at info whatever the level', async (t) => {
@@ -61,4 +62,25 @@ t.test('redaction would leave every audit line as it is', async (t) => {
   }
   t.same(redacted.lines().map((line) => line.audit), plain.lines().map((line) => line.audit))
   t.same(redacted.lines().map((line) => line.audit), lines.map((line) => line.audit), 'and nothing was redacted')
+})
+
+t.test('an audit line written from the record\'s JSON is the line pino writes from the record', async (t) => {
+  const record = { auditId: 'a-1', requestId: 'r-1', stage: 'completed', resource: { computation_id: 'c"\u2028' }, status: 200, upstreamMs: null, note: 'é' }
+  const fixedTime = (): string => ',"time":1767312000000'
+  const lineOf = (write: (log: FastifyBaseLogger) => void, options: LoggerOptions = {}): string => {
+    const sink = capture()
+    write(auditLineLogger(pino({ base: { service: 'codeocean-proxy' }, timestamp: fixedTime, ...options }, sink.destination)))
+    return sink.text()
+  }
+  const byPino = lineOf((log) => { log.info({ requestId: 'r-1', audit: record }, 'audit') })
+  t.equal(lineOf((log) => { writeAuditLine(log, 'r-1', record, JSON.stringify(record)) }), byPino, 'byte for byte')
+  t.match(lineOf((log) => { writeAuditLine(log, 'r-1', record, '{"given":1}') }), /,"audit":\{"given":1\},/, 'the JSON given is what is written')
+  t.match(JSON.parse(byPino), { level: 30, service: 'codeocean-proxy', requestId: 'r-1', audit: record, msg: 'audit' })
+
+  // A logger that would reshape the line gets the record through pino.
+  const mixin = (): object => ({ extra: 1 })
+  t.equal(lineOf((log) => { writeAuditLine(log, 'r-1', record, '{"not":"used"}') }, { mixin }), lineOf((log) => { log.info({ requestId: 'r-1', audit: record }, 'audit') }, { mixin }))
+  const quiet = capture()
+  writeAuditLine(pino({ level: 'warn' }, quiet.destination), 'r-1', record, JSON.stringify(record))
+  t.equal(quiet.text(), '', 'nothing below the logger\'s level')
 })

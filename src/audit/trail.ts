@@ -53,6 +53,8 @@ export class AuditRecordsLostError extends Error {
   }
 }
 
+/** The fields append() adds to every record's text. */
+const ADDED_FIELDS = ['recordedAt', 'instanceId', 'seq']
 const FIRST_RETRY_DELAY_MS = 50
 /** Tries at writing what is left when closing. */
 const CLOSE_ATTEMPTS = 2
@@ -140,8 +142,12 @@ export class AuditTrail {
     }
   }
 
-  /** Adds a record to the chain and queues it for writing, in a place reserved for it or a free one; returns its sequence number. */
-  append (stage: AuditRow['stage'], auditId: string, fields: object, reserved = false): number {
+  /**
+   * Adds a record to the chain and queues it for writing, in a place reserved for it or a free
+   * one; returns its sequence number. `fieldsJson`, when given, is JSON.stringify(fields), made
+   * once by a caller that logs it too.
+   */
+  append (stage: AuditRow['stage'], auditId: string, fields: object, reserved = false, fieldsJson?: string): number {
     // Read, never kept or changed: callers pass their records as they are, without a copy.
     const record = fields as Record<string, unknown>
     if (!reserved && this.#queue.length + this.#reserved >= this.#maxQueued) throw new AuditUnavailableError()
@@ -149,7 +155,11 @@ export class AuditTrail {
     const recordedAt = new Date(this.#now()).toISOString()
     // The text hashed and stored: verifying reads it back as it is, so it need not be canonical,
     // and JSON.stringify without a replacer is several times cheaper than sorting every object.
-    const body = JSON.stringify({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
+    // A record that names its own id and stage already, and none of the fields added here, is
+    // its JSON with them added at the end: the same text as the copy below would give.
+    const body = fieldsJson !== undefined && record.auditId === auditId && record.stage === stage && !ADDED_FIELDS.some((field) => field in record)
+      ? `${fieldsJson.slice(0, -1)},"recordedAt":"${recordedAt}","instanceId":${JSON.stringify(this.instanceId)},"seq":${seq}}`
+      : JSON.stringify({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
     const hash = linkHash(this.#head, seq, body, this.#chainKey)
     this.#queue.push({ instanceId: this.instanceId, seq, auditId, stage, recordedAt, body, prevHash: this.#head, hash, ...indexedColumnsOf(record) })
     this.#head = hash

@@ -12,6 +12,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import fp from 'fastify-plugin'
 import { newAuditId } from '../audit/audit-id.js'
 import { completedRecord, receivedRecord, RequestAudit, routeIdentityOf, type AuditRecord, type RouteIdentity } from '../audit/request-audit.js'
+import { writeAuditLine } from '../logger.js'
 import type { Hmac } from '../audit/sensitive.js'
 import type { AuditTrail } from '../audit/trail.js'
 import type { RouteContract } from '../contract/route-contract.js'
@@ -37,6 +38,16 @@ export interface AuditWriters {
 export const AUDIT_ID_HEADER = 'audit-id'
 
 /**
+ * Writes a record's audit line and appends it to the trail, serializing it once for both;
+ * returns its sequence number. Throws as AuditTrail.append does (the line is written first).
+ */
+export function writeRecord (writers: Pick<AuditWriters, 'log' | 'trail'>, stage: 'received' | 'completed', record: { auditId: string, requestId: string }, reserved = false): number {
+  const json = JSON.stringify(record)
+  writeAuditLine(writers.log, record.requestId, record, json)
+  return writers.trail.append(stage, record.auditId, record, reserved, json)
+}
+
+/**
  * Starts the audit of one request: writes its `received` record and arranges for the
  * `completed` one. Throws AuditUnavailable when the trail cannot take another record.
  */
@@ -52,10 +63,9 @@ export function auditRequest (
   let placed = false
   request.audit = new RequestAudit(auditId, () => {
     const record = completedRecord(request, reply, route, writers.hmac)
-    writers.log.info({ requestId: request.id, audit: record }, 'audit')
     writers.observe?.(record, routeOf(request).config.contract)
     try {
-      writers.trail.append('completed', auditId, record, placed)
+      writeRecord(writers, 'completed', record, placed)
     } catch (error) {
       // Only a record without a reserved place: one of a request refused for want of room.
       request.log.error({ err: error, auditId }, 'a completed audit record could not be queued')
@@ -90,9 +100,8 @@ export function recordReceived (request: FastifyRequest, reply: FastifyReply, wr
   // nothing is forwarded for it, and a received record would follow its completed one.
   if (reply.raw.destroyed) return
   const received = receivedRecord(request, routeIdentityOf(request))
-  writers.log.info({ requestId: request.id, audit: received }, 'audit')
   try {
-    request.audit.receivedSeq = writers.trail.append('received', request.audit.auditId, received)
+    request.audit.receivedSeq = writeRecord(writers, 'received', received)
   } catch (error) {
     throw new AuditUnavailable({ cause: error })
   }

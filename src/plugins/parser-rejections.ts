@@ -9,7 +9,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError } from 'fastify'
 import { newAuditId } from '../audit/audit-id.js'
 import { HeadersTooLarge, IncompleteBody, MalformedHttp, RequestTimeout } from '../errors.js'
-import type { AuditWriters } from './audit.js'
+import { writeRecord, type AuditWriters } from './audit.js'
 import type { PARSER_REJECTION_REASONS } from '../metrics/metrics.js'
 import { STATUS_CODES } from '../net/node-http.js'
 
@@ -102,9 +102,8 @@ function answerUnhandled (socket: ServerSocket, error: FastifyError, reason: Par
     errorCode: error.code,
     reason
   }
-  writers.log.info({ requestId: record.requestId, audit: record }, 'audit')
   try {
-    writers.trail.append('completed', record.auditId, record)
+    writeRecord(writers, 'completed', record)
   } catch {
     // The trail is full and says so itself; the count in /metrics still shows the rejection.
   }

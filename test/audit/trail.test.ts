@@ -373,3 +373,29 @@ t.test('checkpoints vouch for the committed head, periodically while it moves, a
   const [head] = await store.readChain('vouched', 1, 1)
   t.match(checkpoints().at(-1), { instanceId: 'vouched', hash: head?.hash })
 })
+
+t.test('a record given with its JSON is stored as the same text and link as one serialized by the trail', async (t) => {
+  const bodies = async (withJson: boolean): Promise<Array<{ body: string, hash: string }>> => {
+    const store = openSqliteDatabase(':memory:')
+    t.teardown(() => store.close())
+    const trail = new AuditTrail({ store, log: createLogSink().logger, chainKey: TEST_CHAIN_KEY, instanceId: 'same', now: () => Date.UTC(2026, 0, 2) })
+    const records: Array<[string, Record<string, unknown>]> = [
+      ['a', { auditId: 'a', requestId: 'r1', stage: 'completed', resource: { computation_id: 'c"1' }, status: 200, note: 'é\n\u2028' }],
+      // Its own id and stage elsewhere in the record, or one of the fields the trail adds: serialized by the trail.
+      ['b', { requestId: 'r2', stage: 'completed', auditId: 'other', status: 404 }],
+      ['c', { auditId: 'c', stage: 'completed', seq: 99, recordedAt: 'then' }],
+      ['d', { auditId: 'd', stage: 'received', instanceId: 'elsewhere' }]
+    ]
+    for (const [auditId, record] of records) trail.append('completed', auditId, record, false, withJson ? JSON.stringify(record) : undefined)
+    await trail.close()
+    return (await store.readChain('same', 0, 10)).map(({ body, hash }) => ({ body, hash }))
+  }
+  const serializedOnce = await bodies(true)
+  t.same(serializedOnce, await bodies(false))
+  t.same(serializedOnce.map(({ body }) => JSON.parse(body) as Record<string, unknown>).map(({ auditId, stage, seq, recordedAt, instanceId }) => [auditId, stage, seq, recordedAt, instanceId]), [
+    ['a', 'completed', 1, '2026-01-02T00:00:00.000Z', 'same'],
+    ['b', 'completed', 2, '2026-01-02T00:00:00.000Z', 'same'],
+    ['c', 'completed', 3, '2026-01-02T00:00:00.000Z', 'same'],
+    ['d', 'completed', 4, '2026-01-02T00:00:00.000Z', 'same']
+  ], 'the trail\'s own fields win')
+})
