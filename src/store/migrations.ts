@@ -123,17 +123,6 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE computation_owners ADD COLUMN namespaced INTEGER NOT NULL DEFAULT 0',
       'UPDATE computation_owners SET namespaced = 1 WHERE subject NOT IN (SELECT substr(subject, 5) FROM service_keys)'
     ]
-  },
-  {
-    version: 8,
-    name: 'the resumed-run index holds only records of runs that resume one',
-    statements: [
-      // Nearly every record resumes nothing: indexing their NULLs cost each record an index
-      // insert (about a tenth of SQLite's time per record). `resume_run_id = ?` implies the
-      // condition, so both databases still search by it through the index.
-      'DROP INDEX audit_records_resume_run',
-      'CREATE INDEX audit_records_resume_run ON audit_records (resume_run_id, recorded_at) WHERE resume_run_id IS NOT NULL'
-    ]
   }
 ]
 
