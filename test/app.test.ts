@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.js'
 import { ConfigError } from '../src/errors.js'
 import { openSqliteDatabase } from '../src/store/sqlite-database.js'
 import { createServiceKey } from '../src/identity/service-keys.js'
+import type { Store } from '../src/store/store.js'
 import { DEFAULT_TEST_ENV, DEFAULT_CALLER, NO_LOAD_SHEDDING_ENV } from './helpers/app.js'
 import { TEST_TOKEN } from './helpers/secrets.js'
 import { startTestSimulator } from './helpers/simulator.js'
@@ -84,4 +85,22 @@ t.test('an app built for the demo takes the demo\'s keys and refuses the proxy\'
   t.equal(await run(demo.key), 200)
   t.equal(await run(proxy.key), 401)
   t.equal(simulator.requests.length, 1, 'only the demo key\'s run reached Code Ocean')
+})
+
+t.test('a credential check that fails without an error refuses the call, and nothing is forwarded', async (t) => {
+  const simulator = await startTestSimulator(t)
+  const inner = openSqliteDatabase(':memory:')
+  t.teardown(() => inner.close())
+  const { key } = await createServiceKey(inner, { subject: 'ci', groups: [] })
+  // A store whose key lookup rejects with no value at all (a driver bug, say).
+  const store: Store = { ...inner, findServiceKey: async () => await Promise.reject(undefined) }
+  const app = await buildApp({ config: loadConfig({ CODEOCEAN_DOMAIN: simulator.url, CODEOCEAN_TOKEN: TEST_TOKEN, LOG_LEVEL: 'silent', AUDIT_DB_PATH: ':memory:', ...NO_LOAD_SHEDDING_ENV }), store })
+  t.teardown(() => app.close())
+  const response = await app.inject({ method: 'POST', url: '/api/v1/computations', headers: { authorization: `Bearer ${key}` }, payload: { capsule_id: simulator.capsules.analysis } })
+  t.equal(response.statusCode, 500)
+  t.match(JSON.parse(response.body), { message: String })
+  // Refused where a failed check is, before the body is read: an invalid one gets no 400.
+  const invalid = await app.inject({ method: 'POST', url: '/api/v1/computations', headers: { authorization: `Bearer ${key}` }, payload: { capsule_id: 5 } })
+  t.equal(invalid.statusCode, 500)
+  t.equal(simulator.requests.length, 0, 'nothing reached Code Ocean')
 })

@@ -42,7 +42,9 @@ export class Authenticator {
     try {
       return { proven: true, identity: await this.identify(request, action) }
     } catch (error) {
-      return { proven: false, failure: error as Error }
+      // Always an Error: a source that rejected with nothing must still fail the request, and a
+      // hook that passes the failure on (authorization's) takes nothing for no failure.
+      return { proven: false, failure: error instanceof Error ? error : new Error(`an identity source failed with a ${typeof error}, not an Error`) }
     }
   }
 
