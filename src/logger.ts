@@ -1,6 +1,7 @@
 // The process logger. Redaction is the last line of defence: the proxy never logs headers or
 // tokens on purpose, and these paths keep them out even if a future log line carries one. Audit
 // lines alone skip it (auditLineLogger): their fields are fixed, and a test holds them to that.
+import { tracingChannel } from 'node:diagnostics_channel'
 import { pino, type DestinationStream, type Logger } from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 
@@ -31,7 +32,9 @@ export function auditLineLogger (logger: FastifyBaseLogger): FastifyBaseLogger {
   return logger.child({}, { level: 'info', redact: { paths: [] } })
 }
 
-const { chindingsSym, endSym, formattersSym, hooksSym, lsCacheSym, messageKeySym, mixinSym, needsMetadataGsym, serializersSym, streamSym, stringifiersSym, timeSym, wildcardFirstSym } = pino.symbols
+const { chindingsSym, endSym, errorKeySym, formattersSym, hooksSym, lsCacheSym, messageKeySym, mixinSym, needsMetadataGsym, nestedKeySym, serializersSym, streamSym, stringifiersSym, timeSym, wildcardFirstSym } = pino.symbols
+/** Where pino tells whoever listens (an APM agent) about each line it serializes. */
+const PINO_LINES = tracingChannel('pino_asJson')
 const INFO = 30
 
 /** Whether pino would write an audit line exactly as writeAuditLine does: no hook, mixin, formatter or serializer reshapes it. */
@@ -45,8 +48,11 @@ function writesPlainLines (log: FastifyBaseLogger): boolean {
     const stream = internals[streamSym] as Record<symbol, unknown> | undefined
     plain = typeof internals[timeSym] === 'function' && typeof internals[chindingsSym] === 'string' && stream !== undefined &&
       stream[needsMetadataGsym] !== true && internals[mixinSym] == null &&
-      (internals[hooksSym] as { streamWrite?: unknown } | undefined)?.streamWrite == null &&
+      (internals[hooksSym] as { streamWrite?: unknown, logMethod?: unknown } | undefined)?.streamWrite == null &&
+      (internals[hooksSym] as { logMethod?: unknown } | undefined)?.logMethod == null &&
       (internals[formattersSym] as { log?: unknown } | undefined)?.log == null &&
+      (log as unknown as Logger).msgPrefix === undefined && internals[nestedKeySym] == null &&
+      !['requestId', 'audit'].includes(internals[errorKeySym] as string) &&
       internals[messageKeySym] === 'msg' && serializers !== undefined && stringifiers !== undefined &&
       ['requestId', 'audit', 'msg'].every((key) => serializers[key] === undefined && stringifiers[key] === undefined) &&
       stringifiers[wildcardFirstSym] === undefined
@@ -59,10 +65,11 @@ function writesPlainLines (log: FastifyBaseLogger): boolean {
  * Writes an audit line, `log.info({ requestId, audit: record }, 'audit')`, with the record's JSON
  * as the trail made it (`recordJson`, JSON.stringify(record)): pino would serialize the record a
  * second time. The line is byte for byte the one pino writes (test/logger.test.ts compares them);
- * a logger that would reshape it (a hook, a mixin, a formatter) gets the record through pino.
+ * a logger that would reshape it (a hook, a mixin, a formatter, a prefix), or a listener to pino's
+ * lines, gets the record through pino.
  */
 export function writeAuditLine (log: FastifyBaseLogger, requestId: string, record: object, recordJson: string): void {
-  if (!writesPlainLines(log)) {
+  if (!writesPlainLines(log) || PINO_LINES.hasSubscribers) {
     log.info({ requestId, audit: record }, 'audit')
     return
   }

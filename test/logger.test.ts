@@ -1,6 +1,7 @@
 // The process logger redacts; the audit lines' logger skips that pass because no redacted path
 // can name a field of an audit line. These tests hold the audit records to that, with every
 // kind of request the proxy audits, and check both loggers do what they say.
+import { tracingChannel } from 'node:diagnostics_channel'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import type { FastifyBaseLogger } from 'fastify'
@@ -78,8 +79,30 @@ t.test('an audit line written from the record\'s JSON is the line pino writes fr
   t.match(JSON.parse(byPino), { level: 30, service: 'codeocean-proxy', requestId: 'r-1', audit: record, msg: 'audit' })
 
   // A logger that would reshape the line gets the record through pino.
-  const mixin = (): object => ({ extra: 1 })
-  t.equal(lineOf((log) => { writeAuditLine(log, 'r-1', record, '{"not":"used"}') }, { mixin }), lineOf((log) => { log.info({ requestId: 'r-1', audit: record }, 'audit') }, { mixin }))
+  const reshaping: Record<string, LoggerOptions> = {
+    mixin: { mixin: () => ({ extra: 1 }) },
+    'a log method hook': { hooks: { logMethod (args, method) { method.apply(this, [args[0], `hooked:${String(args[1])}`]) } } },
+    'a message prefix': { msgPrefix: '[proxy] ' },
+    'a nested key': { nestedKey: 'payload' },
+    'the error key': { errorKey: 'audit', serializers: { err: () => 'serialized' } },
+    'a log formatter': { formatters: { log: (object) => ({ ...object, formatted: true }) } }
+  }
+  for (const [name, options] of Object.entries(reshaping)) {
+    const viaPino = lineOf((log) => { log.info({ requestId: 'r-1', audit: record }, 'audit') }, options)
+    t.equal(lineOf((log) => { writeAuditLine(log, 'r-1', record, '{"not":"used"}') }, options), viaPino, name)
+    t.not(viaPino, byPino, `${name} reshapes the line`)
+  }
+  // Nor a line whose serializing someone listens to (an APM agent, say).
+  const lines = tracingChannel('pino_asJson')
+  const heard: unknown[] = []
+  const listener = { start: (message: unknown) => { heard.push(message) }, end () {}, asyncStart () {}, asyncEnd () {}, error () {} }
+  lines.subscribe(listener)
+  try {
+    t.equal(lineOf((log) => { writeAuditLine(log, 'r-1', record, '{"not":"used"}') }), byPino)
+    t.equal(heard.length, 1, 'the listener heard the line')
+  } finally {
+    lines.unsubscribe(listener)
+  }
   const quiet = capture()
   writeAuditLine(pino({ level: 'warn' }, quiet.destination), 'r-1', record, JSON.stringify(record))
   t.equal(quiet.text(), '', 'nothing below the logger\'s level')

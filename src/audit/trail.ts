@@ -155,9 +155,10 @@ export class AuditTrail {
     const recordedAt = new Date(this.#now()).toISOString()
     // The text hashed and stored: verifying reads it back as it is, so it need not be canonical,
     // and JSON.stringify without a replacer is several times cheaper than sorting every object.
-    // A record that names its own id and stage already, and none of the fields added here, is
-    // its JSON with them added at the end: the same text as the copy below would give.
-    const body = fieldsJson !== undefined && record.auditId === auditId && record.stage === stage && !ADDED_FIELDS.some((field) => field in record)
+    // A plain record that names its own id and stage already, and none of the fields added here,
+    // is its JSON with them added at the end: the same text as the copy below would give.
+    const body = fieldsJson !== undefined && Object.getPrototypeOf(record) === Object.prototype && Object.prototype.propertyIsEnumerable.call(record, 'auditId') && Object.prototype.propertyIsEnumerable.call(record, 'stage') &&
+      record.auditId === auditId && record.stage === stage && !ADDED_FIELDS.some((field) => field in record) && !('toJSON' in record)
       ? `${fieldsJson.slice(0, -1)},"recordedAt":"${recordedAt}","instanceId":${JSON.stringify(this.instanceId)},"seq":${seq}}`
       : JSON.stringify({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
     const hash = linkHash(this.#head, seq, body, this.#chainKey)
