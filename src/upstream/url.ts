@@ -19,18 +19,22 @@ export interface UpstreamTarget {
 /** A template split once: its literal segments as they are, and the names of its `:name` ones. */
 type Segment = { literal: string } | { param: string }
 
-const compiled = new WeakMap<UpstreamTarget, Map<string, readonly Segment[]>>()
+/** A template checked for the origin and base path it was checked with. */
+interface Compiled { origin: string, basePath: string, segments: readonly Segment[] }
+
+const compiled = new WeakMap<UpstreamTarget, Map<string, Compiled>>()
 
 function segmentsOf (target: UpstreamTarget, template: string): readonly Segment[] {
   let templates = compiled.get(target)
   if (templates === undefined) compiled.set(target, templates = new Map())
-  let segments = templates.get(template)
-  if (segments === undefined) {
-    segments = compile(target, template)
+  let held = templates.get(template)
+  // A target changed since (nothing changes one today) has its templates checked again.
+  if (held === undefined || held.origin !== target.origin || held.basePath !== target.basePath) {
+    held = { origin: target.origin, basePath: target.basePath, segments: compile(target, template) }
     // Route templates are a fixed, small set: what is held is bounded by the routes.
-    templates.set(template, segments)
+    templates.set(template, held)
   }
-  return segments
+  return held.segments
 }
 
 function compile (target: UpstreamTarget, template: string): readonly Segment[] {

@@ -26,6 +26,8 @@ t.test('a template is checked once per target, before its first path is built', 
   t.throws(() => upstreamPath(odd, '/api/v1/computations/:computation_id', {}), /missing/, 'a good template still wants its values')
   t.equal(upstreamPath(odd, '/api/v1/computations/:computation_id', { computation_id: 'abc' }), '/co/api/v1/computations/abc')
   t.throws(() => upstreamPath({ origin: 'https://codeocean.example.com', basePath: '/a b' }, '/api/v1/computations', {}), /normalised/, 'a base path the parser would encode')
+  odd.basePath = '/c/../d'
+  t.throws(() => upstreamPath(odd, '/api/v1/computations/:computation_id', { computation_id: 'abc' }), /normalised/, 'a target changed since is checked again')
 })
 
 t.test('whatever a value holds, the parser keeps the built path as it is', async (t) => {
