@@ -46,10 +46,9 @@ function writesPlainLines (log: FastifyBaseLogger): boolean {
     const serializers = internals[serializersSym] as Record<string, unknown> | undefined
     const stringifiers = internals[stringifiersSym] as Record<string | symbol, unknown> | undefined
     const stream = internals[streamSym] as Record<symbol, unknown> | undefined
+    const hooks = internals[hooksSym] as { streamWrite?: unknown, logMethod?: unknown } | undefined
     plain = typeof internals[timeSym] === 'function' && typeof internals[chindingsSym] === 'string' && stream !== undefined &&
-      stream[needsMetadataGsym] !== true && internals[mixinSym] == null &&
-      (internals[hooksSym] as { streamWrite?: unknown, logMethod?: unknown } | undefined)?.streamWrite == null &&
-      (internals[hooksSym] as { logMethod?: unknown } | undefined)?.logMethod == null &&
+      stream[needsMetadataGsym] !== true && internals[mixinSym] == null && hooks?.streamWrite == null && hooks?.logMethod == null &&
       (internals[formattersSym] as { log?: unknown } | undefined)?.log == null &&
       (log as unknown as Logger).msgPrefix === undefined && internals[nestedKeySym] == null &&
       !['requestId', 'audit'].includes(internals[errorKeySym] as string) &&

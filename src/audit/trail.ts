@@ -55,6 +55,16 @@ export class AuditRecordsLostError extends Error {
 
 /** The fields append() adds to every record's text. */
 const ADDED_FIELDS = ['recordedAt', 'instanceId', 'seq']
+
+/**
+ * Whether a record's own JSON, with append()'s fields added at its end, is the text its copy
+ * with them would give: a plain record that names its id and stage already, and none of the rest.
+ */
+function extendsAsItIs (record: Record<string, unknown>, auditId: string, stage: string): boolean {
+  const own = (field: string): boolean => Object.prototype.propertyIsEnumerable.call(record, field)
+  return Object.getPrototypeOf(record) === Object.prototype && own('auditId') && own('stage') && record.auditId === auditId &&
+    record.stage === stage && !ADDED_FIELDS.some((field) => field in record) && !('toJSON' in record)
+}
 const FIRST_RETRY_DELAY_MS = 50
 /** Tries at writing what is left when closing. */
 const CLOSE_ATTEMPTS = 2
@@ -155,10 +165,7 @@ export class AuditTrail {
     const recordedAt = new Date(this.#now()).toISOString()
     // The text hashed and stored: verifying reads it back as it is, so it need not be canonical,
     // and JSON.stringify without a replacer is several times cheaper than sorting every object.
-    // A plain record that names its own id and stage already, and none of the fields added here,
-    // is its JSON with them added at the end: the same text as the copy below would give.
-    const body = fieldsJson !== undefined && Object.getPrototypeOf(record) === Object.prototype && Object.prototype.propertyIsEnumerable.call(record, 'auditId') && Object.prototype.propertyIsEnumerable.call(record, 'stage') &&
-      record.auditId === auditId && record.stage === stage && !ADDED_FIELDS.some((field) => field in record) && !('toJSON' in record)
+    const body = fieldsJson !== undefined && extendsAsItIs(record, auditId, stage)
       ? `${fieldsJson.slice(0, -1)},"recordedAt":"${recordedAt}","instanceId":${JSON.stringify(this.instanceId)},"seq":${seq}}`
       : JSON.stringify({ ...record, auditId, stage, recordedAt, instanceId: this.instanceId, seq })
     const hash = linkHash(this.#head, seq, body, this.#chainKey)
